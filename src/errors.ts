@@ -1,0 +1,85 @@
+/**
+ * Typed errors. Library code throws these and never prints or exits; the CLI maps them to an exit
+ * status in exactly one place (src/cli/main.ts). Each message names the place and, where possible,
+ * the fix, so that a person at 3 a.m. can act on it without reading the source.
+ */
+
+/**
+ * Exit statuses. 0–15 are the findings bitmask of `fim check` (AIDE and Tripwire use the same
+ * idea); 16 and above mean the run stopped, one code per cause.
+ */
+export const ExitCode = {
+  ok: 0,
+  added: 1,
+  removed: 2,
+  changed: 4,
+  scanErrors: 8,
+  usage: 16,
+  noBaseline: 17,
+  baselineIntegrity: 18,
+  storage: 19,
+  key: 20,
+  internal: 21,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class FimError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad command line, bad configuration or bad policy: the operator must fix an input. */
+export class UsageError extends FimError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.usage, options);
+  }
+}
+
+/** A policy or configuration file that does not validate; the message starts with file:line:col. */
+export class PolicyError extends FimError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'), ExitCode.usage);
+    this.problems = problems;
+  }
+}
+
+export class NoBaselineError extends FimError {
+  constructor(db: string) {
+    super(`no baseline in ${db}: run "fim baseline" first`, ExitCode.noBaseline);
+  }
+}
+
+/** The stored baseline does not match its root or signature: it must not be trusted, even in part. */
+export class BaselineIntegrityError extends FimError {
+  constructor(message: string) {
+    super(message, ExitCode.baselineIntegrity);
+  }
+}
+
+/** The database or the file system failed us (corrupt file, locked, disk full, future schema). */
+export class StorageError extends FimError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.storage, options);
+  }
+}
+
+/** Keys missing, unreadable, too permissive or failing their certificate. */
+export class KeyError extends FimError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.key, options);
+  }
+}
+
+/** errno code of a Node system error, or undefined. */
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err) {
+    const code = (err as { code: unknown }).code;
+    return typeof code === 'string' ? code : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,79 @@
+/**
+ * The domain types shared by every module. Paths are always raw bytes (`Buffer`): a Linux file name
+ * can be any bytes but `/` and NUL, and a lossy trip through a JS string would let an intruder hide
+ * one file behind another's name.
+ */
+
+export const FILE_TYPES = ['file', 'dir', 'symlink', 'fifo', 'socket', 'char', 'block', 'unknown'] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export const ATTRIBUTE_NAMES = [
+  'type',
+  'mode',
+  'uid',
+  'gid',
+  'size',
+  'mtime',
+  'ctime',
+  'inode',
+  'nlink',
+  'target',
+  'content',
+] as const;
+export type AttributeName = (typeof ATTRIBUTE_NAMES)[number];
+
+/** What a scan learns about one file system entry. Times are nanoseconds since the epoch. */
+export interface FileRecord {
+  path: Buffer;
+  type: FileType;
+  /** All 12 permission bits: setuid, setgid and sticky included. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: bigint;
+  mtime: bigint;
+  ctime: bigint;
+  inode: bigint;
+  dev: bigint;
+  nlink: number;
+  /** A symlink's target, as bytes; null for anything else. */
+  target: Buffer | null;
+  /** BLAKE3-256 of the content, for regular files whose rule asks for it; null otherwise. */
+  content: Buffer | null;
+  /**
+   * For `growing` rules only: BLAKE3-256 of the first `prefixLength` bytes, where that length is the
+   * baseline's size, so an append is allowed and an edit of the old part is not.
+   */
+  prefix?: { length: bigint; hash: Buffer } | null;
+}
+
+/** An entry the scan could not record faithfully (unreadable, unstable, a symlinked parent...). */
+export interface ScanError {
+  path: Buffer;
+  /** errno code (EACCES, ENOENT...) or one of ours: EUNSTABLE, ESYMLINKPARENT, ERACE. */
+  code: string;
+  message: string;
+}
+
+export type FindingKind = 'added' | 'removed' | 'changed';
+
+export interface AttributeChange {
+  attribute: AttributeName;
+  /** Display values (see attributes.ts): numbers, or strings such as "0644", ISO times, hex hashes. */
+  old: string | number | null;
+  new: string | number | null;
+}
+
+export interface Finding {
+  kind: FindingKind;
+  path: Buffer;
+  rule: string;
+  severity: Severity;
+  /** For `changed`: the attributes the rule checks that differ. */
+  changes: AttributeChange[];
+  /** The new record for `added`, the old one for `removed`, the new one for `changed`. */
+  record: FileRecord;
+}
