@@ -3,8 +3,9 @@
  * record, compared and shown. Policy presets, compare, the reports and the alerts all read from it,
  * so adding an attribute is one row here.
  */
-import type { AttributeName, FileRecord } from './types.js';
+
 import { displayBytes } from './display.js';
+import type { AttributeName, FileRecord } from './types.js';
 
 export type DisplayValue = string | number | null;
 
@@ -21,7 +22,9 @@ export interface AttributeSpec {
 
 /** A bigint as a JSON-safe number when it fits, else as a decimal string. */
 export function bigToDisplay(v: bigint): number | string {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)
+    ? Number(v)
+    : v.toString();
 }
 
 /** Nanoseconds since the epoch as an ISO 8601 UTC time with all nine fractional digits. */
@@ -44,7 +47,13 @@ export function modeToDisplay(mode: number): string {
 const always = () => true;
 
 export const ATTRIBUTES: readonly AttributeSpec[] = [
-  { name: 'type', label: 'type', equal: (a, b) => a.type === b.type, present: always, display: (r) => r.type },
+  {
+    name: 'type',
+    label: 'type',
+    equal: (a, b) => a.type === b.type,
+    present: always,
+    display: (r) => r.type,
+  },
   {
     name: 'mode',
     label: 'mode',
@@ -83,7 +92,13 @@ export const ATTRIBUTES: readonly AttributeSpec[] = [
     present: always,
     display: (r) => bigToDisplay(r.inode),
   },
-  { name: 'nlink', label: 'links', equal: (a, b) => a.nlink === b.nlink, present: always, display: (r) => r.nlink },
+  {
+    name: 'nlink',
+    label: 'links',
+    equal: (a, b) => a.nlink === b.nlink,
+    present: always,
+    display: (r) => r.nlink,
+  },
   {
     name: 'target',
     label: 'link target',

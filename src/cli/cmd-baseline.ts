@@ -1,0 +1,54 @@
+import { displayBytes } from '../display.js';
+import { createBaseline } from '../ops/baseline.js';
+import { baselineJson, errorToJson } from '../report/report.js';
+import { type CommonOptions, loadConfig, loadPolicy, type Output, openStore } from './context.js';
+import { progressReporter } from './progress.js';
+
+export async function baselineCommand(o: CommonOptions & { label?: string }, io: Output): Promise<number> {
+  const cfg = loadConfig(o);
+  const policy = loadPolicy(cfg);
+  const store = openStore(cfg, true);
+  const progress = progressReporter(!o.quiet && !o.json);
+  try {
+    const r = createBaseline({
+      store,
+      policy,
+      host: cfg.host,
+      label: o.label ?? 'manual',
+      ...(progress.update ? { onProgress: progress.update } : {}),
+    });
+    progress.done();
+    const secs = r.elapsedMs / 1000;
+    if (o.json) {
+      io.out(
+        `${JSON.stringify(
+          {
+            version: 1,
+            host: cfg.host,
+            baseline: baselineJson(r.meta),
+            files: r.meta.files,
+            bytes: Number(r.stats.bytes),
+            seconds: Number(secs.toFixed(3)),
+            errors: r.errors.map(errorToJson),
+            missing: r.missing.map((m) => ({ path: displayBytes(m.path), rule: m.rule })),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    } else if (!o.quiet) {
+      const mb = Number(r.stats.bytes) / 1e6;
+      io.out(
+        `baseline ${r.meta.id} "${r.meta.label}": ${r.meta.files} entries, ${r.stats.files} files, ${mb.toFixed(1)} MB in ${secs.toFixed(2)} s (${(mb / Math.max(secs, 1e-3)).toFixed(0)} MB/s)\n`,
+      );
+      io.out(`root ${r.meta.root.toString('hex')}\n`);
+      for (const m of r.missing)
+        io.err(`note: rule "${m.rule}": path ${displayBytes(m.path)} does not exist\n`);
+      for (const e of r.errors) io.err(`error: ${e.code} ${displayBytes(e.path)}: ${e.message}\n`);
+    }
+    return r.errors.length ? 8 : 0;
+  } finally {
+    progress.done();
+    store.close();
+  }
+}

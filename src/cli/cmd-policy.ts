@@ -1,0 +1,52 @@
+import { resolve } from 'node:path';
+import { ATTRIBUTES } from '../attributes.js';
+import { loadPolicies } from '../policy/policy.js';
+import { RuleIndex } from '../policy/rule-index.js';
+import { type CommonOptions, loadConfig, loadPolicy, type Output } from './context.js';
+
+export async function policyCheckCommand(files: string[], o: CommonOptions, io: Output): Promise<number> {
+  const list = files.length ? files : loadConfig(o).policies;
+  const p = loadPolicies(list);
+  if (o.json)
+    io.out(
+      `${JSON.stringify({ ok: true, files: p.files, rules: p.rules.map((r) => r.name), hash: p.hash.toString('hex') })}\n`,
+    );
+  else if (!o.quiet)
+    io.out(
+      `ok: ${p.rules.length} rules in ${p.files.length} file(s), policy hash ${p.hash.toString('hex').slice(0, 16)}\n`,
+    );
+  return 0;
+}
+
+export async function policyExplainCommand(path: string, o: CommonOptions, io: Output): Promise<number> {
+  const policy = loadPolicy(loadConfig(o));
+  const abs = Buffer.from(resolve(path));
+  const c = new RuleIndex(policy.rules).classify(abs);
+  const result: Record<string, unknown> = { path: resolve(path), status: c.status };
+  let text: string;
+  if (c.status === 'uncovered') {
+    text = `${resolve(path)}: not covered by any rule`;
+  } else {
+    const rule = c.rule;
+    const attrs = ATTRIBUTES.filter((a) => rule.check.attributes.has(a.name)).map((a) => a.name);
+    Object.assign(result, {
+      rule: rule.name,
+      severity: rule.severity,
+      anchor: c.anchor.toString(),
+      source: rule.source,
+    });
+    const head = `${resolve(path)}: rule "${rule.name}" (${rule.severity}, ${rule.source}) via ${c.anchor.toString()}`;
+    if (c.status === 'excluded') {
+      Object.assign(result, { pattern: c.pattern, excluded_at: c.at.toString() });
+      text = `${head}\n  excluded: ${c.at.toString()} matches "${c.pattern}"`;
+    } else if (c.status === 'too-deep') {
+      Object.assign(result, { depth: c.depth, recurse: rule.recurse });
+      text = `${head}\n  not recorded: depth ${c.depth} is beyond recurse ${rule.recurse}`;
+    } else {
+      Object.assign(result, { check: rule.checkText, attributes: attrs, growing: rule.check.growing });
+      text = `${head}\n  check: ${rule.checkText}\n  attributes: ${attrs.join(', ')}${rule.check.growing ? '\n  growing: may only grow; the bytes present at baseline must not change' : ''}`;
+    }
+  }
+  io.out(o.json ? `${JSON.stringify(result)}\n` : `${text}\n`);
+  return 0;
+}

@@ -1,0 +1,42 @@
+/**
+ * What every command needs before it starts: the configuration in force, the policy and the
+ * database, built from the common options. Kept here so each command file stays a thin adapter.
+ */
+import { type Config, resolveConfig } from '../config.js';
+import { loadPolicies, type Policy } from '../policy/policy.js';
+import { Store } from '../store/store.js';
+
+export interface CommonOptions {
+  config?: string;
+  policy?: string[];
+  db?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function loadConfig(o: CommonOptions): Config {
+  return resolveConfig({
+    ...(o.config !== undefined ? { config: o.config } : {}),
+    ...(o.policy !== undefined ? { policy: o.policy } : {}),
+    ...(o.db !== undefined ? { db: o.db } : {}),
+  });
+}
+
+export function loadPolicy(cfg: Config): Policy {
+  return loadPolicies(cfg.policies);
+}
+
+export function openStore(cfg: Config, create = false): Store {
+  return Store.open(cfg.database, { create });
+}
+
+/** Where a command writes: stdout for results, stderr for diagnostics. */
+export interface Output {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+export const stdio: Output = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};

@@ -1,0 +1,170 @@
+/**
+ * The command line: the only importer of commander. It parses arguments, calls the library and maps
+ * errors to exit codes in exactly one place (`main`). It never calls process.exit: the launcher sets
+ * process.exitCode, so pending output is flushed.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, FimError } from '../errors.js';
+import { acceptCommand } from './cmd-accept.js';
+import { baselineCommand } from './cmd-baseline.js';
+import { checkCommand } from './cmd-check.js';
+import { historyCommand, showCommand } from './cmd-history.js';
+import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
+import { type CommonOptions, type Output, stdio } from './context.js';
+import { extraCommands } from './extra.js';
+
+export const EXIT_CODES_HELP = `
+Exit status (check): 0 nothing found; otherwise the OR of
+   1  files were added           2  files were removed
+   4  files were changed         8  some files could not be checked
+Exit status when a run stops (any command):
+  16  usage, configuration or policy error
+  17  no baseline (run "fim baseline")
+  18  the baseline fails its integrity check (edited or corrupt): refused
+  19  database or I/O failure
+  20  key problem (missing, unreadable, too permissive, failed certificate)
+  21  internal error (a bug: please report it)
+verify-log: 0 all verified, 1 problems found, 16+ as above.`;
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
+
+/** The options every command takes. */
+export function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)')
+    .option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect)
+    .option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'print nothing unless something is found');
+}
+
+export function buildProgram(io: Output, setCode: (n: number) => void): Command {
+  const program = new Command('fim')
+    .description(
+      'File-integrity monitor: BLAKE3 baselines in SQLite, signed RFC 5424 alerts, verified on the log server',
+    )
+    .version(version(), '-V, --version')
+    .showHelpAfterError()
+    .addHelpText('after', EXIT_CODES_HELP)
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  const run = (p: Promise<number>) => p.then(setCode);
+
+  withCommon(program.command('baseline'))
+    .description('scan everything the policies name and store a new baseline; print its root')
+    .option('--label <label>', 'a label for this baseline, e.g. deploy-1234')
+    .action((o: CommonOptions & { label?: string }) => run(baselineCommand(o, io)));
+
+  withCommon(program.command('check'))
+    .description(
+      'scan (all, or the given paths), compare with the baseline, report; exit status says what was found',
+    )
+    .argument('[paths...]', 'restrict the check to these paths')
+    .option('--rule <name>', 'report only this rule; repeatable', collect)
+    .addOption(
+      new Option('--min-severity <s>', 'report only findings at least this severe').choices([
+        'low',
+        'medium',
+        'high',
+        'critical',
+      ]),
+    )
+    .option(
+      '--fast',
+      'skip rehashing files whose size, mtime, ctime, inode and device are unchanged (see README)',
+    )
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((paths: string[], o) => run(checkCommand(paths, o, io)));
+
+  withCommon(program.command('accept'))
+    .description('take reviewed findings of the latest check into the baseline (a new baseline id)')
+    .argument('[paths...]', 'paths whose findings to accept')
+    .option('--all', 'accept every finding of the latest check')
+    .option('--label <label>', 'label of the new baseline')
+    .action((paths: string[], o) => run(acceptCommand(paths, o, io)));
+
+  withCommon(program.command('history'))
+    .description('past check runs')
+    .option('--limit <n>', 'how many runs', '20')
+    .action((o) => run(historyCommand(o, io)));
+
+  withCommon(program.command('show'))
+    .description('the findings of one run')
+    .argument('<run>', 'run id from "fim history"')
+    .action((r: string, o) => run(showCommand(r, o, io)));
+
+  const policy = program.command('policy').description('validate and explain policies');
+  withCommon(policy.command('check'))
+    .description('validate policy files (default: the configured ones)')
+    .argument('[files...]')
+    .action((files: string[], o) => run(policyCheckCommand(files, o, io)));
+  withCommon(policy.command('explain'))
+    .description('which rule governs a path, with which attributes, or why it is not covered')
+    .argument('<path>')
+    .action((p: string, o) => run(policyExplainCommand(p, o, io)));
+
+  extraCommands(program, io, run);
+
+  program
+    .command('help')
+    .argument('[command...]')
+    .description('help for a command')
+    .action((words: string[]) => {
+      let cmd: Command = program;
+      for (const w of words) {
+        const next = cmd.commands.find((c) => c.name() === w);
+        if (!next) {
+          io.err(`fim: unknown command "${words.join(' ')}"\n`);
+          setCode(ExitCode.usage);
+          return;
+        }
+        cmd = next;
+      }
+      io.out(cmd.helpInformation());
+      setCode(0);
+    });
+  return program;
+}
+
+/** Run the CLI; returns the exit status. The one place where errors become exit codes. */
+export async function main(argv: string[], io: Output = stdio): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (n) => {
+    code = n;
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err: unknown) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return 0;
+      return ExitCode.usage;
+    }
+    if (err instanceof FimError) {
+      io.err(`fim: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error;
+    io.err(`fim: internal error: ${e?.stack ?? String(err)}\n`);
+    return ExitCode.internal;
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The configuration file (/etc/fim/fim.yaml), validated like a policy: every mistake with its
+ * file:line:col. Relative paths in it are relative to the file's own directory. Command-line
+ * overrides (--policy, --db) are applied by `resolveConfig`, never by the commands themselves.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { errnoCode, PolicyError, UsageError } from './errors.js';
+import { compileGlob } from './policy/glob.js';
+import { parseDuration, YamlSource } from './policy/yaml-source.js';
+
+export const DEFAULT_CONFIG = '/etc/fim/fim.yaml';
+
+export interface SyslogConfig {
+  target: string | null;
+  facility: string;
+  maxPerSecond: number;
+}
+
+export interface WatchConfig {
+  debounceMs: number;
+  fullCheckMs: number;
+  heartbeatMs: number;
+}
+
+export interface Config {
+  file: string | null;
+  host: string;
+  policies: string[];
+  database: string;
+  keys: string;
+  keyEpochMs: number;
+  syslog: SyslogConfig;
+  watch: WatchConfig;
+  retention: { runs: number };
+}
+
+export const FACILITIES = [
+  'kern',
+  'user',
+  'mail',
+  'daemon',
+  'auth',
+  'syslog',
+  'lpr',
+  'news',
+  'uucp',
+  'cron',
+  'authpriv',
+  'ftp',
+  'local0',
+  'local1',
+  'local2',
+  'local3',
+  'local4',
+  'local5',
+  'local6',
+  'local7',
+] as const;
+
+const TOP = ['host', 'policies', 'database', 'keys', 'key_epoch', 'syslog', 'watch', 'retention'] as const;
+
+export function defaultConfig(): Config {
+  return {
+    file: null,
+    host: hostname(),
+    policies: [],
+    database: '/var/lib/fim/fim.db',
+    keys: '/etc/fim/keys',
+    keyEpochMs: 3_600_000,
+    syslog: { target: null, facility: 'authpriv', maxPerSecond: 50 },
+    watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000 },
+    retention: { runs: 500 },
+  };
+}
+
+/** Expand a policy entry: a file, or a glob in its last component (e.g. /etc/fim/policies/*.yaml). */
+export function expandPolicyGlob(pattern: string): string[] {
+  const base = basename(pattern);
+  if (!/[*?[]/.test(base)) return [pattern];
+  const dir = dirname(pattern);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const re = compileGlob(`/${base}`);
+  return names
+    .filter((n) => re.test(`/${Buffer.from(n).toString('latin1')}`))
+    .sort()
+    .map((n) => join(dir, n));
+}
+
+export function parseConfigText(file: string, text: string): Config {
+  const src = new YamlSource(file, text);
+  const cfg = defaultConfig();
+  cfg.file = file;
+  const here = dirname(resolve(file));
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(here, p));
+  if (src.root === null) {
+    if (src.problems.length) throw new PolicyError(src.problems);
+    return cfg;
+  }
+  const top = src.mapEntries(src.root, 'configuration', TOP);
+  if (top.has('host')) cfg.host = src.string(top.get('host'), '"host"') ?? cfg.host;
+  if (top.has('policies')) {
+    const list = src.stringList(top.get('policies'), '"policies"') ?? [];
+    cfg.policies = list.flatMap((x) => expandPolicyGlob(abs(x.value)));
+  }
+  if (top.has('database')) cfg.database = abs(src.string(top.get('database'), '"database"') ?? cfg.database);
+  if (top.has('keys')) cfg.keys = abs(src.string(top.get('keys'), '"keys"') ?? cfg.keys);
+  if (top.has('key_epoch')) {
+    const d = parseDuration(src.scalar(top.get('key_epoch')));
+    if (d === undefined || d < 1000)
+      src.problem(top.get('key_epoch'), '"key_epoch" must be a duration of at least 1s, e.g. 1h');
+    else cfg.keyEpochMs = d;
+  }
+  if (top.has('syslog')) {
+    const s = src.mapEntries(top.get('syslog'), '"syslog"', ['target', 'facility', 'max_per_second']);
+    if (s.has('target')) {
+      const t = src.string(s.get('target'), '"syslog.target"');
+      if (t !== undefined && !/^(udp|tcp|tls):\/\/[^/\s]+$/.test(t)) {
+        src.problem(
+          s.get('target'),
+          `"syslog.target" must look like udp://host:port, tcp://host:port or tls://host:port, not "${t}"`,
+        );
+      } else if (t !== undefined) cfg.syslog.target = t;
+    }
+    if (s.has('facility')) {
+      const f = src.scalar(s.get('facility'));
+      if (typeof f === 'string' && (FACILITIES as readonly string[]).includes(f)) cfg.syslog.facility = f;
+      else src.problem(s.get('facility'), `"syslog.facility" must be one of ${FACILITIES.join(', ')}`);
+    }
+    if (s.has('max_per_second')) {
+      const n = src.scalar(s.get('max_per_second'));
+      if (typeof n === 'number' && Number.isInteger(n) && n > 0) cfg.syslog.maxPerSecond = n;
+      else src.problem(s.get('max_per_second'), '"syslog.max_per_second" must be a positive integer');
+    }
+  }
+  if (top.has('watch')) {
+    const w = src.mapEntries(top.get('watch'), '"watch"', ['debounce_ms', 'full_check', 'heartbeat']);
+    if (w.has('debounce_ms')) {
+      const n = src.scalar(w.get('debounce_ms'));
+      if (typeof n === 'number' && Number.isInteger(n) && n >= 0) cfg.watch.debounceMs = n;
+      else src.problem(w.get('debounce_ms'), '"watch.debounce_ms" must be a non-negative integer');
+    }
+    for (const [key, field] of [
+      ['full_check', 'fullCheckMs'],
+      ['heartbeat', 'heartbeatMs'],
+    ] as const) {
+      if (!w.has(key)) continue;
+      const d = parseDuration(src.scalar(w.get(key)));
+      if (d === undefined || d < 100)
+        src.problem(w.get(key), `"watch.${key}" must be a duration such as 60s or 1h`);
+      else cfg.watch[field] = d;
+    }
+  }
+  if (top.has('retention')) {
+    const r = src.mapEntries(top.get('retention'), '"retention"', ['runs']);
+    if (r.has('runs')) {
+      const n = src.scalar(r.get('runs'));
+      if (typeof n === 'number' && Number.isInteger(n) && n > 0) cfg.retention.runs = n;
+      else src.problem(r.get('runs'), '"retention.runs" must be a positive integer');
+    }
+  }
+  if (src.problems.length) throw new PolicyError(src.problems);
+  return cfg;
+}
+
+export interface ConfigOverrides {
+  config?: string;
+  policy?: string[];
+  db?: string;
+}
+
+/** The configuration in force: the file (if any) with the command line's overrides applied. */
+export function resolveConfig(o: ConfigOverrides): Config {
+  let cfg: Config;
+  const file = o.config ?? DEFAULT_CONFIG;
+  if (o.config !== undefined || existsSync(file)) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read configuration ${file}: ${errnoCode(err) ?? String(err)}`);
+    }
+    cfg = parseConfigText(file, text);
+  } else {
+    cfg = defaultConfig();
+  }
+  if (o.policy && o.policy.length > 0) cfg.policies = o.policy.map((p) => resolve(p));
+  if (o.db) cfg.database = resolve(o.db);
+  return cfg;
+}

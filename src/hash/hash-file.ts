@@ -1,0 +1,128 @@
+/**
+ * BLAKE3-256 of a regular file, read through the descriptor that was checked. Owns the open/fstat
+ * discipline that keeps an intruder from swapping a file under us:
+ *   open O_RDONLY|O_NOFOLLOW|O_NONBLOCK(|O_NOATIME) → fstat → same device and inode as the lstat?
+ *   → hash from the descriptor → fstat again → unchanged? Otherwise read again (bounded), then give
+ *   up and report the file as unstable.
+ * FIFOs, sockets and devices never reach this module (the scanner does not open them).
+ */
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { errnoCode } from '../errors.js';
+
+const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const NOATIME = constants.O_NOATIME ?? 0;
+const MAX_ATTEMPTS = 3;
+
+export type HashOutcome =
+  | { ok: true; stat: BigIntStats; content: Buffer; prefix: { length: bigint; hash: Buffer } | null }
+  | { ok: false; code: string; message: string; vanished?: boolean };
+
+/**
+ * One hasher and one read buffer, reused for every file: a new native hasher per file grows memory
+ * to gigabytes before the GC notices (measured, design.md).
+ */
+export class FileHasher {
+  private readonly hasher = new Blake3Hasher();
+  private readonly buf: Buffer;
+  private noatime = NOATIME !== 0;
+
+  constructor(bufferSize = 1 << 20) {
+    this.buf = Buffer.allocUnsafe(bufferSize);
+  }
+
+  /** Hash a whole buffer (roots, canonical encodings). */
+  digestOf(...parts: Uint8Array[]): Buffer {
+    this.hasher.reset();
+    for (const p of parts) this.hasher.update(p);
+    return this.hasher.digestBuffer();
+  }
+
+  /**
+   * Hash the file at `path`, which `lstat` showed to be a regular file with `expected` dev/ino.
+   * `prefixLength`: also return the hash of the first that many bytes (growing files).
+   */
+  hash(path: Buffer | string, expected: BigIntStats, prefixLength?: bigint): HashOutcome {
+    let lastProblem = 'changed while being read';
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let fd: number;
+      try {
+        fd = this.open(path);
+      } catch (err) {
+        const code = errnoCode(err) ?? 'EIO';
+        if (code === 'ENOENT')
+          return { ok: false, code, message: 'vanished during the scan', vanished: true };
+        // ELOOP: the name became a symlink after lstat; O_NOFOLLOW refused it.
+        if (code === 'ELOOP')
+          return { ok: false, code: 'ERACE', message: 'replaced by a symlink during the scan' };
+        return { ok: false, code, message: `cannot open: ${(err as Error).message}` };
+      }
+      try {
+        const before = fstatSync(fd, { bigint: true });
+        if (before.ino !== expected.ino || before.dev !== expected.dev || !before.isFile()) {
+          return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
+        }
+        const r = this.read(fd, prefixLength);
+        const after = fstatSync(fd, { bigint: true });
+        if (
+          after.size === before.size &&
+          after.mtimeNs === before.mtimeNs &&
+          after.ctimeNs === before.ctimeNs &&
+          r.total === after.size
+        ) {
+          return { ok: true, stat: after, content: r.content, prefix: r.prefix };
+        }
+        lastProblem = `changed while being read (${attempt + 1} attempts)`;
+      } catch (err) {
+        return {
+          ok: false,
+          code: errnoCode(err) ?? 'EIO',
+          message: `read failed: ${(err as Error).message}`,
+        };
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return { ok: false, code: 'EUNSTABLE', message: lastProblem };
+  }
+
+  private open(path: Buffer | string): number {
+    if (this.noatime) {
+      try {
+        return openSync(path, BASE_FLAGS | NOATIME);
+      } catch (err) {
+        // O_NOATIME needs ownership or CAP_FOWNER; without them fall back for good.
+        if (errnoCode(err) !== 'EPERM') throw err;
+        this.noatime = false;
+      }
+    }
+    return openSync(path, BASE_FLAGS);
+  }
+
+  private read(
+    fd: number,
+    prefixLength?: bigint,
+  ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null } {
+    const h = this.hasher;
+    h.reset();
+    let total = 0n;
+    let prefix: { length: bigint; hash: Buffer } | null = null;
+    const want = prefixLength;
+    if (want === 0n) prefix = { length: 0n, hash: h.digestBuffer() };
+    for (;;) {
+      const n = readSync(fd, this.buf, 0, this.buf.length, null);
+      if (n === 0) break;
+      const chunk = this.buf.subarray(0, n);
+      if (want !== undefined && prefix === null && total + BigInt(n) >= want) {
+        const cut = Number(want - total);
+        h.update(chunk.subarray(0, cut));
+        prefix = { length: want, hash: h.digestBuffer() };
+        h.update(chunk.subarray(cut));
+      } else {
+        h.update(chunk);
+      }
+      total += BigInt(n);
+    }
+    return { total, content: h.digestBuffer(), prefix };
+  }
+}

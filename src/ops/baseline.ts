@@ -1,0 +1,107 @@
+/**
+ * Creating, verifying and amending baselines. A baseline is written in one transaction (records,
+ * root, signature, metadata), so an interrupted run leaves the previous baseline whole; once the new
+ * one commits, the older records are pruned in the same transaction.
+ */
+import { BaselineIntegrityError } from '../errors.js';
+import type { Policy } from '../policy/policy.js';
+import { RuleIndex } from '../policy/rule-index.js';
+import { type ScanStats, scanTree } from '../scan/scan.js';
+import { RootBuilder } from '../store/root.js';
+import type { BaselineMeta, Store } from '../store/store.js';
+import type { FileRecord, ScanError } from '../types.js';
+
+/** Signs a new baseline root; returns the serialised signature stored beside it. */
+export type RootSigner = (root: Buffer, createdNs: bigint) => string;
+/** Checks a stored signature; throws BaselineIntegrityError when it does not hold. */
+export type RootVerifier = (meta: BaselineMeta) => void;
+
+export interface BaselineResult {
+  meta: BaselineMeta;
+  stats: ScanStats;
+  errors: ScanError[];
+  missing: { path: Buffer; rule: string }[];
+  elapsedMs: number;
+}
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+export function createBaseline(opts: {
+  store: Store;
+  policy: Policy;
+  host: string;
+  label: string;
+  sign?: RootSigner;
+  onProgress?: (s: ScanStats) => void;
+}): BaselineResult {
+  const { store, policy } = opts;
+  const started = performance.now();
+  const index = new RuleIndex(policy.rules);
+  const errors: ScanError[] = [];
+  const missing: { path: Buffer; rule: string }[] = [];
+  return store.transaction(() => {
+    const id = store.nextBaselineId();
+    const write = store.recordWriter(id);
+    const root = new RootBuilder();
+    const parent = store.latestBaseline()?.id ?? null;
+    const add = (key: Buffer, r: FileRecord) => {
+      write(key, r);
+      root.add(key, r);
+    };
+    const stats = scanTree({
+      index,
+      onItem: (item) => {
+        if (item.kind === 'record') add(item.key, item.record);
+        else {
+          errors.push(item.error);
+          // What lstat told is still worth keeping: the other attributes stay checked.
+          if (item.kind === 'error' && item.record) add(item.key, item.record);
+        }
+      },
+      onMissing: (path, rule) => missing.push({ path, rule: rule.name }),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    const createdNs = nowNs();
+    const meta: BaselineMeta = {
+      id,
+      createdNs,
+      label: opts.label,
+      host: opts.host,
+      policyHash: policy.hash,
+      files: root.records,
+      bytes: stats.bytes,
+      root: Buffer.alloc(0),
+      signature: null,
+      parent,
+      reason: 'baseline',
+    };
+    meta.root = root.finish({ ...meta, policyHash: policy.hash });
+    meta.signature = opts.sign ? opts.sign(meta.root, createdNs) : null;
+    store.insertBaselineMeta(meta);
+    store.pruneOldRecords(id);
+    return { meta, stats, errors, missing, elapsedMs: performance.now() - started };
+  });
+}
+
+/** Recompute a baseline's root from its records and check its signature: all or nothing. */
+export function verifyBaseline(store: Store, meta: BaselineMeta, verifySignature?: RootVerifier): void {
+  const root = new RootBuilder();
+  try {
+    for (const { key, record } of store.records(meta.id)) root.add(key, record);
+  } catch (err) {
+    throw new BaselineIntegrityError(
+      `baseline ${meta.id} in ${store.file} cannot be read back: ${(err as Error).message}`,
+    );
+  }
+  const actual = root.finish(meta);
+  if (root.records !== meta.files || !actual.equals(meta.root)) {
+    throw new BaselineIntegrityError(
+      `baseline ${meta.id} in ${store.file} fails its integrity check: its records do not match the stored root ` +
+        `(${root.records} records, ${meta.files} expected). It was edited or corrupted; do not trust it. ` +
+        'Investigate, then rebuild from a known-good state with "fim baseline".',
+    );
+  }
+  verifySignature?.(meta);
+}

@@ -1,0 +1,144 @@
+/**
+ * `check`: scan and compare in one pass. The baseline is read in key order beside the walk, so
+ * memory stays flat however large the tree; the baseline is verified first, and a baseline that
+ * fails is refused before a single finding is reported.
+ */
+import { compareRecords, diffAttributes } from '../compare/compare.js';
+import { ExitCode } from '../errors.js';
+import { keyWithin, pathToKey } from '../path-key.js';
+import type { Policy } from '../policy/policy.js';
+import { RuleIndex } from '../policy/rule-index.js';
+import { type ScanStats, scanTree } from '../scan/scan.js';
+import type { BaselineMeta, Store } from '../store/store.js';
+import type { FileRecord, Finding, ScanError, Severity } from '../types.js';
+import { type RootVerifier, verifyBaseline } from './baseline.js';
+
+export interface CheckOptions {
+  store: Store;
+  policy: Policy;
+  /** Restrict to these absolute paths. */
+  scope?: Buffer[];
+  fast?: boolean;
+  rules?: string[];
+  minSeverity?: Severity;
+  verifySignature?: RootVerifier;
+  onProgress?: (s: ScanStats) => void;
+}
+
+export interface CheckResult {
+  baseline: BaselineMeta;
+  findings: Finding[];
+  errors: ScanError[];
+  notes: string[];
+  stats: ScanStats;
+  exitCode: number;
+}
+
+const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+export function exitCodeFor(findings: readonly Finding[], errors: number): number {
+  let code = 0;
+  for (const f of findings)
+    code |= f.kind === 'added' ? ExitCode.added : f.kind === 'removed' ? ExitCode.removed : ExitCode.changed;
+  if (errors > 0) code |= ExitCode.scanErrors;
+  return code;
+}
+
+export function runCheck(o: CheckOptions): CheckResult {
+  const { store, policy } = o;
+  const baseline = store.requireBaseline();
+  verifyBaseline(store, baseline, o.verifySignature);
+  const index = new RuleIndex(policy.rules);
+  const scopeKeys = (o.scope ?? []).map(pathToKey);
+  const inScope = (key: Buffer) => scopeKeys.length === 0 || scopeKeys.some((s) => keyWithin(key, s));
+
+  const findings: Finding[] = [];
+  const errors: ScanError[] = [];
+  const notes: string[] = [];
+  let uncovered = 0;
+  /** Directories we could not list: baseline entries below them are unknown, not removed. */
+  const unlisted: Buffer[] = [];
+
+  const iter = store.records(baseline.id);
+  let pending = iter.next();
+  const baselineOnly = (key: Buffer, rec: FileRecord) => {
+    if (!inScope(key) || unlisted.some((u) => keyWithin(key, u))) return;
+    const cls = index.classify(rec.path);
+    if (cls.status !== 'covered') {
+      uncovered++;
+      return;
+    }
+    const f = compareRecords(rec, undefined, cls.rule);
+    if (f) findings.push(f);
+  };
+  /** Advance the baseline to `key`: everything before it was not seen by the walk. */
+  const seek = (key: Buffer): FileRecord | undefined => {
+    while (!pending.done && Buffer.compare(pending.value.key, key) < 0) {
+      baselineOnly(pending.value.key, pending.value.record);
+      pending = iter.next();
+    }
+    return !pending.done && pending.value.key.equals(key) ? pending.value.record : undefined;
+  };
+  const consume = (key: Buffer): FileRecord | undefined => {
+    const old = seek(key);
+    if (old) pending = iter.next();
+    return old;
+  };
+
+  let stats: ScanStats;
+  try {
+    stats = scanTree({
+      index,
+      ...(o.scope?.length ? { scope: o.scope } : {}),
+      fast: o.fast ?? false,
+      lookup: seek,
+      onItem: (item) => {
+        if (item.kind === 'record') {
+          const f = compareRecords(consume(item.key), item.record, item.rule);
+          if (f) findings.push(f);
+          return;
+        }
+        errors.push(item.error);
+        if (item.kind === 'unlisted') {
+          unlisted.push(item.key);
+          return;
+        }
+        const old = consume(item.key);
+        // The file could not be read, but what lstat told can still be compared.
+        if (old && item.record) {
+          const changes = diffAttributes(old, item.record, item.rule);
+          if (changes.length) {
+            findings.push({
+              kind: 'changed',
+              path: item.record.path,
+              rule: item.rule.name,
+              severity: item.rule.severity,
+              changes,
+              record: item.record,
+            });
+          }
+        }
+      },
+      onMissing: (path, rule) => notes.push(`rule "${rule.name}": path ${path.toString()} does not exist`),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+    while (!pending.done) {
+      baselineOnly(pending.value.key, pending.value.record);
+      pending = iter.next();
+    }
+  } finally {
+    iter.return(undefined);
+  }
+  if (!baseline.policyHash.equals(policy.hash)) {
+    notes.push('the policy changed since this baseline was made; run "fim baseline" after reviewing');
+  }
+  if (uncovered > 0)
+    notes.push(`${uncovered} baseline entries are no longer covered by the policy and were ignored`);
+
+  const ruleSet = o.rules?.length ? new Set(o.rules) : null;
+  const min = o.minSeverity;
+  const shown = findings.filter(
+    (f) => (!ruleSet || ruleSet.has(f.rule)) && (!min || SEV_RANK[f.severity] >= SEV_RANK[min]),
+  );
+  return { baseline, findings: shown, errors, notes, stats, exitCode: exitCodeFor(shown, errors.length) };
+}

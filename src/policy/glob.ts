@@ -1,0 +1,62 @@
+/**
+ * Exclude globs over absolute paths, matched against raw path bytes. A pattern is UTF-8 text; the
+ * path is bytes that need not be UTF-8, so both are compared as latin1 strings (one char per byte,
+ * lossless). `**` matches anything including `/`; `*` anything but `/`; `?` one character but `/`;
+ * `[...]` a byte class. A trailing `/**` also matches the directory itself, so an excluded
+ * directory is neither recorded nor descended into.
+ */
+
+/** One UTF-8 sequence or, failing that, one byte; never `/`. */
+const ONE_CHAR = '(?:[\\x00-\\x2e\\x30-\\x7f]|[\\xc0-\\xff][\\x80-\\xbf]*|[\\x80-\\xbf])';
+
+export function compileGlob(pattern: string): RegExp {
+  const p = Buffer.from(pattern, 'utf8').toString('latin1');
+  let re = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '*') {
+      if (p[i + 1] === '*') {
+        // "/**" at the end: the directory itself or anything below it.
+        if (p[i - 1] === '/' && i + 2 === p.length) {
+          re = `${re.slice(0, -1)}(?:/.*)?`;
+          i++;
+          continue;
+        }
+        // "**/" in the middle: zero or more whole directories.
+        if (p[i + 2] === '/') {
+          re += '(?:.*/)?';
+          i += 2;
+          continue;
+        }
+        re += '.*';
+        i++;
+      } else {
+        re += '[^/]*';
+      }
+    } else if (c === '?') {
+      re += ONE_CHAR;
+    } else if (c === '[') {
+      const end = p.indexOf(']', i + 2);
+      if (end === -1) {
+        re += '\\[';
+        continue;
+      }
+      let body = p.slice(i + 1, end);
+      const negate = body.startsWith('!') || body.startsWith('^');
+      if (negate) body = body.slice(1);
+      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
+      i = end;
+    } else {
+      re += c.replace(/[.+^${}()|\\/[\]]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/** Problems with a glob that would make it silently never match. */
+export function globProblem(pattern: string): string | undefined {
+  if (!pattern.startsWith('/') && !pattern.startsWith('*')) {
+    return `exclude pattern "${pattern}" must be absolute (start with "/") or start with "**/"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,227 @@
+/**
+ * Policy files: parse, validate with positions, compile. Owns the meaning of a rule (which paths,
+ * which attributes, how deep) but not how the file system is walked (src/scan) or compared
+ * (src/compare). Every mistake in every file is collected and raised together as one PolicyError.
+ */
+import { readFileSync } from 'node:fs';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { type CheckSpec, PRESET_NAMES, PRESETS, type PresetName } from '../attributes.js';
+import { errnoCode, PolicyError } from '../errors.js';
+import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
+import { compileGlob, globProblem } from './glob.js';
+import { suggest, YamlSource } from './yaml-source.js';
+
+export interface Rule {
+  name: string;
+  description: string;
+  severity: Severity;
+  /** Normalised absolute paths, as bytes. */
+  paths: Buffer[];
+  exclude: { pattern: string; re: RegExp }[];
+  check: CheckSpec;
+  /** The `check` value as written, for explain and reports. */
+  checkText: string;
+  /** How many levels below a rule path are covered: 0 = the path only, Infinity = all. */
+  recurse: number;
+  source: string;
+}
+
+export interface Policy {
+  rules: Rule[];
+  files: string[];
+  /** BLAKE3 over the files' bytes in order: changes whenever any policy text changes. */
+  hash: Buffer;
+}
+
+const RULE_KEYS = ['name', 'description', 'severity', 'paths', 'exclude', 'check', 'recurse'] as const;
+const TOP_KEYS = ['version', 'rules'] as const;
+
+/** Normalise an absolute path; undefined when it is not one we accept. */
+export function normalisePolicyPath(p: string): string | undefined {
+  if (!p.startsWith('/') || p.includes('\0')) return undefined;
+  const parts = p.split('/').filter((s) => s.length > 0);
+  if (parts.some((s) => s === '.' || s === '..')) return undefined;
+  return `/${parts.join('/')}`;
+}
+
+/** Resolve a `check` value: a preset, a preset with +attr/-attr, or a list of attributes. */
+export function resolveCheck(value: string | string[]): { spec?: CheckSpec; problem?: string } {
+  const words = Array.isArray(value) ? value : value.trim().split(/\s+/);
+  const attrs = new Set<AttributeName>();
+  let growing = false;
+  for (const [i, raw] of words.entries()) {
+    const w = raw.trim();
+    const sign = w[0] === '+' || w[0] === '-' ? w[0] : '';
+    const name = sign ? w.slice(1) : w;
+    if (!sign && (PRESET_NAMES as readonly string[]).includes(name)) {
+      if (i !== 0 || Array.isArray(value)) {
+        return { problem: `preset "${name}" must come first and alone, e.g. "check: ${name} -mtime"` };
+      }
+      for (const a of PRESETS[name as PresetName]) attrs.add(a);
+      growing = name === 'growing';
+      continue;
+    }
+    if (!(ATTRIBUTE_NAMES as readonly string[]).includes(name)) {
+      const hint = suggest(name, [...ATTRIBUTE_NAMES, ...PRESET_NAMES]);
+      return {
+        problem: `unknown attribute or preset "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; attributes: ${ATTRIBUTE_NAMES.join(', ')}; presets: ${PRESET_NAMES.join(', ')}`,
+      };
+    }
+    if (!Array.isArray(value) && i === 0 && !sign) {
+      return { problem: `"${name}" is an attribute: start with a preset, or give a list of attributes` };
+    }
+    if (Array.isArray(value) && sign) return { problem: `"${w}": +/- only modify a preset` };
+    if (sign === '-') attrs.delete(name as AttributeName);
+    else attrs.add(name as AttributeName);
+  }
+  if (attrs.size === 0 && !growing) return { problem: 'check selects no attribute' };
+  attrs.add('type'); // a file turning into a symlink is always a finding
+  return { spec: { attributes: attrs, growing } };
+}
+
+function parseRecurse(v: unknown): number | undefined {
+  if (v === true) return Number.POSITIVE_INFINITY;
+  if (v === false) return 0;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (v === -1) return Number.POSITIVE_INFINITY;
+  return undefined;
+}
+
+/** Parse and validate one policy file's text. Problems are pushed into `src.problems`. */
+export function parsePolicyText(file: string, text: string): { rules: Rule[]; problems: string[] } {
+  const src = new YamlSource(file, text);
+  const rules: Rule[] = [];
+  if (src.root === null) {
+    if (src.problems.length === 0) src.problem(null, 'empty policy: expected "version: 1" and "rules:"');
+    return { rules, problems: src.problems };
+  }
+  const top = src.mapEntries(src.root, 'policy', TOP_KEYS);
+  const version = top.get('version');
+  if (!top.has('version')) src.problem(src.root, 'missing key "version" (expected "version: 1")');
+  else if (src.scalar(version) !== 1) src.problem(version, 'unsupported policy version: expected 1');
+  const rulesNode = top.get('rules');
+  if (!top.has('rules')) src.problem(src.root, 'missing key "rules"');
+  else if (!src.isSeq(rulesNode)) src.problem(rulesNode, '"rules" must be a list of rules');
+  for (const rn of src.seqItems(rulesNode)) {
+    const before = src.problems.length;
+    const e = src.mapEntries(rn, 'rule', RULE_KEYS);
+    for (const req of ['name', 'paths', 'check'] as const) {
+      if (!e.has(req) && src.problems.length === before) src.problem(rn, `rule is missing "${req}"`);
+    }
+    const name = e.has('name') ? src.string(e.get('name'), 'rule "name"') : undefined;
+    if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+      src.problem(e.get('name'), `rule name "${name}" may hold only letters, digits, ".", "_" and "-"`);
+    }
+    const label = name ? `rule "${name}"` : 'rule';
+    let description = '';
+    if (e.has('description')) description = src.string(e.get('description'), `${label} "description"`) ?? '';
+    let severity: Severity = 'medium';
+    if (e.has('severity')) {
+      const s = src.scalar(e.get('severity'));
+      if (typeof s === 'string' && (SEVERITIES as readonly string[]).includes(s)) severity = s as Severity;
+      else src.problem(e.get('severity'), `${label}: severity must be one of ${SEVERITIES.join(', ')}`);
+    }
+    const paths: Buffer[] = [];
+    if (e.has('paths')) {
+      const list = src.stringList(e.get('paths'), `${label} "paths"`) ?? [];
+      if (list.length === 0 && src.isSeq(e.get('paths')))
+        src.problem(e.get('paths'), `${label}: "paths" is empty`);
+      for (const { value, node } of list) {
+        const n = normalisePolicyPath(value);
+        if (n === undefined) {
+          src.problem(node, `${label}: path "${value}" must be absolute, without "." or ".." components`);
+        } else paths.push(Buffer.from(n, 'utf8'));
+      }
+    }
+    const exclude: Rule['exclude'] = [];
+    if (e.has('exclude')) {
+      for (const { value, node } of src.stringList(e.get('exclude'), `${label} "exclude"`) ?? []) {
+        const p = globProblem(value);
+        if (p) src.problem(node, `${label}: ${p}`);
+        else exclude.push({ pattern: value, re: compileGlob(value) });
+      }
+    }
+    let check: CheckSpec | undefined;
+    let checkText = '';
+    if (e.has('check')) {
+      const node = e.get('check');
+      const v = src.scalar(node);
+      let value: string | string[] | undefined;
+      if (typeof v === 'string') value = v;
+      else if (src.isSeq(node)) value = (src.stringList(node, `${label} "check"`) ?? []).map((x) => x.value);
+      if (value === undefined)
+        src.problem(node, `${label}: "check" must be a preset or a list of attributes`);
+      else {
+        const r = resolveCheck(value);
+        if (r.problem) src.problem(node, `${label}: ${r.problem}`);
+        check = r.spec;
+        checkText = Array.isArray(value) ? `[${value.join(', ')}]` : value;
+      }
+    }
+    let recurse = Number.POSITIVE_INFINITY;
+    if (e.has('recurse')) {
+      const r = parseRecurse(src.scalar(e.get('recurse')));
+      if (r === undefined)
+        src.problem(e.get('recurse'), `${label}: recurse must be true, false or a depth (0, 1, 2...)`);
+      else recurse = r;
+    }
+    if (src.problems.length === before && name && check) {
+      rules.push({
+        name,
+        description,
+        severity,
+        paths,
+        exclude,
+        check,
+        checkText,
+        recurse,
+        source: src.where(rn),
+      });
+    }
+  }
+  return { rules, problems: src.problems };
+}
+
+/** Load several policy files; rule names must be unique and no path may belong to two rules. */
+export function loadPolicies(files: readonly string[]): Policy {
+  const problems: string[] = [];
+  const rules: Rule[] = [];
+  const hasher = new Blake3Hasher();
+  if (files.length === 0)
+    throw new PolicyError(['no policy files: give --policy FILE or list "policies" in the configuration']);
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      problems.push(`${file}: cannot read policy (${errnoCode(err) ?? String(err)})`);
+      continue;
+    }
+    hasher.update(Buffer.from(`${file}\0${Buffer.byteLength(text)}\0`));
+    hasher.update(text);
+    const r = parsePolicyText(file, text);
+    problems.push(...r.problems);
+    rules.push(...r.rules);
+  }
+  const byName = new Map<string, Rule>();
+  const byPath = new Map<string, Rule>();
+  for (const rule of rules) {
+    const prev = byName.get(rule.name);
+    if (prev)
+      problems.push(`${rule.source}: duplicate rule name "${rule.name}" (first defined at ${prev.source})`);
+    byName.set(rule.name, rule);
+    for (const p of rule.paths) {
+      const key = p.toString('latin1');
+      const other = byPath.get(key);
+      if (other) {
+        problems.push(
+          `${rule.source}: path "${p.toString()}" is already governed by rule "${other.name}" (${other.source})`,
+        );
+      }
+      byPath.set(key, rule);
+    }
+  }
+  if (problems.length) throw new PolicyError(problems);
+  if (rules.length === 0) throw new PolicyError([`${files.join(', ')}: no rules`]);
+  return { rules, files: [...files], hash: hasher.digestBuffer() };
+}

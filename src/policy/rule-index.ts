@@ -1,0 +1,112 @@
+/**
+ * Which rule governs a path: the rule whose path is the longest component-wise prefix of it. The
+ * index is a trie of rule paths keyed by raw component bytes (as latin1 strings, one char per byte,
+ * so no name is ever mangled). The scanner walks it to reach rule paths without listing the
+ * directories above them; compare and explain ask it about single paths.
+ */
+import type { Rule } from './policy.js';
+
+export interface TrieNode {
+  children: Map<string, TrieNode>;
+  /** Set when a rule path ends here. */
+  rule?: Rule;
+  /** The sorted child names as Buffers, computed once. */
+  sortedNames?: Buffer[];
+}
+
+export type Classification =
+  | { status: 'covered'; rule: Rule; anchor: Buffer; depth: number }
+  | { status: 'excluded'; rule: Rule; anchor: Buffer; pattern: string; at: Buffer }
+  | { status: 'too-deep'; rule: Rule; anchor: Buffer; depth: number }
+  | { status: 'uncovered' };
+
+const SLASH = 0x2f;
+
+/** Split an absolute path into its components, as Buffers (views, not copies). */
+export function components(path: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 1;
+  for (let i = 1; i <= path.length; i++) {
+    if (i === path.length || path[i] === SLASH) {
+      if (i > start) out.push(path.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+export function sortedChildNames(node: TrieNode): Buffer[] {
+  node.sortedNames ??= [...node.children.keys()].map((k) => Buffer.from(k, 'latin1')).sort(Buffer.compare);
+  return node.sortedNames;
+}
+
+export function isExcluded(rule: Rule, path: Buffer): string | undefined {
+  if (rule.exclude.length === 0) return undefined;
+  const s = path.toString('latin1');
+  for (const e of rule.exclude) if (e.re.test(s)) return e.pattern;
+  return undefined;
+}
+
+export class RuleIndex {
+  readonly root: TrieNode = { children: new Map() };
+
+  constructor(readonly rules: readonly Rule[]) {
+    for (const rule of rules) {
+      for (const p of rule.paths) {
+        let node = this.root;
+        for (const c of components(p)) {
+          const k = c.toString('latin1');
+          let next = node.children.get(k);
+          if (!next) {
+            next = { children: new Map() };
+            node.children.set(k, next);
+          }
+          node = next;
+        }
+        node.rule = rule;
+      }
+    }
+  }
+
+  /** The governing rule of a path, and whether that rule records it (excludes, depth). */
+  classify(path: Buffer): Classification {
+    const comps = components(path);
+    let node: TrieNode | undefined = this.root;
+    let best: { rule: Rule; at: number } | undefined = this.root.rule
+      ? { rule: this.root.rule, at: 0 }
+      : undefined;
+    for (let i = 0; i < comps.length && node; i++) {
+      node = node.children.get(comps[i]!.toString('latin1'));
+      if (node?.rule) best = { rule: node.rule, at: i + 1 };
+    }
+    if (!best) return { status: 'uncovered' };
+    const anchor = joinComponents(comps.slice(0, best.at));
+    // Excludes apply to the path and to every directory between it and the rule path: an excluded
+    // directory's subtree is never descended into.
+    for (let i = best.at + 1; i <= comps.length; i++) {
+      const at = joinComponents(comps.slice(0, i));
+      const pattern = isExcluded(best.rule, at);
+      if (pattern !== undefined) return { status: 'excluded', rule: best.rule, anchor, pattern, at };
+    }
+    const depth = comps.length - best.at;
+    if (depth > best.rule.recurse) return { status: 'too-deep', rule: best.rule, anchor, depth };
+    return { status: 'covered', rule: best.rule, anchor, depth };
+  }
+
+  /** Rule paths, sorted in walk order, for reports of missing rule paths. */
+  allPaths(): { path: Buffer; rule: Rule }[] {
+    return this.rules.flatMap((rule) => rule.paths.map((path) => ({ path, rule })));
+  }
+}
+
+export function joinComponents(comps: readonly Buffer[]): Buffer {
+  if (comps.length === 0) return Buffer.from('/');
+  const parts: Buffer[] = [];
+  for (const c of comps) parts.push(Buffer.from('/'), c);
+  return Buffer.concat(parts);
+}
+
+export function joinPath(dir: Buffer, name: Buffer): Buffer {
+  if (dir.length === 1 && dir[0] === SLASH) return Buffer.concat([dir, name]);
+  return Buffer.concat([dir, Buffer.from('/'), name]);
+}

@@ -1,0 +1,421 @@
+/**
+ * The scanner: walks the trees the policy names, by bytes, never following a symlink, and yields
+ * one item per entry in key order (see path-key.ts), so callers can store or compare while it runs.
+ *
+ * Every file-system call after the first goes through a directory descriptor, as
+ * "/proc/self/fd/N/name": Node has no openat(2), and a plain path would be resolved again at each
+ * call, so a directory swapped for a symlink mid-walk would lead the walk out of the tree. The same
+ * trick keeps each path short, so a tree deeper than PATH_MAX still scans.
+ *
+ * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
+ * entry, or hold more than one directory listing per level in memory.
+ */
+import {
+  type BigIntStats,
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+} from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { FileHasher } from '../hash/hash-file.js';
+import { pathToKey } from '../path-key.js';
+import type { Rule } from '../policy/policy.js';
+import {
+  isExcluded,
+  joinPath,
+  type RuleIndex,
+  sortedChildNames,
+  type TrieNode,
+} from '../policy/rule-index.js';
+import type { FileRecord, FileType, ScanError } from '../types.js';
+
+export type ScanItem =
+  | { kind: 'record'; key: Buffer; record: FileRecord; rule: Rule }
+  /** The entry exists but could not be recorded faithfully; `record` holds what lstat told, if anything. */
+  | { kind: 'error'; key: Buffer; error: ScanError; rule: Rule; record: FileRecord | null }
+  /** A directory whose entries could not be listed: nothing below it can be judged missing. */
+  | { kind: 'unlisted'; key: Buffer; error: ScanError; rule: Rule };
+
+export interface ScanOptions {
+  index: RuleIndex;
+  /** Restrict the scan to these absolute paths (and what lies below them). */
+  scope?: readonly Buffer[];
+  /** The baseline record for a key; called in increasing key order. Used by growing rules and --fast. */
+  lookup?: (key: Buffer) => FileRecord | undefined;
+  /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
+  fast?: boolean;
+  onItem: (item: ScanItem) => void;
+  /** A rule path that does not exist. */
+  onMissing?: (path: Buffer, rule: Rule) => void;
+  onProgress?: (stats: ScanStats) => void;
+}
+
+export interface ScanStats {
+  /** Entries looked at, including directories passed on the way to rule paths. */
+  entries: number;
+  /** Entries recorded (or reported as errors) under a rule. */
+  recorded: number;
+  files: number;
+  bytes: bigint;
+  hashedBytes: bigint;
+  errors: number;
+}
+
+interface Ctx {
+  rule: Rule;
+  depth: number;
+  excluded: boolean;
+}
+
+/** Where a path stands relative to the scan's scope: inside it, on the way to it, or outside. */
+type Scope = 'in' | TrieNode;
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+const FD_PREFIX = '/proc/self/fd/';
+
+export function fileTypeOf(st: BigIntStats): FileType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  return 'unknown';
+}
+
+export function recordFromStat(path: Buffer, st: BigIntStats): FileRecord {
+  return {
+    path,
+    type: fileTypeOf(st),
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: st.size,
+    mtime: st.mtimeNs,
+    ctime: st.ctimeNs,
+    inode: st.ino,
+    dev: st.dev,
+    nlink: Number(st.nlink),
+    target: null,
+    content: null,
+  };
+}
+
+function buildScopeTrie(scope: readonly Buffer[], index: RuleIndex): TrieNode {
+  const root: TrieNode = { children: new Map() };
+  for (const p of scope) {
+    let node = root;
+    for (const c of p.toString('latin1').split('/').filter(Boolean)) {
+      let next = node.children.get(c);
+      if (!next) {
+        next = { children: new Map() };
+        node.children.set(c, next);
+      }
+      node = next;
+    }
+    // Mark the end: reuse `rule` as a flag holder with any rule (only its presence matters).
+    node.rule = index.rules[0];
+    node.children.clear();
+  }
+  return root;
+}
+
+/** Merge two sorted, duplicate-free lists of names. */
+function mergeNames(a: Buffer[], b: Buffer[]): Buffer[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: Buffer[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length) out.push(a[i++]!);
+    else if (i >= a.length) out.push(b[j++]!);
+    else {
+      const c = Buffer.compare(a[i]!, b[j]!);
+      if (c < 0) out.push(a[i++]!);
+      else if (c > 0) out.push(b[j++]!);
+      else {
+        out.push(a[i++]!);
+        j++;
+      }
+    }
+  }
+  return out;
+}
+
+export class Scanner {
+  readonly stats: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
+  private readonly hasher = new FileHasher();
+  private lastProgress = 0;
+
+  constructor(private readonly opts: ScanOptions) {}
+
+  run(): ScanStats {
+    const { index, scope } = this.opts;
+    const scopeRoot: Scope = scope && scope.length > 0 ? buildScopeTrie(scope, index) : 'in';
+    const root = Buffer.from('/');
+    const rootCtx: Ctx | undefined = index.root.rule
+      ? { rule: index.root.rule, depth: 0, excluded: false }
+      : undefined;
+    const scopeState = scopeRoot !== 'in' && scopeRoot.rule ? 'in' : scopeRoot;
+    this.entry(root, '/', index.root, rootCtx, scopeState);
+    this.opts.onProgress?.(this.stats);
+    return this.stats;
+  }
+
+  /** Visit one entry: `access` is how to reach it without re-resolving its parents. */
+  private entry(
+    path: Buffer,
+    access: string | Buffer,
+    tnode: TrieNode | undefined,
+    ctx: Ctx | undefined,
+    scope: Scope,
+  ): void {
+    if (ctx && !ctx.excluded && isExcluded(ctx.rule, path) !== undefined) ctx = { ...ctx, excluded: true };
+    const recordable = ctx !== undefined && !ctx.excluded && ctx.depth <= ctx.rule.recurse && scope === 'in';
+    const leadsOn = (tnode !== undefined && tnode.children.size > 0) || scope !== 'in';
+    if (!recordable && !leadsOn && !tnode?.rule) return;
+
+    let st: BigIntStats;
+    try {
+      st = lstatSync(access, { bigint: true });
+    } catch (err) {
+      const code = errnoCode(err) ?? 'EIO';
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (tnode?.rule && scope === 'in') this.opts.onMissing?.(path, tnode.rule);
+        else if (tnode) this.missingBelow(path, tnode, scope);
+        return;
+      }
+      if (recordable && ctx) this.error(path, ctx.rule, code, `cannot lstat: ${code}`, null);
+      else if (tnode) this.unreachableBelow(path, tnode, scope, code, `cannot lstat ${code}`);
+      return;
+    }
+    this.stats.entries++;
+    const isDir = st.isDirectory();
+    if (recordable && ctx) this.record(path, access, st, ctx.rule);
+
+    if (!isDir) {
+      // Rule paths below something that is not a directory: a symlinked parent is never followed.
+      if (tnode && tnode.children.size > 0) {
+        const why = st.isSymbolicLink() ? 'ESYMLINKPARENT' : 'ENOTDIR';
+        this.unreachableBelow(
+          path,
+          tnode,
+          scope,
+          why,
+          st.isSymbolicLink()
+            ? 'a parent directory is a symlink (not followed)'
+            : 'a parent is not a directory',
+        );
+      }
+      return;
+    }
+    const listing = recordable && ctx !== undefined && ctx.depth < ctx.rule.recurse;
+    if (!listing && !leadsOn) return;
+
+    let fd: number;
+    try {
+      fd = openSync(access, DIR_FLAGS);
+    } catch (err) {
+      const code = errnoCode(err) ?? 'EIO';
+      if (code === 'ENOENT') return;
+      this.cannotList(
+        path,
+        ctx,
+        tnode,
+        scope,
+        code,
+        code === 'ELOOP' || code === 'ENOTDIR'
+          ? 'replaced during the scan'
+          : `cannot open directory: ${code}`,
+      );
+      return;
+    }
+    try {
+      const dst = fstatSync(fd, { bigint: true });
+      if (dst.ino !== st.ino || dst.dev !== st.dev) {
+        this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open');
+        return;
+      }
+      const dirAccess = `${FD_PREFIX}${fd}/`;
+      let listed: Buffer[] = [];
+      if (listing) {
+        try {
+          listed = readdirSync(`${FD_PREFIX}${fd}`, { encoding: 'buffer' }).sort(Buffer.compare);
+        } catch (err) {
+          const code = errnoCode(err) ?? 'EIO';
+          this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`);
+        }
+      }
+      let names: Buffer[];
+      if (scope === 'in') names = mergeNames(listed, tnode ? sortedChildNames(tnode) : []);
+      else names = sortedChildNames(scope);
+      for (const name of names) {
+        const k = name.toString('latin1');
+        const childT = tnode?.children.get(k);
+        let childScope: Scope | undefined = 'in';
+        if (scope !== 'in') {
+          const sn = scope.children.get(k);
+          childScope = sn?.rule ? 'in' : sn;
+        }
+        if (childScope === undefined) continue;
+        const childCtx: Ctx | undefined = childT?.rule
+          ? { rule: childT.rule, depth: 0, excluded: false }
+          : ctx
+            ? { rule: ctx.rule, depth: ctx.depth + 1, excluded: ctx.excluded }
+            : undefined;
+        this.entry(
+          joinPath(path, name),
+          Buffer.concat([Buffer.from(dirAccess), name]),
+          childT,
+          childCtx,
+          childScope,
+        );
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private record(path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule): void {
+    const key = pathToKey(path);
+    const rec = recordFromStat(path, st);
+    if (rec.type === 'symlink') {
+      try {
+        rec.target = readlinkSync(access, { encoding: 'buffer' });
+      } catch (err) {
+        const code = errnoCode(err) ?? 'EIO';
+        if (code === 'ENOENT') return;
+        this.error(path, rule, code, `cannot read link: ${code}`, rec, key);
+        return;
+      }
+    } else if (rec.type === 'file' && (rule.check.attributes.has('content') || rule.check.growing)) {
+      const old = this.opts.lookup?.(key);
+      if (
+        this.opts.fast &&
+        old?.content &&
+        old.type === 'file' &&
+        old.size === st.size &&
+        old.mtime === st.mtimeNs &&
+        old.ctime === st.ctimeNs &&
+        old.inode === st.ino &&
+        old.dev === st.dev
+      ) {
+        rec.content = old.content;
+        if (rule.check.growing) rec.prefix = { length: old.size, hash: old.content };
+      } else {
+        const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
+        const h = this.hasher.hash(access, st, prefixLen);
+        if (!h.ok) {
+          if (h.vanished) return;
+          this.error(path, rule, h.code, h.message, rec, key);
+          return;
+        }
+        const fresh = recordFromStat(path, h.stat);
+        fresh.content = h.content;
+        if (prefixLen !== undefined) fresh.prefix = h.prefix;
+        this.stats.hashedBytes += h.stat.size;
+        this.emitRecord(key, fresh, rule);
+        return;
+      }
+    }
+    this.emitRecord(key, rec, rule);
+  }
+
+  private emitRecord(key: Buffer, record: FileRecord, rule: Rule): void {
+    this.stats.recorded++;
+    if (record.type === 'file') {
+      this.stats.files++;
+      this.stats.bytes += record.size;
+    }
+    this.opts.onItem({ kind: 'record', key, record, rule });
+    this.progress();
+  }
+
+  private error(
+    path: Buffer,
+    rule: Rule,
+    code: string,
+    message: string,
+    record: FileRecord | null,
+    key = pathToKey(path),
+  ): void {
+    this.stats.errors++;
+    this.stats.recorded++;
+    this.opts.onItem({ kind: 'error', key, error: { path, code, message }, rule, record });
+  }
+
+  /** A directory we could not list (or open): report it and let callers suppress "removed" below it. */
+  private cannotList(
+    path: Buffer,
+    ctx: Ctx | undefined,
+    tnode: TrieNode | undefined,
+    scope: Scope,
+    code: string,
+    message: string,
+  ): void {
+    if (ctx && !ctx.excluded && scope === 'in') {
+      this.stats.errors++;
+      this.opts.onItem({
+        kind: 'unlisted',
+        key: pathToKey(path),
+        error: { path, code, message },
+        rule: ctx.rule,
+      });
+    } else if (tnode) {
+      this.unreachableBelow(path, tnode, scope, code, message);
+    }
+  }
+
+  /** Every rule path below `path` is missing (a parent does not exist). */
+  private missingBelow(path: Buffer, tnode: TrieNode, scope: Scope): void {
+    for (const name of sortedChildNames(tnode)) {
+      const child = tnode.children.get(name.toString('latin1'))!;
+      const childPath = joinPath(path, name);
+      if (child.rule && this.inScope(childPath, scope)) this.opts.onMissing?.(childPath, child.rule);
+      this.missingBelow(childPath, child, scope);
+    }
+  }
+
+  /** Every rule path below `path` cannot be reached: an error for each, with "removed" suppressed. */
+  private unreachableBelow(path: Buffer, tnode: TrieNode, scope: Scope, code: string, message: string): void {
+    for (const name of sortedChildNames(tnode)) {
+      const child = tnode.children.get(name.toString('latin1'))!;
+      const childPath = joinPath(path, name);
+      if (child.rule && this.inScope(childPath, scope)) {
+        this.stats.errors++;
+        this.opts.onItem({
+          kind: 'unlisted',
+          key: pathToKey(childPath),
+          error: { path: childPath, code, message },
+          rule: child.rule,
+        });
+      }
+      this.unreachableBelow(childPath, child, scope, code, message);
+    }
+  }
+
+  private inScope(_path: Buffer, scope: Scope): boolean {
+    // Below a scope path everything is in; on the way to one, rule paths are reported only once
+    // the walk reaches the scope itself, which it cannot here.
+    return scope === 'in';
+  }
+
+  private progress(): void {
+    if (!this.opts.onProgress) return;
+    const now = Date.now();
+    if (now - this.lastProgress >= 100) {
+      this.lastProgress = now;
+      this.opts.onProgress(this.stats);
+    }
+  }
+}
+
+export function scanTree(opts: ScanOptions): ScanStats {
+  return new Scanner(opts).run();
+}

@@ -1,0 +1,79 @@
+/**
+ * The baseline root: one BLAKE3 hash over every record in key order, bound to the host, label,
+ * creation time and policy hash. Any edit of any stored record, of its order, or of the metadata
+ * changes it; the root is what gets signed and announced to the log server.
+ */
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { FILE_TYPES, type FileRecord } from '../types.js';
+
+const DOMAIN = 'fim baseline root v1';
+
+function u32(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+
+/** Canonical bytes of one record: fixed-width integers, length-prefixed byte strings. */
+export function canonicalRecord(key: Buffer, r: FileRecord): Buffer {
+  const fixed = Buffer.alloc(1 + 4 * 4 + 8 * 5);
+  let o = 0;
+  fixed.writeUInt8(FILE_TYPES.indexOf(r.type), o);
+  o += 1;
+  fixed.writeUInt32BE(r.mode, o);
+  fixed.writeUInt32BE(r.uid >>> 0, o + 4);
+  fixed.writeUInt32BE(r.gid >>> 0, o + 8);
+  fixed.writeUInt32BE(r.nlink >>> 0, o + 12);
+  o += 16;
+  fixed.writeBigUInt64BE(BigInt.asUintN(64, r.size), o);
+  fixed.writeBigInt64BE(BigInt.asIntN(64, r.mtime), o + 8);
+  fixed.writeBigInt64BE(BigInt.asIntN(64, r.ctime), o + 16);
+  fixed.writeBigUInt64BE(BigInt.asUintN(64, r.inode), o + 24);
+  fixed.writeBigUInt64BE(BigInt.asUintN(64, r.dev), o + 32);
+  const opt = (b: Buffer | null) => (b === null ? [u32(0xffffffff)] : [u32(b.length), b]);
+  return Buffer.concat([u32(key.length), key, fixed, ...opt(r.target), ...opt(r.content)]);
+}
+
+export interface RootMeta {
+  host: string;
+  label: string;
+  createdNs: bigint;
+  policyHash: Buffer;
+  files: number;
+}
+
+/** Feeds records in key order; `finish` binds the metadata and returns the root. */
+export class RootBuilder {
+  private readonly h = new Blake3Hasher();
+  private count = 0;
+  private lastKey: Buffer | null = null;
+
+  add(key: Buffer, r: FileRecord): void {
+    if (this.lastKey && Buffer.compare(this.lastKey, key) >= 0) throw new Error('records out of key order');
+    this.lastKey = key;
+    this.count++;
+    this.h.update(canonicalRecord(key, r));
+  }
+
+  get records(): number {
+    return this.count;
+  }
+
+  finish(m: RootMeta): Buffer {
+    const recordsDigest = this.h.digestBuffer();
+    const meta = Buffer.from(
+      JSON.stringify([
+        DOMAIN,
+        m.host,
+        m.label,
+        m.createdNs.toString(),
+        m.policyHash.toString('hex'),
+        this.count,
+      ]),
+    );
+    const outer = new Blake3Hasher();
+    outer.update(meta);
+    outer.update(recordsDigest);
+    return outer.digestBuffer();
+  }
+}
