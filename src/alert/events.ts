@@ -1,0 +1,79 @@
+/**
+ * The events an alert can carry, as the library hands them to the alerter. Paths stay bytes here;
+ * the formatter turns them into display form. Hashes (baseline root, policy hash) are hex strings.
+ */
+import type { Finding, FindingKind, Severity } from '../types.js';
+
+export interface FindingEvent {
+  type: 'finding';
+  kind: FindingKind;
+  path: Uint8Array;
+  rule: string;
+  severity: Severity;
+  /** Names of the changed attributes (empty for added or removed). */
+  attributes: readonly string[];
+  /** Id of the full finding in the local journal; the message names it, so a cut message is recoverable. */
+  journalId: string | number;
+}
+
+export interface Counts {
+  scanned: number;
+  added: number;
+  removed: number;
+  changed: number;
+  errors: number;
+}
+
+export type AlertEvent =
+  | FindingEvent
+  /** The daemon started: which baseline and policy it enforces. */
+  | { type: 'start'; baselineRoot: string | null; policyHash: string }
+  | { type: 'stop'; reason: string }
+  | { type: 'heartbeat'; baselineRoot: string | null }
+  /** End of a check run. */
+  | { type: 'summary'; baselineRoot: string | null; counts: Counts; runId?: string | number }
+  /** A new baseline was made: its root becomes the one the log server expects. */
+  | { type: 'baseline'; root: string; label?: string; baselineId?: string | number }
+  /** Reviewed changes were accepted into the baseline: a new root. */
+  | { type: 'accept'; root: string; accepted: number }
+  | { type: 'error'; code: string; message: string; path?: Uint8Array };
+
+/** Sent by the alerter itself when pacing held messages back. */
+export interface FloodEvent {
+  type: 'flood';
+  suppressed: number;
+  findings: number;
+  others: number;
+  /** Journal ids of the first and last suppressed findings, when known. */
+  firstJournalId?: string | number;
+  lastJournalId?: string | number;
+  sinceNs: bigint;
+}
+
+export type WireEvent = AlertEvent | FloodEvent;
+
+export const EVENT_TYPES = [
+  'finding',
+  'start',
+  'stop',
+  'heartbeat',
+  'summary',
+  'baseline',
+  'accept',
+  'error',
+  'flood',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The alert for one finding of compare. */
+export function findingEvent(finding: Finding, journalId: string | number): FindingEvent {
+  return {
+    type: 'finding',
+    kind: finding.kind,
+    path: finding.path,
+    rule: finding.rule,
+    severity: finding.severity,
+    attributes: finding.changes.map((c) => c.attribute),
+    journalId,
+  };
+}

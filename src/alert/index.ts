@@ -1,0 +1,49 @@
+/** Sealed RFC 5424 alerts: formatting, signing, pacing and transports. Re-exports only. */
+export {
+  type Alerter,
+  type AlerterOptions,
+  type AlerterStats,
+  createAlerter,
+  DEFAULT_APP_NAME,
+  DEFAULT_MAX_PER_SECOND,
+} from './alerter.js';
+export {
+  type AlertEvent,
+  type Counts,
+  EVENT_TYPES,
+  type EventType,
+  type FindingEvent,
+  type FloodEvent,
+  findingEvent,
+  type WireEvent,
+} from './events.js';
+export {
+  CUT_MARKER,
+  cutDisplay,
+  FACILITIES,
+  type Facility,
+  formatMessage,
+  isFacility,
+  MAX_MESSAGE_BYTES,
+  type MessageContext,
+  rfc5424Time,
+} from './format.js';
+export { MemoryQueue, type OutboundQueue, type QueuedMessage } from './queue.js';
+export {
+  canonicalBytes,
+  escapeParamValue,
+  SD_ID_EVENT,
+  SD_ID_SIG,
+  safeText,
+  unescapeParamValue,
+  WIRE_VERSION,
+} from './sd.js';
+export { formatTarget, type Protocol, parseTarget, type SyslogTarget } from './target.js';
+export {
+  createTransport,
+  type StreamOptions,
+  StreamTransport,
+  type Transport,
+  type TransportStats,
+  UdpTransport,
+} from './transport.js';

@@ -1,0 +1,56 @@
+/**
+ * Unreadable files and directories, for real: root reads everything, so these runs drop to the
+ * `nobody` user. An unreadable entry is an error with its errno (exit bit 8), never a crash, and an
+ * unlistable directory never turns its entries into "removed" findings.
+ */
+import { chmodSync, chownSync, mkdirSync } from 'node:fs';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { type CheckJson, Sandbox } from '../helpers/fim.js';
+
+const NOBODY = 65534;
+let sb: Sandbox;
+
+beforeEach(() => {
+  sb = new Sandbox();
+  chmodSync(sb.dir, 0o755);
+  sb.write('data/open.txt', 'open');
+  sb.write('data/secret.txt', 'secret');
+  mkdirSync(sb.path('data/private'));
+  sb.write('data/private/inner.txt', 'inner');
+  sb.policy('  - name: data\n    paths: ["{tree}/data"]\n    check: readonly\n');
+  chownSync(sb.dir, NOBODY, NOBODY);
+  for (const p of ['', 'data', 'data/open.txt', 'data/secret.txt', 'data/private', 'data/private/inner.txt']) {
+    chownSync(sb.path(p), NOBODY, NOBODY);
+  }
+});
+
+afterEach(() => sb.cleanup());
+
+const asNobody = { uid: NOBODY, gid: NOBODY };
+
+it('unreadable file and directory: errors with EACCES, exit bit 8, no false removals', () => {
+  const b = sb.fim(['baseline'], asNobody);
+  expect(b.code, b.stderr).toBe(0);
+  chmodSync(sb.path('data/secret.txt'), 0o000);
+  chmodSync(sb.path('data/private'), 0o000);
+  const r = sb.fim(['check', '--json'], asNobody);
+  const report = JSON.parse(r.stdout) as CheckJson;
+  expect(r.code & 8).toBe(8);
+  const codes = Object.fromEntries(report.errors.map((e) => [e.path, e.code]));
+  expect(codes[sb.path('data/secret.txt')]).toBe('EACCES');
+  expect(codes[sb.path('data/private')]).toBe('EACCES');
+  // inner.txt is unknown, not removed
+  expect(report.findings.filter((f) => f.kind === 'removed')).toEqual([]);
+  // the mode changes are still seen through lstat
+  const modes = report.findings.filter((f) => f.changes?.some((c) => c.attribute === 'mode')).map((f) => f.path);
+  expect(modes.sort()).toEqual([sb.path('data/private'), sb.path('data/secret.txt')]);
+});
+
+it('a file unreadable at baseline time is an error there too, and the baseline is still made', () => {
+  chmodSync(sb.path('data/secret.txt'), 0o000);
+  const b = sb.fim(['baseline', '--json'], asNobody);
+  expect(b.code).toBe(8);
+  const out = JSON.parse(b.stdout) as { errors: { path: string; code: string }[]; baseline: { id: number } };
+  expect(out.errors).toEqual([expect.objectContaining({ path: sb.path('data/secret.txt'), code: 'EACCES' })]);
+  expect(out.baseline.id).toBe(1);
+});

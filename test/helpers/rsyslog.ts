@@ -1,0 +1,192 @@
+/**
+ * A real rsyslogd for tests: its own config, pid file and work directory, imudp on a free
+ * 127.0.0.1 port, everything written with RSYSLOG_SyslogProtocol23Format to one file. No imuxsock
+ * or imklog: it never touches the system log. Readiness is proven by probe datagrams appearing in
+ * the file, never by a fixed sleep.
+ *
+ * When rsyslogd is missing: in CI (process.env.CI set) that is a failure; elsewhere the tests skip
+ * with a loud message.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const RSYSLOGD_CANDIDATES = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd'];
+/** App name of readiness probes: `lines()` leaves them out. */
+export const PROBE_APP = 'fim-test-probe';
+
+export function findRsyslogd(): string | undefined {
+  for (const p of RSYSLOGD_CANDIDATES) {
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // try the next place
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether the rsyslog tests can run. Throws in CI when rsyslogd is missing; prints a loud notice
+ * and returns false elsewhere. Use with `describe.skipIf(!rsyslogAvailable())`.
+ */
+export function rsyslogAvailable(): boolean {
+  if (findRsyslogd()) return true;
+  const msg = `rsyslogd not found (looked in ${RSYSLOGD_CANDIDATES.join(', ')})`;
+  if (process.env['CI']) throw new Error(`${msg}: CI must install rsyslog`);
+  process.stderr.write(`\n*** SKIPPING rsyslog tests: ${msg}. Install rsyslog to run them. ***\n\n`);
+  return false;
+}
+
+/** A free UDP port on 127.0.0.1 (bound, read, released: a small race that the retry below covers). */
+export async function freeUdpPort(): Promise<number> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = sock.address();
+  await new Promise<void>((resolve) => sock.close(() => resolve()));
+  return port;
+}
+
+export interface Rsyslog {
+  port: number;
+  dir: string;
+  logFile: string;
+  /** Stored lines, probes left out. */
+  lines(): string[];
+  /** Raw text of the log file. */
+  text(): string;
+  /** Polls the file until `predicate(lines)` holds; throws with the file's content after the timeout. */
+  waitFor(predicate: (lines: string[]) => boolean, timeoutMs?: number): Promise<string[]>;
+  /** Sends a raw datagram to rsyslog. */
+  sendRaw(msg: string | Buffer): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function sendDatagram(port: number, msg: string | Buffer): Promise<void> {
+  const sock = createSocket('udp4');
+  try {
+    await new Promise<void>((resolve, reject) => sock.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+  } finally {
+    sock.close();
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Starts rsyslogd in `dir` (a fresh temp directory). */
+export async function startRsyslog(dir: string, opts: { timeoutMs?: number } = {}): Promise<Rsyslog> {
+  const bin = findRsyslogd();
+  if (!bin) throw new Error('rsyslogd not found');
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(bin, dir, attempt, timeoutMs);
+    } catch (err: unknown) {
+      // The free port may have been taken between our probe and rsyslog's bind: try another.
+      if (attempt >= 2) throw err;
+    }
+  }
+}
+
+async function startOnce(bin: string, base: string, attempt: number, timeoutMs: number): Promise<Rsyslog> {
+  const dir = join(base, `rsyslog-${attempt}`);
+  const work = join(dir, 'work');
+  mkdirSync(work, { recursive: true });
+  const port = await freeUdpPort();
+  const logFile = join(dir, 'messages.log');
+  const conf = join(dir, 'rsyslog.conf');
+  const pidFile = join(dir, 'rsyslogd.pid');
+  writeFileSync(
+    conf,
+    [
+      `global(workDirectory="${work}" maxMessageSize="8k")`,
+      // Only imudp: no imuxsock or imklog, so the test daemon never reads or writes the system log.
+      'module(load="imudp")',
+      `input(type="imudp" address="127.0.0.1" port="${port}" ruleset="fim")`,
+      'ruleset(name="fim") {',
+      `  action(type="omfile" file="${logFile}" template="RSYSLOG_SyslogProtocol23Format")`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(bin, ['-n', '-f', conf, '-i', pidFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  let exited: number | null | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code) => {
+      exited = code;
+      resolve();
+    });
+  });
+
+  const stop = async (): Promise<void> => {
+    if (exited !== undefined) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exitPromise;
+    clearTimeout(t);
+  };
+
+  const nonce = randomBytes(6).toString('hex');
+  const deadline = Date.now() + timeoutMs;
+  let ready = false;
+  while (Date.now() < deadline && exited === undefined) {
+    await sendDatagram(port, `<14>1 - localhost ${PROBE_APP} - probe - probe-${nonce}`);
+    await sleep(25);
+    if (readText(logFile).includes(`probe-${nonce}`)) {
+      ready = true;
+      break;
+    }
+  }
+  if (!ready) {
+    await stop();
+    throw new Error(`rsyslogd did not start listening on 127.0.0.1:${port} (exit ${exited}): ${output}`);
+  }
+
+  const lines = () =>
+    readText(logFile)
+      .split('\n')
+      .filter((l) => l !== '' && !l.includes(` ${PROBE_APP} `));
+  return {
+    port,
+    dir,
+    logFile,
+    lines,
+    text: () => readText(logFile),
+    async waitFor(predicate, waitMs = 10_000) {
+      const end = Date.now() + waitMs;
+      for (;;) {
+        const ls = lines();
+        if (predicate(ls)) return ls;
+        if (Date.now() > end) throw new Error(`timed out waiting for rsyslog output; have:\n${ls.join('\n')}`);
+        await sleep(20);
+      }
+    },
+    sendRaw: (msg) => sendDatagram(port, msg),
+    stop,
+  };
+}
