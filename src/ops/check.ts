@@ -1,7 +1,8 @@
 /**
  * `check`: scan and compare in one pass. The baseline is read in key order beside the walk, so
  * memory stays flat however large the tree; the baseline is verified first, and a baseline that
- * fails is refused before a single finding is reported.
+ * fails is refused before a single finding is reported. `compareScope` is the shared core: the
+ * daemon calls it for each dirty place.
  */
 import { compareRecords, diffAttributes } from '../compare/compare.js';
 import { ExitCode } from '../errors.js';
@@ -25,12 +26,17 @@ export interface CheckOptions {
   onProgress?: (s: ScanStats) => void;
 }
 
-export interface CheckResult {
-  baseline: BaselineMeta;
+export interface CompareResult {
   findings: Finding[];
   errors: ScanError[];
   notes: string[];
   stats: ScanStats;
+  /** Directories seen whose entries the policy covers (the daemon watches them). */
+  directories: Buffer[];
+}
+
+export interface CheckResult extends CompareResult {
+  baseline: BaselineMeta;
   exitCode: number;
 }
 
@@ -44,22 +50,43 @@ export function exitCodeFor(findings: readonly Finding[], errors: number): numbe
   return code;
 }
 
-export function runCheck(o: CheckOptions): CheckResult {
-  const { store, policy } = o;
-  const baseline = store.requireBaseline();
-  verifyBaseline(store, baseline, o.verifySignature);
-  const index = new RuleIndex(policy.rules);
-  const scopeKeys = (o.scope ?? []).map(pathToKey);
-  const inScope = (key: Buffer) => scopeKeys.length === 0 || scopeKeys.some((s) => keyWithin(key, s));
+function levelsBelow(key: Buffer, scope: Buffer): number {
+  let n = 0;
+  for (let i = scope.length; i < key.length; i++) if (key[i] === 0) n++;
+  return n;
+}
+
+/** Scan a scope (everything, one path, or several) and compare it with a baseline. */
+export function compareScope(o: {
+  store: Store;
+  baselineId: number;
+  index: RuleIndex;
+  scope?: readonly Buffer[];
+  scopeDepth?: number;
+  fast?: boolean;
+  collectDirectories?: boolean;
+  onProgress?: (s: ScanStats) => void;
+}): CompareResult {
+  const { store, index } = o;
+  const scope = o.scope ?? [];
+  const scopeKeys = scope.map(pathToKey);
+  const depth = o.scopeDepth ?? Number.POSITIVE_INFINITY;
+  const inScope = (key: Buffer) =>
+    scopeKeys.length === 0 ||
+    scopeKeys.some(
+      (s) => keyWithin(key, s) && (depth === Number.POSITIVE_INFINITY || levelsBelow(key, s) <= depth),
+    );
 
   const findings: Finding[] = [];
   const errors: ScanError[] = [];
   const notes: string[] = [];
+  const directories: Buffer[] = [];
   let uncovered = 0;
   /** Directories we could not list: baseline entries below them are unknown, not removed. */
   const unlisted: Buffer[] = [];
 
-  const iter = store.records(baseline.id);
+  const iter =
+    scopeKeys.length === 1 ? store.recordsUnder(o.baselineId, scopeKeys[0]!) : store.records(o.baselineId);
   let pending = iter.next();
   const baselineOnly = (key: Buffer, rec: FileRecord) => {
     if (!inScope(key) || unlisted.some((u) => keyWithin(key, u))) return;
@@ -89,9 +116,11 @@ export function runCheck(o: CheckOptions): CheckResult {
   try {
     stats = scanTree({
       index,
-      ...(o.scope?.length ? { scope: o.scope } : {}),
+      ...(scope.length ? { scope } : {}),
+      ...(o.scopeDepth !== undefined ? { scopeDepth: o.scopeDepth } : {}),
       fast: o.fast ?? false,
       lookup: seek,
+      ...(o.collectDirectories ? { onDirectory: (p: Buffer) => directories.push(p) } : {}),
       onItem: (item) => {
         if (item.kind === 'record') {
           const f = compareRecords(consume(item.key), item.record, item.rule);
@@ -129,16 +158,30 @@ export function runCheck(o: CheckOptions): CheckResult {
   } finally {
     iter.return(undefined);
   }
-  if (!baseline.policyHash.equals(policy.hash)) {
-    notes.push('the policy changed since this baseline was made; run "fim baseline" after reviewing');
-  }
   if (uncovered > 0)
     notes.push(`${uncovered} baseline entries are no longer covered by the policy and were ignored`);
+  return { findings, errors, notes, stats, directories };
+}
 
+export function runCheck(o: CheckOptions): CheckResult {
+  const { store, policy } = o;
+  const baseline = store.requireBaseline();
+  verifyBaseline(store, baseline, o.verifySignature);
+  const r = compareScope({
+    store,
+    baselineId: baseline.id,
+    index: new RuleIndex(policy.rules),
+    ...(o.scope?.length ? { scope: o.scope } : {}),
+    fast: o.fast ?? false,
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  if (!baseline.policyHash.equals(policy.hash)) {
+    r.notes.push('the policy changed since this baseline was made; run "fim baseline" after reviewing');
+  }
   const ruleSet = o.rules?.length ? new Set(o.rules) : null;
   const min = o.minSeverity;
-  const shown = findings.filter(
+  const shown = r.findings.filter(
     (f) => (!ruleSet || ruleSet.has(f.rule)) && (!min || SEV_RANK[f.severity] >= SEV_RANK[min]),
   );
-  return { baseline, findings: shown, errors, notes, stats, exitCode: exitCodeFor(shown, errors.length) };
+  return { ...r, baseline, findings: shown, exitCode: exitCodeFor(shown, r.errors.length) };
 }

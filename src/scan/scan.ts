@@ -44,6 +44,12 @@ export interface ScanOptions {
   index: RuleIndex;
   /** Restrict the scan to these absolute paths (and what lies below them). */
   scope?: readonly Buffer[];
+  /** How many levels below each scope path to go (default: all). 1 = a directory and its entries. */
+  scopeDepth?: number;
+  /** Record attributes only, never hash (the daemon's first walk, which only needs directories). */
+  noHash?: boolean;
+  /** Called for each directory whose entries the policy covers, before they are visited. */
+  onDirectory?: (path: Buffer, rule: Rule) => void;
   /** The baseline record for a key; called in increasing key order. Used by growing rules and --fast. */
   lookup?: (key: Buffer) => FileRecord | undefined;
   /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
@@ -71,8 +77,11 @@ interface Ctx {
   excluded: boolean;
 }
 
-/** Where a path stands relative to the scan's scope: inside it, on the way to it, or outside. */
-type Scope = 'in' | TrieNode;
+/**
+ * Where a path stands relative to the scan's scope: inside it (a number: how many levels below the
+ * scope path), or on the way to it (the scope trie node).
+ */
+type Scope = number | TrieNode;
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FD_PREFIX = '/proc/self/fd/';
@@ -148,21 +157,34 @@ function mergeNames(a: Buffer[], b: Buffer[]): Buffer[] {
   return out;
 }
 
+/**
+ * One hasher (a native BLAKE3 state and a 1 MiB read buffer) for every scan in this thread: the
+ * daemon runs thousands of small rescans, and a fresh one each would churn memory.
+ */
+let sharedHasher: FileHasher | undefined;
+function sharedFileHasher(): FileHasher {
+  sharedHasher ??= new FileHasher();
+  return sharedHasher;
+}
+
 export class Scanner {
   readonly stats: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
-  private readonly hasher = new FileHasher();
+  private readonly hasher = sharedFileHasher();
   private lastProgress = 0;
+  private readonly scopeDepth: number;
 
-  constructor(private readonly opts: ScanOptions) {}
+  constructor(private readonly opts: ScanOptions) {
+    this.scopeDepth = opts.scopeDepth ?? Number.POSITIVE_INFINITY;
+  }
 
   run(): ScanStats {
     const { index, scope } = this.opts;
-    const scopeRoot: Scope = scope && scope.length > 0 ? buildScopeTrie(scope, index) : 'in';
+    const scopeRoot: Scope = scope && scope.length > 0 ? buildScopeTrie(scope, index) : 0;
     const root = Buffer.from('/');
     const rootCtx: Ctx | undefined = index.root.rule
       ? { rule: index.root.rule, depth: 0, excluded: false }
       : undefined;
-    const scopeState = scopeRoot !== 'in' && scopeRoot.rule ? 'in' : scopeRoot;
+    const scopeState = typeof scopeRoot !== 'number' && scopeRoot.rule ? 0 : scopeRoot;
     this.entry(root, '/', index.root, rootCtx, scopeState);
     this.opts.onProgress?.(this.stats);
     return this.stats;
@@ -177,8 +199,9 @@ export class Scanner {
     scope: Scope,
   ): void {
     if (ctx && !ctx.excluded && isExcluded(ctx.rule, path) !== undefined) ctx = { ...ctx, excluded: true };
-    const recordable = ctx !== undefined && !ctx.excluded && ctx.depth <= ctx.rule.recurse && scope === 'in';
-    const leadsOn = (tnode !== undefined && tnode.children.size > 0) || scope !== 'in';
+    const recordable =
+      ctx !== undefined && !ctx.excluded && ctx.depth <= ctx.rule.recurse && typeof scope === 'number';
+    const leadsOn = (tnode !== undefined && tnode.children.size > 0) || typeof scope !== 'number';
     if (!recordable && !leadsOn && !tnode?.rule) return;
 
     let st: BigIntStats;
@@ -187,7 +210,7 @@ export class Scanner {
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        if (tnode?.rule && scope === 'in') this.opts.onMissing?.(path, tnode.rule);
+        if (tnode?.rule && typeof scope === 'number') this.opts.onMissing?.(path, tnode.rule);
         else if (tnode) this.missingBelow(path, tnode, scope);
         return;
       }
@@ -215,7 +238,8 @@ export class Scanner {
       }
       return;
     }
-    const listing = recordable && ctx !== undefined && ctx.depth < ctx.rule.recurse;
+    const listing =
+      recordable && ctx !== undefined && ctx.depth < ctx.rule.recurse && (scope as number) < this.scopeDepth;
     if (!listing && !leadsOn) return;
 
     let fd: number;
@@ -242,6 +266,7 @@ export class Scanner {
         this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open');
         return;
       }
+      if (listing && ctx) this.opts.onDirectory?.(path, ctx.rule);
       const dirAccess = `${FD_PREFIX}${fd}/`;
       let listed: Buffer[] = [];
       if (listing) {
@@ -253,15 +278,16 @@ export class Scanner {
         }
       }
       let names: Buffer[];
-      if (scope === 'in') names = mergeNames(listed, tnode ? sortedChildNames(tnode) : []);
+      if (typeof scope === 'number') names = mergeNames(listed, tnode ? sortedChildNames(tnode) : []);
       else names = sortedChildNames(scope);
       for (const name of names) {
         const k = name.toString('latin1');
         const childT = tnode?.children.get(k);
-        let childScope: Scope | undefined = 'in';
-        if (scope !== 'in') {
+        let childScope: Scope | undefined;
+        if (typeof scope === 'number') childScope = scope + 1;
+        else {
           const sn = scope.children.get(k);
-          childScope = sn?.rule ? 'in' : sn;
+          childScope = sn?.rule ? 0 : sn;
         }
         if (childScope === undefined) continue;
         const childCtx: Ctx | undefined = childT?.rule
@@ -294,7 +320,11 @@ export class Scanner {
         this.error(path, rule, code, `cannot read link: ${code}`, rec, key);
         return;
       }
-    } else if (rec.type === 'file' && (rule.check.attributes.has('content') || rule.check.growing)) {
+    } else if (
+      rec.type === 'file' &&
+      !this.opts.noHash &&
+      (rule.check.attributes.has('content') || rule.check.growing)
+    ) {
       const old = this.opts.lookup?.(key);
       if (
         this.opts.fast &&
@@ -359,7 +389,7 @@ export class Scanner {
     code: string,
     message: string,
   ): void {
-    if (ctx && !ctx.excluded && scope === 'in') {
+    if (ctx && !ctx.excluded && typeof scope === 'number') {
       this.stats.errors++;
       this.opts.onItem({
         kind: 'unlisted',
@@ -403,7 +433,7 @@ export class Scanner {
   private inScope(_path: Buffer, scope: Scope): boolean {
     // Below a scope path everything is in; on the way to one, rule paths are reported only once
     // the walk reaches the scope itself, which it cannot here.
-    return scope === 'in';
+    return typeof scope === 'number';
   }
 
   private progress(): void {

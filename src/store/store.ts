@@ -84,6 +84,13 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX scan_error_run ON scan_error(run);
   CREATE TABLE outbox (id INTEGER PRIMARY KEY, msg BLOB NOT NULL);
+  CREATE TABLE reported (
+    baseline INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    sig BLOB NOT NULL,
+    finding INTEGER,
+    PRIMARY KEY (baseline, key)
+  ) WITHOUT ROWID;
   `,
 ];
 
@@ -344,6 +351,24 @@ export class Store {
     }
   }
 
+  /**
+   * Records of a baseline at or below one path key, in key order. Keys below K are K, NUL, ...:
+   * they are exactly those in [K, K || 0x01).
+   */
+  *recordsUnder(baseline: number, scopeKey: Buffer): Generator<{ key: Buffer; record: FileRecord }> {
+    if (scopeKey.length === 1 && scopeKey[0] === 0) {
+      yield* this.records(baseline);
+      return;
+    }
+    const end = Buffer.concat([scopeKey, Buffer.from([1])]);
+    const stmt = this.db.prepare(
+      'SELECT * FROM record WHERE baseline = ? AND key >= ? AND key < ? ORDER BY key',
+    );
+    for (const r of stmt.iterate(baseline, scopeKey, end) as Iterable<Row>) {
+      yield { key: buf(r.key)!, record: rowToRecord(r) };
+    }
+  }
+
   /** Insert-statement factory for writing a baseline's records inside a transaction. */
   recordWriter(baseline: number): (key: Buffer, r: FileRecord) => void {
     const stmt = this.db.prepare(
@@ -526,6 +551,44 @@ export class Store {
     this.db
       .prepare('DELETE FROM run WHERE id NOT IN (SELECT id FROM run ORDER BY id DESC LIMIT ?)')
       .run(keep);
+  }
+
+  // ---- what the daemon already alerted, per baseline, so it does not repeat itself ----
+
+  reported(baseline: number): Map<string, { sig: Buffer; finding: number | null }> {
+    const m = new Map<string, { sig: Buffer; finding: number | null }>();
+    for (const r of this.db
+      .prepare('SELECT key, sig, finding FROM reported WHERE baseline = ?')
+      .all(baseline) as Row[]) {
+      m.set(buf(r.key)!.toString('latin1'), {
+        sig: buf(r.sig)!,
+        finding: r.finding === null ? null : num(r.finding),
+      });
+    }
+    return m;
+  }
+
+  setReported(baseline: number, key: Buffer, sig: Buffer, finding: number | null): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO reported (baseline, key, sig, finding) VALUES (?,?,?,?)')
+      .run(baseline, key, sig, finding);
+  }
+
+  clearReported(baseline: number, key: Buffer): void {
+    this.db.prepare('DELETE FROM reported WHERE baseline = ? AND key = ?').run(baseline, key);
+  }
+
+  /** Carry open findings over to a new baseline (after `accept`), dropping older baselines' rows. */
+  moveReported(from: number, to: number): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO reported SELECT ?, key, sig, finding FROM reported WHERE baseline = ?')
+      .run(to, from);
+    this.db.prepare('DELETE FROM reported WHERE baseline <> ?').run(to);
+  }
+
+  latestBaselineId(): number | null {
+    const v = this.db.prepare('SELECT max(id) FROM baseline').pluck().get();
+    return v === null || v === undefined ? null : num(v);
   }
 
   // ---- outbox for TCP/TLS alerts ----

@@ -13,7 +13,9 @@ beforeEach(() => {
   sb = new Sandbox();
   sb.write('app/a.py', 'a = 1\n');
   sb.write('app/b.py', 'b = 1\n');
-  sb.policy('  - name: app\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly -mtime -ctime\n');
+  sb.policy(
+    '  - name: app\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly -mtime -ctime\n',
+  );
 });
 
 afterEach(() => sb.cleanup());
@@ -88,7 +90,9 @@ describe('the baseline is refused when it cannot be trusted', () => {
   it('one record edited by hand: exit 18, no findings printed', () => {
     expect(sb.fim(['baseline']).code).toBe(0);
     const db = new Database(sb.db);
-    const changed = db.prepare('UPDATE record SET mode = 2541 WHERE key = (SELECT min(key) FROM record WHERE type = 0)').run();
+    const changed = db
+      .prepare('UPDATE record SET mode = 2541 WHERE key = (SELECT min(key) FROM record WHERE type = 0)')
+      .run();
     db.close();
     expect(changed.changes).toBe(1);
     const r = sb.fim(['check', '--json']);

@@ -3,7 +3,19 @@
  * reported as the right kind with the right attribute, and nothing else about that file.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, linkSync, mkdirSync, renameSync, rmSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  linkSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CheckJson, Sandbox } from '../helpers/fim.js';
 
@@ -105,7 +117,11 @@ describe('intrusions', () => {
     symlinkSync('/etc/shadow', p);
     const { report } = sb.check();
     const f = findingFor(report, p)[0]!;
-    expect(f.changes!.find((c) => c.attribute === 'target')).toEqual({ attribute: 'target', old: 'tasks.py', new: '/etc/shadow' });
+    expect(f.changes!.find((c) => c.attribute === 'target')).toEqual({
+      attribute: 'target',
+      old: 'tasks.py',
+      new: '/etc/shadow',
+    });
   });
 
   it('a file replaced by a symlink is a type change, and the link is not followed', () => {
@@ -114,7 +130,11 @@ describe('intrusions', () => {
     symlinkSync('/etc/passwd', p);
     const { report } = sb.check();
     const f = findingFor(report, p)[0]!;
-    expect(f.changes!.find((c) => c.attribute === 'type')).toEqual({ attribute: 'type', old: 'file', new: 'symlink' });
+    expect(f.changes!.find((c) => c.attribute === 'type')).toEqual({
+      attribute: 'type',
+      old: 'file',
+      new: 'symlink',
+    });
     // /etc/passwd's content was not hashed into the record
     expect(f.changes!.some((c) => c.attribute === 'content')).toBe(false);
   });
@@ -155,7 +175,10 @@ describe('intrusions', () => {
     writeFileSync(b, 'b');
     const { report } = sb.check();
     const added = report.findings.filter((f) => f.kind === 'added');
-    expect(added.map((f) => f.path).sort()).toEqual([`${sb.path('app')}/\\xfe.py`, `${sb.path('app')}/\\xff.py`]);
+    expect(added.map((f) => f.path).sort()).toEqual([
+      `${sb.path('app')}/\\xfe.py`,
+      `${sb.path('app')}/\\xff.py`,
+    ]);
     expect(added.map((f) => Buffer.from(f.path_b64, 'base64').toString('hex')).sort()).toEqual(
       [b.toString('hex'), a.toString('hex')].sort(),
     );
@@ -221,7 +244,11 @@ describe('intrusions', () => {
     rmSync(d, { recursive: true });
     writeFileSync(d, 'now a file');
     const { report } = sb.check();
-    expect(findingFor(report, d)[0]!.changes!.find((c) => c.attribute === 'type')).toEqual({ attribute: 'type', old: 'dir', new: 'file' });
+    expect(findingFor(report, d)[0]!.changes!.find((c) => c.attribute === 'type')).toEqual({
+      attribute: 'type',
+      old: 'dir',
+      new: 'file',
+    });
     expect(findingFor(report, `${d}/a`).map((f) => f.kind)).toEqual(['removed']);
   });
 });

@@ -19,7 +19,14 @@ beforeEach(() => {
   sb.write('data/private/inner.txt', 'inner');
   sb.policy('  - name: data\n    paths: ["{tree}/data"]\n    check: readonly\n');
   chownSync(sb.dir, NOBODY, NOBODY);
-  for (const p of ['', 'data', 'data/open.txt', 'data/secret.txt', 'data/private', 'data/private/inner.txt']) {
+  for (const p of [
+    '',
+    'data',
+    'data/open.txt',
+    'data/secret.txt',
+    'data/private',
+    'data/private/inner.txt',
+  ]) {
     chownSync(sb.path(p), NOBODY, NOBODY);
   }
 });
@@ -42,7 +49,9 @@ it('unreadable file and directory: errors with EACCES, exit bit 8, no false remo
   // inner.txt is unknown, not removed
   expect(report.findings.filter((f) => f.kind === 'removed')).toEqual([]);
   // the mode changes are still seen through lstat
-  const modes = report.findings.filter((f) => f.changes?.some((c) => c.attribute === 'mode')).map((f) => f.path);
+  const modes = report.findings
+    .filter((f) => f.changes?.some((c) => c.attribute === 'mode'))
+    .map((f) => f.path);
   expect(modes.sort()).toEqual([sb.path('data/private'), sb.path('data/secret.txt')]);
 });
 

@@ -17,7 +17,12 @@ export interface FimResult {
 }
 
 export function fim(args: readonly string[], opts: SpawnSyncOptions = {}): FimResult {
-  const r = spawnSync(process.execPath, [FIM, ...args], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28, ...opts });
+  const r = spawnSync(process.execPath, [FIM, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 1 << 28,
+    ...opts,
+  });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

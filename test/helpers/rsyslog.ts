@@ -75,7 +75,9 @@ function sleep(ms: number): Promise<void> {
 async function sendDatagram(port: number, msg: string | Buffer): Promise<void> {
   const sock = createSocket('udp4');
   try {
-    await new Promise<void>((resolve, reject) => sock.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      sock.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
+    );
   } finally {
     sock.close();
   }
@@ -182,7 +184,8 @@ async function startOnce(bin: string, base: string, attempt: number, timeoutMs: 
       for (;;) {
         const ls = lines();
         if (predicate(ls)) return ls;
-        if (Date.now() > end) throw new Error(`timed out waiting for rsyslog output; have:\n${ls.join('\n')}`);
+        if (Date.now() > end)
+          throw new Error(`timed out waiting for rsyslog output; have:\n${ls.join('\n')}`);
         await sleep(20);
       }
     },

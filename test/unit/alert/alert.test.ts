@@ -123,7 +123,9 @@ describe('formatMessage', () => {
   });
 
   test('a path holding a newline, ], " and \\ stays one line and fakes no field', () => {
-    const msg = formatMessage(finding(Buffer.from('/etc/x\n<13>1 fake] path="y" \\')), ctx(signer)).toString('utf8');
+    const msg = formatMessage(finding(Buffer.from('/etc/x\n<13>1 fake] path="y" \\')), ctx(signer)).toString(
+      'utf8',
+    );
     expect(msg.split('\n')).toHaveLength(1);
     const parsed = parseSyslogLine(msg)!;
     const ev = new Map(parsed.sd.find((e) => e.id === SD_ID_EVENT)!.params);
@@ -142,9 +144,12 @@ describe('parseTarget', () => {
   ])('%s', (text, want) => {
     expect(parseTarget(text)).toEqual(want);
   });
-  test.each(['logs:514', 'http://x', 'udp://x:0', 'udp://x:70000', 'udp://', 'udp://a b'])('rejects %s', (text) => {
-    expect(() => parseTarget(text)).toThrow(UsageError);
-  });
+  test.each(['logs:514', 'http://x', 'udp://x:0', 'udp://x:70000', 'udp://', 'udp://a b'])(
+    'rejects %s',
+    (text) => {
+      expect(() => parseTarget(text)).toThrow(UsageError);
+    },
+  );
 });
 
 describe('alerter', () => {
@@ -172,7 +177,11 @@ describe('alerter', () => {
       now: () => BigInt(nowMs) * 1_000_000n,
     });
     for (let i = 0; i < 12; i++) a.send({ ...finding(Buffer.from(`/f${i}`)), journalId: i } as AlertEvent);
-    a.send({ type: 'summary', baselineRoot: 'aa', counts: { scanned: 1, added: 0, removed: 0, changed: 12, errors: 0 } });
+    a.send({
+      type: 'summary',
+      baselineRoot: 'aa',
+      counts: { scanned: 1, added: 0, removed: 0, changed: 12, errors: 0 },
+    });
     expect(t.msgs).toHaveLength(6); // 5 findings + the summary, never held back
     nowMs += 1000;
     a.send({ type: 'heartbeat', baselineRoot: 'aa' });

@@ -36,7 +36,8 @@ describe('generateKeys', () => {
     const keys = join(dir, 'keys');
     const r = generateKeys({ dir: keys, host: 'web-1', epochs: 4, epochSeconds: 1, start: 1_000_000 });
     expect(statSync(keys).mode & 0o777).toBe(0o700);
-    for (const f of [PRIVATE_FILE, PUBLIC_FILE, 'web-1.pub']) expect(statSync(join(keys, f)).mode & 0o777).toBe(0o600);
+    for (const f of [PRIVATE_FILE, PUBLIC_FILE, 'web-1.pub'])
+      expect(statSync(join(keys, f)).mode & 0o777).toBe(0o600);
     expect(r.pubPath).toBe(join(keys, 'web-1.pub'));
     const pub = readPublicKeyFile(r.pubPath);
     expect(pub).toMatchObject({ host: 'web-1', startMs: 1_000_000, epochMs: 1000, epochs: 4 });
