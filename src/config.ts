@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { parseTarget } from './alert/target.js';
 import { errnoCode, PolicyError, UsageError } from './errors.js';
 import { compileGlob } from './policy/glob.js';
 import { parseDuration, YamlSource } from './policy/yaml-source.js';
@@ -87,7 +88,9 @@ export function expandPolicyGlob(pattern: string): string[] {
     return [];
   }
   const re = compileGlob(`/${base}`);
+  // Like a shell: hidden files (editor lock files, backups) are not policies.
   return names
+    .filter((n) => !n.startsWith('.'))
     .filter((n) => re.test(`/${Buffer.from(n).toString('latin1')}`))
     .sort()
     .map((n) => join(dir, n));
@@ -121,12 +124,14 @@ export function parseConfigText(file: string, text: string): Config {
     const s = src.mapEntries(top.get('syslog'), '"syslog"', ['target', 'facility', 'max_per_second']);
     if (s.has('target')) {
       const t = src.string(s.get('target'), '"syslog.target"');
-      if (t !== undefined && !/^(udp|tcp|tls):\/\/[^/\s]+$/.test(t)) {
-        src.problem(
-          s.get('target'),
-          `"syslog.target" must look like udp://host:port, tcp://host:port or tls://host:port, not "${t}"`,
-        );
-      } else if (t !== undefined) cfg.syslog.target = t;
+      if (t !== undefined) {
+        try {
+          parseTarget(t);
+          cfg.syslog.target = t;
+        } catch (err) {
+          src.problem(s.get('target'), `"syslog.target": ${(err as Error).message}`);
+        }
+      }
     }
     if (s.has('facility')) {
       const f = src.scalar(s.get('facility'));

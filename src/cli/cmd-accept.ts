@@ -3,6 +3,7 @@ import { displayBytes } from '../display.js';
 import { acceptFindings } from '../ops/accept.js';
 import { baselineJson } from '../report/report.js';
 import { type CommonOptions, loadConfig, type Output, openStore } from './context.js';
+import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from './evidence.js';
 
 export async function acceptCommand(
   paths: string[],
@@ -10,14 +11,21 @@ export async function acceptCommand(
   io: Output,
 ): Promise<number> {
   const cfg = loadConfig(o);
+  const keys = loadKeyStore(cfg);
+  const sign = rootSigner(keys);
   const store = openStore(cfg);
   try {
     const r = acceptFindings({
       store,
+      verifySignature: rootVerifier(cfg),
+      ...(sign ? { sign } : {}),
       paths: paths.map((p) => Buffer.from(resolve(p))),
       all: o.all ?? false,
       ...(o.label ? { label: o.label } : {}),
     });
+    await sendAndClose(openAlerter(cfg, keys, store), [
+      { type: 'accept', root: r.meta.root.toString('hex'), accepted: r.accepted.length },
+    ]);
     if (o.json) {
       io.out(
         `${JSON.stringify(

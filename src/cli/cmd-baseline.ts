@@ -2,11 +2,14 @@ import { displayBytes } from '../display.js';
 import { createBaseline } from '../ops/baseline.js';
 import { baselineJson, errorToJson } from '../report/report.js';
 import { type CommonOptions, loadConfig, loadPolicy, type Output, openStore } from './context.js';
+import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from './evidence.js';
 import { progressReporter } from './progress.js';
 
 export async function baselineCommand(o: CommonOptions & { label?: string }, io: Output): Promise<number> {
   const cfg = loadConfig(o);
   const policy = loadPolicy(cfg);
+  const keys = loadKeyStore(cfg);
+  const sign = rootSigner(keys);
   const store = openStore(cfg, true);
   const progress = progressReporter(!o.quiet && !o.json);
   try {
@@ -15,9 +18,13 @@ export async function baselineCommand(o: CommonOptions & { label?: string }, io:
       policy,
       host: cfg.host,
       label: o.label ?? 'manual',
+      ...(sign ? { sign } : {}),
       ...(progress.update ? { onProgress: progress.update } : {}),
     });
     progress.done();
+    await sendAndClose(openAlerter(cfg, keys, store), [
+      { type: 'baseline', root: r.meta.root.toString('hex'), label: r.meta.label, baselineId: r.meta.id },
+    ]);
     const secs = r.elapsedMs / 1000;
     if (o.json) {
       io.out(
@@ -41,7 +48,9 @@ export async function baselineCommand(o: CommonOptions & { label?: string }, io:
       io.out(
         `baseline ${r.meta.id} "${r.meta.label}": ${r.meta.files} entries, ${r.stats.files} files, ${mb.toFixed(1)} MB in ${secs.toFixed(2)} s (${(mb / Math.max(secs, 1e-3)).toFixed(0)} MB/s)\n`,
       );
-      io.out(`root ${r.meta.root.toString('hex')}\n`);
+      io.out(
+        `root ${r.meta.root.toString('hex')}${sign ? ' (signed)' : ' (unsigned: no keys; run "fim keygen")'}\n`,
+      );
       for (const m of r.missing)
         io.err(`note: rule "${m.rule}": path ${displayBytes(m.path)} does not exist\n`);
       for (const e of r.errors) io.err(`error: ${e.code} ${displayBytes(e.path)}: ${e.message}\n`);

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { findingEvent } from '../alert/index.js';
 import { UsageError } from '../errors.js';
 import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
@@ -7,6 +8,7 @@ import { normalisePolicyPath } from '../policy/policy.js';
 import { type CheckReport, checkToJson, checkToText, errorToJson, findingToJson } from '../report/report.js';
 import { SEVERITIES, type Severity } from '../types.js';
 import { type CommonOptions, loadConfig, loadPolicy, type Output, openStore } from './context.js';
+import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from './evidence.js';
 import { progressReporter } from './progress.js';
 
 export interface CheckCliOptions extends CommonOptions {
@@ -30,6 +32,7 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
     if (n === undefined) throw new UsageError(`bad path ${p}`);
     return Buffer.from(n);
   });
+  const keys = loadKeyStore(cfg);
   const store = openStore(cfg);
   const progress = progressReporter(!o.quiet && !o.json);
   try {
@@ -39,6 +42,7 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
       policy,
       scope,
       fast: o.fast ?? false,
+      verifySignature: rootVerifier(cfg),
       ...(o.rule ? { rules: o.rule } : {}),
       ...(o.minSeverity ? { minSeverity: o.minSeverity as Severity } : {}),
       ...(progress.update ? { onProgress: progress.update } : {}),
@@ -71,6 +75,16 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
       notes: r.notes,
       exitCode: r.exitCode,
     };
+    // Journaled first (above), then sent: a lost datagram loses no evidence.
+    await sendAndClose(openAlerter(cfg, keys, store), [
+      ...r.findings.map((f, i) => findingEvent(f, j.findingIds[i] ?? 0)),
+      {
+        type: 'summary',
+        baselineRoot: r.baseline.root.toString('hex'),
+        counts: report.summary,
+        runId: j.runId,
+      },
+    ]);
     if (o.json) io.out(`${checkToJson(report)}\n`);
     else if (!o.quiet || r.exitCode !== 0) io.out(checkToText(report));
     return r.exitCode;

@@ -2,6 +2,7 @@
  * What every command needs before it starts: the configuration in force, the policy and the
  * database, built from the common options. Kept here so each command file stays a thin adapter.
  */
+import type { Command } from 'commander';
 import { type Config, resolveConfig } from '../config.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { Store } from '../store/store.js';
@@ -40,3 +41,17 @@ export const stdio: Output = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
 };
+
+export function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
+
+/** The options every command takes. */
+export function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)')
+    .option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect)
+    .option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'print nothing unless something is found');
+}

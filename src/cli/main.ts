@@ -11,7 +11,7 @@ import { baselineCommand } from './cmd-baseline.js';
 import { checkCommand } from './cmd-check.js';
 import { historyCommand, showCommand } from './cmd-history.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
-import { type CommonOptions, type Output, stdio } from './context.js';
+import { type CommonOptions, collect, type Output, stdio, withCommon } from './context.js';
 import { extraCommands } from './extra.js';
 
 export const EXIT_CODES_HELP = `
@@ -36,20 +36,6 @@ function version(): string {
   } catch {
     return 'unknown';
   }
-}
-
-function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
-
-/** The options every command takes. */
-export function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)')
-    .option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect)
-    .option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)')
-    .option('--json', 'machine-readable output')
-    .option('-q, --quiet', 'print nothing unless something is found');
 }
 
 export function buildProgram(io: Output, setCode: (n: number) => void): Command {

@@ -6,8 +6,12 @@
  * directory is neither recorded nor descended into.
  */
 
-/** One UTF-8 sequence or, failing that, one byte; never `/`. */
-const ONE_CHAR = '(?:[\\x00-\\x2e\\x30-\\x7f]|[\\xc0-\\xff][\\x80-\\xbf]*|[\\x80-\\xbf])';
+/**
+ * One UTF-8 sequence or, where the bytes are not one, one byte; never `/`. A lead byte matches
+ * alone only when no continuation byte follows, so backtracking cannot split a character in two.
+ */
+const ONE_CHAR =
+  '(?:[\\x00-\\x2e\\x30-\\x7f]|[\\xc2-\\xdf][\\x80-\\xbf]|[\\xe0-\\xef][\\x80-\\xbf]{2}|[\\xf0-\\xf4][\\x80-\\xbf]{3}|[\\xc0-\\xff](?![\\x80-\\xbf])|[\\x80-\\xbf])';
 
 export function compileGlob(pattern: string): RegExp {
   const p = Buffer.from(pattern, 'utf8').toString('latin1');
@@ -18,7 +22,8 @@ export function compileGlob(pattern: string): RegExp {
       if (p[i + 1] === '*') {
         // "/**" at the end: the directory itself or anything below it.
         if (p[i - 1] === '/' && i + 2 === p.length) {
-          re = `${re.slice(0, -1)}(?:/.*)?`;
+          // The "/" before "**" was written escaped, as two characters.
+          re = `${re.slice(0, -2)}(?:/.*)?`;
           i++;
           continue;
         }
@@ -55,7 +60,7 @@ export function compileGlob(pattern: string): RegExp {
 
 /** Problems with a glob that would make it silently never match. */
 export function globProblem(pattern: string): string | undefined {
-  if (!pattern.startsWith('/') && !pattern.startsWith('*')) {
+  if (!pattern.startsWith('/') && !pattern.startsWith('**')) {
     return `exclude pattern "${pattern}" must be absolute (start with "/") or start with "**/"`;
   }
   return undefined;

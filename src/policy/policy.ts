@@ -189,7 +189,7 @@ export function loadPolicies(files: readonly string[]): Policy {
   const hasher = new Blake3Hasher();
   if (files.length === 0)
     throw new PolicyError(['no policy files: give --policy FILE or list "policies" in the configuration']);
-  for (const file of files) {
+  for (const file of new Set(files)) {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');

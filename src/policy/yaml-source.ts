@@ -14,7 +14,7 @@ export class YamlSource {
     readonly file: string,
     text: string,
   ) {
-    const doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: false });
+    const doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: false, prettyErrors: true });
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];
       const first = e.message.split('\n')[0] ?? e.message;

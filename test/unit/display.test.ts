@@ -48,7 +48,11 @@ const TABLE: Row[] = [
   { what: 'truncated 2-byte sequence then ASCII', bytes: b(0xc3, 0x41), shown: String.raw`\xc3A` },
   { what: 'truncated 3-byte sequence', bytes: b(0xe2, 0x82), shown: String.raw`\xe2\x82` },
   { what: 'truncated 4-byte sequence', bytes: b(0xf0, 0x9f, 0x98), shown: String.raw`\xf0\x9f\x98` },
-  { what: 'lead byte 0xf5 (beyond U+10FFFF)', bytes: b(0xf5, 0x80, 0x80, 0x80), shown: String.raw`\xf5\x80\x80\x80` },
+  {
+    what: 'lead byte 0xf5 (beyond U+10FFFF)',
+    bytes: b(0xf5, 0x80, 0x80, 0x80),
+    shown: String.raw`\xf5\x80\x80\x80`,
+  },
   { what: 'U+110000 encoded', bytes: b(0xf4, 0x90, 0x80, 0x80), shown: String.raw`\xf4\x90\x80\x80` },
   // overlong encodings
   { what: 'overlong NUL (C0 80)', bytes: b(0xc0, 0x80), shown: String.raw`\xc0\x80` },
@@ -78,7 +82,11 @@ const TABLE: Row[] = [
   { what: 'LINE SEPARATOR U+2028', bytes: u('a\u2028b'), shown: String.raw`a\xe2\x80\xa8b` },
   { what: 'PARAGRAPH SEPARATOR U+2029', bytes: u('\u2029'), shown: String.raw`\xe2\x80\xa9` },
   { what: 'LRE U+202A', bytes: u('\u202a'), shown: String.raw`\xe2\x80\xaa` },
-  { what: 'RLO U+202E (the "exe.txt" trick)', bytes: u('a\u202etxt.exe'), shown: String.raw`a\xe2\x80\xaetxt.exe` },
+  {
+    what: 'RLO U+202E (the "exe.txt" trick)',
+    bytes: u('a\u202etxt.exe'),
+    shown: String.raw`a\xe2\x80\xaetxt.exe`,
+  },
   { what: 'LRI U+2066', bytes: u('\u2066'), shown: String.raw`\xe2\x81\xa6` },
   { what: 'PDI U+2069', bytes: u('\u2069'), shown: String.raw`\xe2\x81\xa9` },
   // valid multibyte text is kept as is

@@ -1,0 +1,98 @@
+/**
+ * The evidence chain as the commands use it: the host's keys (when `fim keygen` made them), the
+ * signer and verifier of baseline roots, and the alerter that ships sealed messages. Policy:
+ * - a host with keys signs every baseline, and refuses an unsigned or badly signed one (an intruder
+ *   who strips the signature must not be trusted more than one who forges it);
+ * - a host without keys works locally (the root still catches corruption) and says so;
+ * - a syslog target needs keys: unsigned alerts would prove nothing to the log server.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type AlertEvent, type Alerter, createAlerter } from '../alert/index.js';
+import type { Config } from '../config.js';
+import { BaselineIntegrityError, KeyError } from '../errors.js';
+import {
+  type KeyStore,
+  loadKeys,
+  PRIVATE_FILE,
+  PUBLIC_FILE,
+  signBaselineRoot,
+  verifyBaselineRoot,
+} from '../keys/index.js';
+import type { RootSigner, RootVerifier } from '../ops/baseline.js';
+import type { Store } from '../store/store.js';
+
+export function hasKeys(cfg: Config): boolean {
+  return existsSync(join(cfg.keys, PUBLIC_FILE)) || existsSync(join(cfg.keys, PRIVATE_FILE));
+}
+
+/** The host's key store, or null when this host has no keys yet. */
+export function loadKeyStore(cfg: Config): KeyStore | null {
+  return hasKeys(cfg) ? loadKeys(cfg.keys) : null;
+}
+
+export function rootSigner(keys: KeyStore | null): RootSigner | undefined {
+  if (!keys) return undefined;
+  return (root, createdNs) => JSON.stringify(signBaselineRoot(keys.currentSigner(), root, createdNs));
+}
+
+export function rootVerifier(cfg: Config): RootVerifier {
+  return (meta) => {
+    const keyed = existsSync(join(cfg.keys, PUBLIC_FILE));
+    if (meta.signature === null) {
+      if (keyed) {
+        throw new BaselineIntegrityError(
+          `baseline ${meta.id} is not signed, but this host has keys in ${cfg.keys}: refusing it. ` +
+            'If you made it before "fim keygen", review and run "fim baseline" again.',
+        );
+      }
+      return;
+    }
+    if (!keyed) {
+      throw new KeyError(
+        `baseline ${meta.id} is signed, but ${join(cfg.keys, PUBLIC_FILE)} is missing: cannot verify it`,
+      );
+    }
+    let sig: unknown;
+    try {
+      sig = JSON.parse(meta.signature);
+    } catch {
+      sig = null;
+    }
+    if (!verifyBaselineRoot(cfg.keys, meta.root, sig)) {
+      throw new BaselineIntegrityError(
+        `baseline ${meta.id}'s signature does not verify with the keys in ${cfg.keys}: it was altered or signed by someone else. Do not trust it.`,
+      );
+    }
+  };
+}
+
+/** An alerter for the configured target, or null when no target is set. */
+export function openAlerter(
+  cfg: Config,
+  keys: KeyStore | null,
+  store?: Store,
+  log?: (msg: string) => void,
+): Alerter | null {
+  const target = cfg.syslog.target;
+  if (!target) return null;
+  if (!keys) throw new KeyError(`syslog.target is set but ${cfg.keys} holds no keys: run "fim keygen" first`);
+  return createAlerter({
+    target,
+    host: cfg.host,
+    signer: keys,
+    facility: cfg.syslog.facility as Parameters<typeof createAlerter>[0]['facility'] & string,
+    maxPerSecond: cfg.syslog.maxPerSecond,
+    ...(store && !target.startsWith('udp:') ? { queue: store.outbox(10_000) } : {}),
+    ...(log
+      ? { onError: (err: unknown) => log(`alert not sent: ${(err as Error)?.message ?? String(err)}`) }
+      : {}),
+  });
+}
+
+/** Send a few events on a short-lived session (check, baseline, accept) and wait for the transport. */
+export async function sendAndClose(alerter: Alerter | null, events: readonly AlertEvent[]): Promise<void> {
+  if (!alerter) return;
+  for (const e of events) alerter.send(e);
+  await alerter.close(2000);
+}
