@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseTarget } from './alert/target.js';
 import { errnoCode, PolicyError, UsageError } from './errors.js';
-import { compileGlob } from './policy/glob.js';
+import { classProblem, compileGlob } from './policy/glob.js';
 import { parseDuration, YamlSource } from './policy/yaml-source.js';
 
 export const DEFAULT_CONFIG = '/etc/fim/fim.yaml';
@@ -23,6 +23,8 @@ export interface WatchConfig {
   debounceMs: number;
   fullCheckMs: number;
   heartbeatMs: number;
+  /** How often directories that could not be watched (watch limit) are rescanned. */
+  fallbackScanMs: number;
 }
 
 export interface Config {
@@ -71,7 +73,7 @@ export function defaultConfig(): Config {
     keys: '/etc/fim/keys',
     keyEpochMs: 3_600_000,
     syslog: { target: null, facility: 'authpriv', maxPerSecond: 50 },
-    watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000 },
+    watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000, fallbackScanMs: 60_000 },
     retention: { runs: 500 },
   };
 }
@@ -110,7 +112,14 @@ export function parseConfigText(file: string, text: string): Config {
   if (top.has('host')) cfg.host = src.string(top.get('host'), '"host"') ?? cfg.host;
   if (top.has('policies')) {
     const list = src.stringList(top.get('policies'), '"policies"') ?? [];
-    cfg.policies = list.flatMap((x) => expandPolicyGlob(abs(x.value)));
+    cfg.policies = list.flatMap((x) => {
+      const bad = classProblem(`/${basename(x.value)}`);
+      if (bad) {
+        src.problem(x.node, `"policies": ${bad}`);
+        return [];
+      }
+      return expandPolicyGlob(abs(x.value));
+    });
   }
   if (top.has('database')) cfg.database = abs(src.string(top.get('database'), '"database"') ?? cfg.database);
   if (top.has('keys')) cfg.keys = abs(src.string(top.get('keys'), '"keys"') ?? cfg.keys);
@@ -145,7 +154,12 @@ export function parseConfigText(file: string, text: string): Config {
     }
   }
   if (top.has('watch')) {
-    const w = src.mapEntries(top.get('watch'), '"watch"', ['debounce_ms', 'full_check', 'heartbeat']);
+    const w = src.mapEntries(top.get('watch'), '"watch"', [
+      'debounce_ms',
+      'full_check',
+      'heartbeat',
+      'fallback_scan',
+    ]);
     if (w.has('debounce_ms')) {
       const n = src.scalar(w.get('debounce_ms'));
       if (typeof n === 'number' && Number.isInteger(n) && n >= 0) cfg.watch.debounceMs = n;
@@ -154,6 +168,7 @@ export function parseConfigText(file: string, text: string): Config {
     for (const [key, field] of [
       ['full_check', 'fullCheckMs'],
       ['heartbeat', 'heartbeatMs'],
+      ['fallback_scan', 'fallbackScanMs'],
     ] as const) {
       if (!w.has(key)) continue;
       const d = parseDuration(src.scalar(w.get(key)));

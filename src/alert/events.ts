@@ -16,6 +16,18 @@ export interface FindingEvent {
   journalId: string | number;
 }
 
+/** What the daemon reports in each heartbeat, so the log server sees a blind or lagging host. */
+export interface HeartbeatStatus {
+  watchedDirs: number;
+  /** Directories the policy covers that could not be watched (scanned periodically instead). */
+  unwatchedDirs: number;
+  files: number;
+  dirty: number;
+  openFindings: number;
+  /** Time of the last full check, ns since the epoch; null before the first. */
+  lastFullCheckNs: bigint | null;
+}
+
 export interface Counts {
   scanned: number;
   added: number;
@@ -29,7 +41,7 @@ export type AlertEvent =
   /** The daemon started: which baseline and policy it enforces. */
   | { type: 'start'; baselineRoot: string | null; policyHash: string }
   | { type: 'stop'; reason: string }
-  | { type: 'heartbeat'; baselineRoot: string | null }
+  | { type: 'heartbeat'; baselineRoot: string | null; status?: HeartbeatStatus }
   /** End of a check run. */
   | { type: 'summary'; baselineRoot: string | null; counts: Counts; runId?: string | number }
   /** A new baseline was made: its root becomes the one the log server expects. */

@@ -125,12 +125,26 @@ function parts(ev: WireEvent): Parts {
         cuttable: [['reason', safeText(ev.reason)]],
         msg: (v) => `fim stopped: ${v.get('reason')}`,
       };
-    case 'heartbeat':
+    case 'heartbeat': {
+      const fixed: Params = [['root', safeText(ev.baselineRoot ?? '-')]];
+      const st = ev.status;
+      if (st) {
+        fixed.push(
+          ['watched', String(st.watchedDirs)],
+          ['unwatched', String(st.unwatchedDirs)],
+          ['files', String(st.files)],
+          ['dirty', String(st.dirty)],
+          ['open', String(st.openFindings)],
+          ['fullcheck', st.lastFullCheckNs === null ? '-' : st.lastFullCheckNs.toString()],
+        );
+      }
       return {
-        fixed: [['root', safeText(ev.baselineRoot ?? '-')]],
+        fixed,
         cuttable: [],
-        msg: () => `alive, baseline ${safeText(ev.baselineRoot ?? 'none')}`,
+        msg: () =>
+          `alive, baseline ${safeText(ev.baselineRoot ?? 'none')}${st ? `, ${st.watchedDirs} directories watched, ${st.unwatchedDirs} unwatched, ${st.dirty} dirty, ${st.openFindings} open findings` : ''}`,
       };
+    }
     case 'summary': {
       const c = ev.counts;
       const fixed: Params = [

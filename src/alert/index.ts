@@ -15,6 +15,7 @@ export {
   type FindingEvent,
   type FloodEvent,
   findingEvent,
+  type HeartbeatStatus,
   type WireEvent,
 } from './events.js';
 export {

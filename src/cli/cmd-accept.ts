@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { displayBytes } from '../display.js';
+import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from '../evidence.js';
 import { acceptFindings } from '../ops/accept.js';
 import { baselineJson } from '../report/report.js';
 import { type CommonOptions, loadConfig, type Output, openStore } from './context.js';
-import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from './evidence.js';
 
 export async function acceptCommand(
   paths: string[],

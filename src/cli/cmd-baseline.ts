@@ -1,8 +1,8 @@
 import { displayBytes } from '../display.js';
+import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
 import { createBaseline } from '../ops/baseline.js';
 import { baselineJson, errorToJson } from '../report/report.js';
 import { type CommonOptions, loadConfig, loadPolicy, type Output, openStore } from './context.js';
-import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from './evidence.js';
 import { progressReporter } from './progress.js';
 
 export async function baselineCommand(o: CommonOptions & { label?: string }, io: Output): Promise<number> {

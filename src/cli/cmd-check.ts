@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { findingEvent } from '../alert/index.js';
 import { UsageError } from '../errors.js';
+import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from '../evidence.js';
 import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { journalRun } from '../ops/journal.js';
@@ -8,7 +9,6 @@ import { normalisePolicyPath } from '../policy/policy.js';
 import { type CheckReport, checkToJson, checkToText, errorToJson, findingToJson } from '../report/report.js';
 import { SEVERITIES, type Severity } from '../types.js';
 import { type CommonOptions, loadConfig, loadPolicy, type Output, openStore } from './context.js';
-import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from './evidence.js';
 import { progressReporter } from './progress.js';
 
 export interface CheckCliOptions extends CommonOptions {

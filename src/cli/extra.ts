@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
+import { watchCommand } from './cmd-watch.js';
 import { collect, type Output, withCommon } from './context.js';
 
 export function extraCommands(
@@ -18,6 +19,12 @@ export function extraCommands(
     .option('--epochs <n>', 'number of epochs (default: a year and a day of epochs)')
     .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
     .action((o) => run(keygenCommand(o, io)));
+
+  withCommon(program.command('watch'))
+    .description(
+      'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
+    )
+    .action((o) => run(watchCommand(o, io)));
 
   program
     .command('verify-log')

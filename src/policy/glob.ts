@@ -49,7 +49,10 @@ export function compileGlob(pattern: string): RegExp {
       let body = p.slice(i + 1, end);
       const negate = body.startsWith('!') || body.startsWith('^');
       if (negate) body = body.slice(1);
-      re += `[${negate ? '^/' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
+      // A class never matches "/" (as with fnmatch's FNM_PATHNAME), not even through a range such
+      // as "[*-a]". Said with a lookahead rather than by putting "/" in the class, where a body
+      // starting with "-" would turn it into a range ("[!-a]" → "[^/-a]").
+      re += `(?!/)[${negate ? '^' : ''}${body.replace(/[\\\]]/g, '\\$&')}]`;
       i = end;
     } else {
       re += c.replace(/[.+^${}()|\\/[\]]/g, '\\$&');
@@ -62,6 +65,16 @@ export function compileGlob(pattern: string): RegExp {
 export function globProblem(pattern: string): string | undefined {
   if (!pattern.startsWith('/') && !pattern.startsWith('**')) {
     return `exclude pattern "${pattern}" must be absolute (start with "/") or start with "**/"`;
+  }
+  return classProblem(pattern);
+}
+
+/** A character class the regular-expression engine refuses (e.g. the range "[z-a]"), or undefined. */
+export function classProblem(pattern: string): string | undefined {
+  try {
+    compileGlob(pattern);
+  } catch {
+    return `glob "${pattern}" has an invalid character class (a range must go from low to high, e.g. "[a-z]")`;
   }
   return undefined;
 }

@@ -40,6 +40,12 @@ export const PROBLEM_KINDS = [
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
+/**
+ * After a new root is announced, how long the previous root may still appear (from a running
+ * daemon that has not yet picked the new baseline up; it polls every second).
+ */
+export const ROOT_HANDOVER_MS = 10_000;
+
 export interface Problem {
   kind: ProblemKind;
   /** 1-based line number in the input, when the problem is about one line. */
@@ -136,6 +142,13 @@ interface Host {
   uncleanRestarts: number;
   /** Folded counters of sessions evicted from `sessions`. */
   evicted: { duplicates: number; missing: number; count: number };
+  /**
+   * The root announced before the current one, accepted until `previousUntilNs`: a daemon learns of
+   * an accepted baseline a moment after `fim accept` announced it, and its heartbeat in between
+   * still names the old root honestly.
+   */
+  previousRoot: string | null;
+  previousUntilNs: bigint;
   announcedRoot: string | null;
   rootMismatches: number;
   lastNs: bigint | null;
@@ -192,6 +205,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       uncleanRestarts: 0,
       evicted: { duplicates: 0, missing: 0, count: 0 },
       announcedRoot: null,
+      previousRoot: null,
+      previousUntilNs: 0n,
       rootMismatches: 0,
       lastNs: null,
       silenceReported: false,
@@ -298,13 +313,19 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     s: Session,
     seq: number,
     lineNo: number,
+    tNs: bigint,
     out: Problem[],
   ) => {
     if (ev === 'baseline' || ev === 'accept') {
+      if (h.announcedRoot !== null && h.announcedRoot !== root) {
+        h.previousRoot = h.announcedRoot;
+        h.previousUntilNs = tNs + BigInt(ROOT_HANDOVER_MS) * 1_000_000n;
+      }
       h.announcedRoot = root;
       return;
     }
     if (root === '-') return;
+    if (root === h.previousRoot && tNs <= h.previousUntilNs) return;
     if (h.announcedRoot === null) {
       // The log began after the last announcement: the first root seen becomes the reference.
       h.announcedRoot = root;
@@ -458,7 +479,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     if (evName === 'stop') s.stopped = true;
     const root = ev.get('root');
     if (root !== undefined && ['start', 'heartbeat', 'summary', 'baseline', 'accept'].includes(evName)) {
-      checkRoot(h, evName, root, s, seq, lineNo, out);
+      checkRoot(h, evName, root, s, seq, lineNo, tNs, out);
     }
     if (s.seq.highest - REORDER_WINDOW > s.reportedUpTo)
       gapProblems(host, s, s.seq.highest - REORDER_WINDOW, out);

@@ -8,9 +8,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AlertEvent, type Alerter, createAlerter } from '../alert/index.js';
-import type { Config } from '../config.js';
-import { BaselineIntegrityError, KeyError } from '../errors.js';
+import { type AlertEvent, type Alerter, createAlerter } from './alert/index.js';
+import type { Config } from './config.js';
+import { BaselineIntegrityError, KeyError } from './errors.js';
 import {
   type KeyStore,
   loadKeys,
@@ -18,9 +18,9 @@ import {
   PUBLIC_FILE,
   signBaselineRoot,
   verifyBaselineRoot,
-} from '../keys/index.js';
-import type { RootSigner, RootVerifier } from '../ops/baseline.js';
-import type { Store } from '../store/store.js';
+} from './keys/index.js';
+import type { RootSigner, RootVerifier } from './ops/baseline.js';
+import type { Store } from './store/store.js';
 
 export function hasKeys(cfg: Config): boolean {
   return existsSync(join(cfg.keys, PUBLIC_FILE)) || existsSync(join(cfg.keys, PRIVATE_FILE));

@@ -1,0 +1,147 @@
+/**
+ * The watcher backend: the only user of the file-system notification API. One inotify watch per
+ * directory, through `node:fs.watch` with `encoding: 'buffer'` (exact name bytes; measured in
+ * docs/dependencies.md against chokidar and @parcel/watcher). Events are hints: the daemon turns
+ * them into dirty places and rescans those by bytes, so a mangled or dropped name costs latency,
+ * never correctness (the periodic full check catches what events miss).
+ *
+ * Each directory is opened O_DIRECTORY|O_NOFOLLOW, checked, and watched through /proc/self/fd/N,
+ * so the watch lands on the directory that was checked, not on whatever a symlink swapped into its
+ * path points to.
+ */
+import { closeSync, constants, type FSWatcher, fstatSync, openSync, watch } from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { joinPath } from '../policy/rule-index.js';
+
+export interface DirEvent {
+  dir: Buffer;
+  /** The entry the event names, or null when unknown. */
+  name: Buffer | null;
+  /** The watched directory itself was moved or deleted. */
+  self: boolean;
+}
+
+export type AddResult = { ok: true } | { ok: false; code: string; message: string };
+
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+// O_NONBLOCK: never hang on a FIFO swapped in under the name.
+const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+function parentDir(p: Buffer): Buffer {
+  const i = p.lastIndexOf(0x2f);
+  return i <= 0 ? Buffer.from('/') : p.subarray(0, i);
+}
+
+interface Entry {
+  watcher: FSWatcher;
+  /** The basename Node reports for events about the watched directory itself. */
+  selfName: Buffer;
+}
+
+export class DirWatcher {
+  private readonly entries = new Map<string, Entry>();
+  /** Test hook: pretend the kernel's watch limit is this many watches (ENOSPC beyond it). */
+  private readonly injectedLimit: number | undefined;
+
+  constructor(
+    private readonly onEvent: (e: DirEvent) => void,
+    private readonly onError: (dir: Buffer, code: string, message: string) => void,
+  ) {
+    const lim = process.env.FIM_TEST_WATCH_LIMIT;
+    this.injectedLimit = lim !== undefined && /^\d+$/.test(lim) ? Number(lim) : undefined;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(dir: Buffer): boolean {
+    return this.entries.has(dir.toString('latin1'));
+  }
+
+  /** Directories currently watched (latin1 keys). */
+  keys(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
+  /**
+   * Watch a directory, or (`file`) a single file's inode: a hard link made from outside the tree
+   * changes the link count with an event on the inode only, never on its directory.
+   */
+  add(dir: Buffer, file = false): AddResult {
+    const k = dir.toString('latin1');
+    if (this.entries.has(k)) return { ok: true };
+    if (this.injectedLimit !== undefined && this.entries.size >= this.injectedLimit) {
+      return {
+        ok: false,
+        code: 'ENOSPC',
+        message: 'inotify watch limit reached (injected by FIM_TEST_WATCH_LIMIT)',
+      };
+    }
+    let fd: number;
+    try {
+      fd = openSync(dir, file ? FILE_FLAGS : DIR_FLAGS);
+    } catch (err) {
+      return { ok: false, code: errnoCode(err) ?? 'EIO', message: (err as Error).message };
+    }
+    try {
+      const st = fstatSync(fd);
+      if (file ? !st.isFile() : !st.isDirectory())
+        return { ok: false, code: 'ENOTDIR', message: 'wrong file type' };
+      const selfName = Buffer.from(String(fd));
+      const parent = parentDir(dir);
+      const base = dir.subarray(parent.length === 1 ? 1 : parent.length + 1);
+      const watcher = watch(
+        `/proc/self/fd/${fd}`,
+        { encoding: 'buffer', persistent: true },
+        (_type, name) => {
+          const n = name ? Buffer.from(name) : null;
+          if (file) {
+            // Anything on the file's inode: rescan the file (as an event of its directory).
+            this.onEvent({ dir: parent, name: base, self: false });
+          } else if (n?.equals(selfName)) {
+            // Node names the watched path's basename ("N" of /proc/self/fd/N) for events on the
+            // directory itself; a child could bear that name too, so report both.
+            this.onEvent({ dir, name: n, self: true });
+          } else {
+            this.onEvent({ dir, name: n, self: false });
+          }
+        },
+      );
+      watcher.on('error', (err: Error) => {
+        this.remove(dir);
+        this.onError(dir, errnoCode(err) ?? 'EIO', err.message);
+      });
+      this.entries.set(k, { watcher, selfName });
+      return { ok: true };
+    } catch (err) {
+      // fs.watch throws ENOSPC synchronously when the kernel's watch limit is reached.
+      return { ok: false, code: errnoCode(err) ?? 'EIO', message: (err as Error).message };
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  remove(dir: Buffer): void {
+    const k = dir.toString('latin1');
+    const e = this.entries.get(k);
+    if (!e) return;
+    this.entries.delete(k);
+    e.watcher.close();
+  }
+
+  /** Remove the watches of `dir` and everything below it. */
+  removeTree(dir: Buffer): void {
+    const k = dir.toString('latin1');
+    for (const key of [...this.entries.keys()]) {
+      if (key === k || key.startsWith(k === '/' ? '/' : `${k}/`)) this.remove(Buffer.from(key, 'latin1'));
+    }
+  }
+
+  close(): void {
+    for (const e of this.entries.values()) e.watcher.close();
+    this.entries.clear();
+  }
+}
+
+export { joinPath };

@@ -1,0 +1,576 @@
+/**
+ * `fim watch`, the daemon. It verifies the baseline, announces itself, watches every covered
+ * directory, runs a full check (so whatever changed while it was down is reported), then turns
+ * watcher events into dirty places and rescans them by bytes after a short debounce.
+ *
+ * What it owns: the dirty set, the debounce, the record of what was already alerted (in SQLite, per
+ * baseline, so a restart or a repeated event does not repeat an alert), fallback scanning where a
+ * directory could not be watched, the periodic full check, heartbeats, SIGHUP reloads and a clean
+ * SIGTERM. Every finding is journaled in SQLite before it is sent.
+ *
+ * What it must not do: trust an event's name (it is a hint), crash on anything the file system or
+ * the network does, or grow without bound in a storm (past a limit the dirty set collapses into one
+ * full check).
+ */
+import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { type Alerter, findingEvent, type HeartbeatStatus } from '../alert/index.js';
+import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
+import { displayBytes } from '../display.js';
+import { FimError } from '../errors.js';
+import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
+import type { KeyStore } from '../keys/index.js';
+import { nowNs, verifyBaseline } from '../ops/baseline.js';
+import { type CompareResult, compareScope } from '../ops/check.js';
+import { keyWithin, pathToKey } from '../path-key.js';
+import { loadPolicies, type Policy } from '../policy/policy.js';
+import { joinPath, RuleIndex } from '../policy/rule-index.js';
+import { findingToJson } from '../report/report.js';
+import { scanTree } from '../scan/scan.js';
+import { type BaselineMeta, Store } from '../store/store.js';
+import type { Finding, ScanError } from '../types.js';
+import { type DirEvent, DirWatcher } from './backend.js';
+
+/** syslog priorities for the `<N>` prefixes journald reads. */
+export const Pri = { crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 } as const;
+export type Logger = (pri: number, msg: string) => void;
+
+/** Past this many dirty places, one full check is cheaper and bounded in memory. */
+const MAX_DIRTY = 2_000;
+/** A file written continuously is rescanned at least this often. */
+const MAX_WAIT_MS = 1_000;
+const BASELINE_POLL_MS = 1_000;
+/** Inode watches on single files of critical rules: at least this many, else 1% of the directories. */
+const MIN_FILE_WATCHES = 200;
+
+interface Dirty {
+  path: Buffer;
+  /** Deep: the path and everything below it, rehashed. Shallow: a directory and its entries, metadata first. */
+  deep: boolean;
+}
+
+interface ScopeSpec {
+  key: Buffer;
+  depth: number;
+}
+
+export interface DaemonOptions {
+  overrides: ConfigOverrides;
+  log: Logger;
+}
+
+export class Daemon {
+  private cfg!: Config;
+  private policy!: Policy;
+  private index!: RuleIndex;
+  private store!: Store;
+  private keys: KeyStore | null = null;
+  private alerter: Alerter | null = null;
+  private baseline!: BaselineMeta;
+  private runId = 0;
+  private runCounts = { scanned: 0, added: 0, removed: 0, changed: 0, errors: 0 };
+  private watcher!: DirWatcher;
+  private readonly dirty = new Map<string, Dirty>();
+  private overflow = false;
+  private debounceTimer: NodeJS.Timeout | null = null;
+  private firstDirtyAt = 0;
+  private readonly unwatched = new Map<string, Buffer>();
+  private watchLimitAlerted = false;
+  private reported = new Map<string, { sig: Buffer; finding: number | null }>();
+  private readonly errorsReported = new Map<string, string>();
+  private files = 0;
+  private lastFullCheckNs: bigint | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private resolveDone: ((code: number) => void) | null = null;
+  private readonly sigHasher = new Blake3Hasher();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.log = opts.log;
+  }
+
+  /** Runs until SIGTERM/SIGINT; resolves with the exit status. */
+  async run(): Promise<number> {
+    this.cfg = resolveConfig(this.opts.overrides);
+    this.policy = loadPolicies(this.cfg.policies);
+    this.index = new RuleIndex(this.policy.rules);
+    this.keys = loadKeyStore(this.cfg);
+    this.store = Store.open(this.cfg.database);
+    this.baseline = this.store.requireBaseline();
+    verifyBaseline(this.store, this.baseline, rootVerifier(this.cfg));
+    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m));
+    const root = this.baseline.root.toString('hex');
+    this.log(
+      Pri.notice,
+      `starting: baseline ${this.baseline.id} root ${root}, policy ${this.policy.hash.toString('hex')}`,
+    );
+    this.alerter?.send({ type: 'start', baselineRoot: root, policyHash: this.policy.hash.toString('hex') });
+    this.newRun();
+    this.reported = this.store.reported(this.baseline.id);
+
+    const done = new Promise<number>((resolve) => {
+      this.resolveDone = resolve;
+    });
+    const onSignal = (sig: string) => void this.stop(`signal ${sig}`);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', () => this.reload());
+
+    const t0 = performance.now();
+    this.watcher = new DirWatcher(
+      (e) => this.onEvent(e),
+      (dir, code, message) => this.onWatchError(dir, code, message),
+    );
+    this.syncWatches();
+    this.log(
+      Pri.notice,
+      `watching ${this.watcher.size} directories (${this.unwatched.size} unwatched) in ${Math.round(performance.now() - t0)} ms; ready`,
+    );
+    this.fullCheck('start');
+
+    const w = this.cfg.watch;
+    this.every(w.heartbeatMs, () => this.heartbeat());
+    this.every(w.fullCheckMs, () => this.fullCheck('periodic'));
+    this.every(w.fallbackScanMs, () => this.fallbackScan());
+    this.every(BASELINE_POLL_MS, () => this.pollBaseline());
+    const code = await done;
+    process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGINT');
+    process.removeAllListeners('SIGHUP');
+    return code;
+  }
+
+  private every(ms: number, fn: () => void): void {
+    this.timers.push(
+      setInterval(() => {
+        if (!this.stopping) this.guard(fn);
+      }, ms),
+    );
+  }
+
+  /** Nothing the file system or the database does may kill the daemon silently. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      const e = err as Error;
+      this.log(Pri.err, `error: ${e.message}`);
+      this.alerter?.send({
+        type: 'error',
+        code: err instanceof FimError ? `EXIT${err.exitCode}` : 'EINTERNAL',
+        message: e.message,
+      });
+      if (err instanceof FimError && err.exitCode === 18)
+        void this.stop('baseline failed its integrity check', 18);
+    }
+  }
+
+  private newRun(): void {
+    this.runId = this.store.startRun('watch', this.baseline.id, null, nowNs());
+    this.runCounts = { scanned: 0, added: 0, removed: 0, changed: 0, errors: 0 };
+    this.store.finishRun(this.runId, { finishedNs: nowNs(), ...this.runCounts, exitCode: 0 });
+  }
+
+  // ---- watching ----
+
+  /** Walk the covered trees (metadata only) and make the watch set match them. */
+  private syncWatches(): void {
+    const seen = new Set<string>();
+    let files = 0;
+    const criticalFiles: Buffer[] = [];
+    scanTree({
+      index: this.index,
+      noHash: true,
+      onDirectory: (dir) => {
+        seen.add(dir.toString('latin1'));
+        this.watch(dir);
+      },
+      onItem: (item) => {
+        if (item.kind !== 'record' || item.record.type !== 'file') return;
+        files++;
+        if (item.rule.severity === 'critical') criticalFiles.push(item.record.path);
+      },
+    });
+    // Files of critical rules (keys, certificates) also get their own inode watch, up to a bound.
+    const fileBudget = Math.max(MIN_FILE_WATCHES, Math.floor(seen.size / 100));
+    for (const f of criticalFiles.slice(0, fileBudget)) {
+      if (this.watcher.add(f, true).ok) seen.add(f.toString('latin1'));
+    }
+    this.files = files;
+    for (const k of [...this.watcher.keys()]) if (!seen.has(k)) this.watcher.remove(Buffer.from(k, 'latin1'));
+    for (const k of [...this.unwatched.keys()]) if (!seen.has(k)) this.unwatched.delete(k);
+  }
+
+  private watch(dir: Buffer): void {
+    const r = this.watcher.add(dir);
+    const k = dir.toString('latin1');
+    if (r.ok) {
+      this.unwatched.delete(k);
+      return;
+    }
+    this.unwatched.set(k, dir);
+    if (r.code === 'ENOSPC') {
+      if (!this.watchLimitAlerted) {
+        this.watchLimitAlerted = true;
+        const msg = `inotify watch limit reached at ${this.watcher.size} watches: directories from ${displayBytes(dir)} on are scanned every ${this.cfg.watch.fallbackScanMs / 1000} s instead (raise fs.inotify.max_user_watches)`;
+        this.log(Pri.warning, msg);
+        this.alerter?.send({ type: 'error', code: 'ENOSPC', message: msg, path: dir });
+      }
+    } else if (r.code !== 'ENOENT') {
+      this.log(
+        Pri.warning,
+        `cannot watch ${displayBytes(dir)}: ${r.code}; scanned every ${this.cfg.watch.fallbackScanMs / 1000} s instead`,
+      );
+      this.alerter?.send({ type: 'error', code: r.code, message: `cannot watch: ${r.message}`, path: dir });
+    }
+  }
+
+  private onWatchError(dir: Buffer, code: string, message: string): void {
+    this.log(Pri.warning, `lost the watch on ${displayBytes(dir)}: ${code} ${message}`);
+    this.alerter?.send({ type: 'error', code, message: `lost watch: ${message}`, path: dir });
+    this.unwatched.set(dir.toString('latin1'), dir);
+    this.markDirty(dir, true);
+  }
+
+  private onEvent(e: DirEvent): void {
+    if (this.stopping) return;
+    if (e.self) {
+      // The watched directory itself moved or vanished: rescan it and its parent.
+      this.watcher.remove(e.dir);
+      this.markDirty(e.dir, true);
+      const parent = parentOf(e.dir);
+      if (parent) this.markDirty(parent, false);
+    }
+    if (e.name) {
+      this.markDirty(joinPath(e.dir, e.name), true);
+      this.markDirty(e.dir, false);
+    } else {
+      this.markDirty(e.dir, true);
+    }
+  }
+
+  private markDirty(path: Buffer, deep: boolean): void {
+    const k = path.toString('latin1');
+    const prev = this.dirty.get(k);
+    if (prev) prev.deep ||= deep;
+    else if (this.dirty.size >= MAX_DIRTY) this.overflow = true;
+    else this.dirty.set(k, { path, deep });
+    const now = Date.now();
+    if (this.debounceTimer === null) this.firstDirtyAt = now;
+    else clearTimeout(this.debounceTimer);
+    // Trailing debounce, but never later than MAX_WAIT_MS after the first event of a burst.
+    const wait = Math.max(0, Math.min(this.cfg.watch.debounceMs, this.firstDirtyAt + MAX_WAIT_MS - now));
+    this.debounceTimer = setTimeout(() => this.guard(() => this.flushDirty()), wait);
+  }
+
+  private flushDirty(): void {
+    this.debounceTimer = null;
+    if (this.stopping) return;
+    if (this.overflow) {
+      this.overflow = false;
+      this.dirty.clear();
+      this.log(Pri.info, `more than ${MAX_DIRTY} places changed at once: running one full check`);
+      this.fullCheck('storm');
+      return;
+    }
+    const entries = [...this.dirty.values()].sort((a, b) =>
+      Buffer.compare(pathToKey(a.path), pathToKey(b.path)),
+    );
+    this.dirty.clear();
+    // Deep places already inside another deep place add nothing.
+    const deep: Buffer[] = [];
+    for (const e of entries) {
+      if (!e.deep) continue;
+      const k = pathToKey(e.path);
+      if (deep.length && keyWithin(k, pathToKey(deep[deep.length - 1]!))) continue;
+      deep.push(e.path);
+    }
+    const deepKeys = deep.map(pathToKey);
+    const underDeep = (k: Buffer) => deepKeys.some((d) => keyWithin(k, d));
+    const shallow = entries.filter((e) => !e.deep && !underDeep(pathToKey(e.path))).map((e) => e.path);
+
+    const results: CompareResult[] = [];
+    const scopes: ScopeSpec[] = [];
+    for (const p of deep) {
+      results.push(this.compare([p], undefined, false));
+      scopes.push({ key: pathToKey(p), depth: Number.POSITIVE_INFINITY });
+    }
+    for (const d of shallow) {
+      // Entries of a directory that changed: metadata first (`fast`), since each entry that was
+      // written has its own event and was rehashed above.
+      const r = this.compare([d], 1, true);
+      r.findings = r.findings.filter((f) => !underDeep(pathToKey(f.path)));
+      results.push(r);
+      scopes.push({ key: pathToKey(d), depth: 1 });
+    }
+    this.handle(results, scopes, 'event');
+  }
+
+  private compare(scope: Buffer[] | undefined, depth: number | undefined, fast: boolean): CompareResult {
+    const r = compareScope({
+      store: this.store,
+      baselineId: this.baseline.id,
+      index: this.index,
+      ...(scope ? { scope } : {}),
+      ...(depth !== undefined ? { scopeDepth: depth } : {}),
+      fast,
+      collectDirectories: true,
+    });
+    // New directories get watched; directories that went away lose their watch. A critical file
+    // rescanned after an event gets its inode watch back (a replaced file is a new inode).
+    for (const d of r.directories) if (!this.watcher.has(d)) this.watch(d);
+    for (const f of r.findings) {
+      if (f.severity === 'critical' && f.kind !== 'removed' && f.record.type === 'file') {
+        this.watcher.remove(f.path);
+        this.watcher.add(f.path, true);
+      }
+    }
+    for (const f of r.findings)
+      if (f.kind === 'removed' && f.record.type === 'dir') this.watcher.removeTree(f.path);
+    return r;
+  }
+
+  private fullCheck(reason: string): void {
+    const t0 = performance.now();
+    const r = this.compare(undefined, undefined, false);
+    this.lastFullCheckNs = nowNs();
+    const fresh = this.handle([r], null, reason);
+    const c = {
+      scanned: r.stats.recorded,
+      added: r.findings.filter((f) => f.kind === 'added').length,
+      removed: r.findings.filter((f) => f.kind === 'removed').length,
+      changed: r.findings.filter((f) => f.kind === 'changed').length,
+      errors: r.errors.length,
+    };
+    this.files = r.stats.files;
+    this.log(
+      Pri.info,
+      `full check (${reason}) in ${Math.round(performance.now() - t0)} ms: ${c.scanned} scanned, ${c.added} added, ${c.removed} removed, ${c.changed} changed, ${c.errors} errors, ${fresh} new`,
+    );
+    this.alerter?.send({
+      type: 'summary',
+      baselineRoot: this.baseline.root.toString('hex'),
+      counts: c,
+      runId: this.runId,
+    });
+  }
+
+  private fallbackScan(): void {
+    if (this.unwatched.size === 0) return;
+    const dirs = [...this.unwatched.values()];
+    // Retry the watch first: the limit may have been raised, or a transient error passed.
+    for (const d of dirs) this.watch(d);
+    const still = [...this.unwatched.values()];
+    if (still.length === 0) return;
+    const r = this.compare(still, 1, false);
+    this.handle(
+      [r],
+      still.map((d) => ({ key: pathToKey(d), depth: 1 })),
+      'fallback',
+    );
+  }
+
+  // ---- findings: journal first, then alert, never twice ----
+
+  /**
+   * What makes a finding "the same" for alerting: everything but the new mtime and ctime values,
+   * so a file that keeps being touched is not re-alerted, while any new content, owner, mode or
+   * target is.
+   */
+  private signature(f: Finding): Buffer {
+    const j = findingToJson(f);
+    const volatile = new Set(['mtime', 'ctime']);
+    const changes = j.changes?.map((c) => (volatile.has(c.attribute) ? { attribute: c.attribute } : c));
+    const attributes =
+      j.attributes && Object.fromEntries(Object.entries(j.attributes).filter(([k]) => !volatile.has(k)));
+    this.sigHasher.reset();
+    this.sigHasher.update(JSON.stringify([j.kind, j.path_b64, j.rule, changes ?? null, attributes ?? null]));
+    return this.sigHasher.digestBuffer();
+  }
+
+  /**
+   * Journal and alert what is new; forget what was reported in the scanned scopes and is clean now.
+   * `scopes` null: everything was scanned. Returns the number of new findings.
+   */
+  private handle(results: CompareResult[], scopes: ScopeSpec[] | null, why: string): number {
+    const found = new Map<string, Finding>();
+    const errors = new Map<string, ScanError>();
+    for (const r of results) {
+      for (const f of r.findings) found.set(pathToKey(f.path).toString('latin1'), f);
+      for (const e of r.errors) errors.set(pathToKey(e.path).toString('latin1'), e);
+    }
+    const fresh: { f: Finding; key: Buffer; sig: Buffer }[] = [];
+    for (const [k, f] of found) {
+      const sig = this.signature(f);
+      if (!this.reported.get(k)?.sig.equals(sig)) fresh.push({ f, key: Buffer.from(k, 'latin1'), sig });
+    }
+    const inScope = (key: Buffer) =>
+      scopes === null || scopes.some((s) => keyWithin(key, s.key) && depthBelow(key, s.key) <= s.depth);
+    const resolved: Buffer[] = [];
+    for (const k of this.reported.keys()) {
+      const key = Buffer.from(k, 'latin1');
+      if (!found.has(k) && !errors.has(k) && inScope(key)) resolved.push(key);
+    }
+    const freshErrors: ScanError[] = [];
+    for (const [k, e] of errors) {
+      if (this.errorsReported.get(k) !== e.code) {
+        this.errorsReported.set(k, e.code);
+        freshErrors.push(e);
+      }
+    }
+    for (const k of [...this.errorsReported.keys()]) {
+      if (!errors.has(k) && inScope(Buffer.from(k, 'latin1'))) this.errorsReported.delete(k);
+    }
+    if (fresh.length === 0 && resolved.length === 0 && freshErrors.length === 0) return 0;
+
+    // The journal first: once this transaction commits, nothing that follows can lose a finding.
+    const ids = this.store.transaction(() => {
+      const out: number[] = [];
+      for (const x of fresh) {
+        const id = this.store.insertFinding(this.runId, {
+          kind: x.f.kind,
+          key: x.key,
+          rule: x.f.rule,
+          severity: x.f.severity,
+          detail: JSON.stringify(findingToJson(x.f)),
+          record: x.f.kind === 'removed' ? null : x.f.record,
+        });
+        this.store.setReported(this.baseline.id, x.key, x.sig, id);
+        this.reported.set(x.key.toString('latin1'), { sig: x.sig, finding: id });
+        this.runCounts[x.f.kind]++;
+        out.push(id);
+      }
+      for (const key of resolved) {
+        this.store.clearReported(this.baseline.id, key);
+        this.reported.delete(key.toString('latin1'));
+      }
+      for (const e of freshErrors)
+        this.store.insertScanError(this.runId, { key: pathToKey(e.path), code: e.code, message: e.message });
+      this.runCounts.errors += freshErrors.length;
+      this.runCounts.scanned = this.files;
+      this.store.finishRun(this.runId, { finishedNs: nowNs(), ...this.runCounts, exitCode: 0 });
+      return out;
+    });
+    fresh.forEach((x, i) => {
+      const id = ids[i]!;
+      const j = findingToJson(x.f);
+      const attrs = j.changes ? ` (${j.changes.map((c) => c.attribute).join(', ')})` : '';
+      this.log(
+        Pri.warning,
+        `${x.f.kind} ${j.path}${attrs} rule=${x.f.rule} severity=${x.f.severity} journal=${id} [${why}]`,
+      );
+      this.alerter?.send(findingEvent(x.f, id));
+    });
+    for (const key of resolved)
+      this.log(Pri.info, `back to baseline: ${displayBytes(key.map((b) => (b === 0 ? 0x2f : b)))}`);
+    for (const e of freshErrors) {
+      this.log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${e.message}`);
+      this.alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
+    }
+    return fresh.length;
+  }
+
+  // ---- lifecycle ----
+
+  private heartbeat(): void {
+    // Adopt an accepted baseline first, so the heartbeat names the root the log server expects.
+    this.pollBaseline();
+    const status: HeartbeatStatus = {
+      watchedDirs: this.watcher.size,
+      unwatchedDirs: this.unwatched.size,
+      files: this.files,
+      dirty: this.dirty.size,
+      openFindings: this.reported.size,
+      lastFullCheckNs: this.lastFullCheckNs,
+    };
+    this.log(
+      Pri.debug,
+      `heartbeat: ${status.watchedDirs} watched, ${status.unwatchedDirs} unwatched, ${status.dirty} dirty, ${status.openFindings} open findings`,
+    );
+    this.alerter?.send({ type: 'heartbeat', baselineRoot: this.baseline.root.toString('hex'), status });
+  }
+
+  /** `fim accept` (or a new `fim baseline`) ran while we watch: verify and adopt the new baseline. */
+  private pollBaseline(): void {
+    const id = this.store.latestBaselineId();
+    if (id === null || id === this.baseline.id) return;
+    const meta = this.store.baseline(id)!;
+    verifyBaseline(this.store, meta, rootVerifier(this.cfg));
+    const old = this.baseline;
+    this.store.transaction(() => this.store.moveReported(old.id, meta.id));
+    this.baseline = meta;
+    this.reported = this.store.reported(meta.id);
+    this.newRun();
+    this.log(
+      Pri.notice,
+      `baseline ${old.id} -> ${meta.id} (${meta.reason}), root ${meta.root.toString('hex')}`,
+    );
+    this.fullCheck('new baseline');
+  }
+
+  private reload(): void {
+    if (this.stopping) return;
+    let cfg: Config;
+    let policy: Policy;
+    try {
+      cfg = resolveConfig(this.opts.overrides);
+      policy = loadPolicies(cfg.policies);
+    } catch (err) {
+      const msg = `reload refused, keeping the running configuration and policy: ${(err as Error).message}`;
+      this.log(Pri.err, msg.replaceAll('\n', '; '));
+      this.alerter?.send({ type: 'error', code: 'RELOAD', message: msg.replaceAll('\n', '; ') });
+      return;
+    }
+    const changed = !policy.hash.equals(this.policy.hash);
+    this.cfg = cfg;
+    this.policy = policy;
+    this.index = new RuleIndex(policy.rules);
+    this.log(
+      Pri.notice,
+      `reloaded: policy ${policy.hash.toString('hex')}${changed ? ' (changed)' : ''}; database and syslog settings apply at restart`,
+    );
+    this.guard(() => {
+      this.syncWatches();
+      this.fullCheck('reload');
+    });
+  }
+
+  async stop(reason: string, code = 0): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.watcher?.close();
+    this.log(Pri.notice, `stopping: ${reason}`);
+    this.alerter?.send({ type: 'stop', reason });
+    try {
+      await this.alerter?.close(2000);
+    } catch {
+      // the stop event is best effort: the journal holds everything
+    }
+    try {
+      this.store.finishRun(this.runId, { finishedNs: nowNs(), ...this.runCounts, exitCode: code });
+    } catch {
+      // the database may be what failed
+    }
+    this.store.close();
+    this.resolveDone?.(code);
+  }
+
+  /** For tests and the CLI: the daemon's keys (null when the host has none). */
+  get hostKeys(): KeyStore | null {
+    return this.keys;
+  }
+}
+
+function parentOf(p: Buffer): Buffer | null {
+  const i = p.lastIndexOf(0x2f);
+  if (i <= 0) return p.length > 1 ? Buffer.from('/') : null;
+  return p.subarray(0, i);
+}
+
+function depthBelow(key: Buffer, scope: Buffer): number {
+  let n = 0;
+  for (let i = scope.length; i < key.length; i++) if (key[i] === 0) n++;
+  return n;
+}

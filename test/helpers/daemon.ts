@@ -1,0 +1,71 @@
+/**
+ * A real `fim watch` child process, with its stdout lines collected so tests can wait for events
+ * (with timeouts, never fixed sleeps).
+ */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { FIM } from './fim.js';
+
+export class DaemonProcess {
+  readonly lines: string[] = [];
+  readonly stderr: string[] = [];
+  readonly child: ChildProcessWithoutNullStreams;
+  private waiters: (() => void)[] = [];
+  exitCode: number | null = null;
+
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
+    this.child = spawn(process.execPath, [FIM, 'watch', ...args], { env: { ...process.env, ...env } });
+    let buf = '';
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (d: string) => {
+      buf += d;
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      this.lines.push(...parts);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (d: string) => this.stderr.push(d));
+    this.child.on('exit', (code) => {
+      this.exitCode = code;
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Wait until a line (after index `from`) matches; returns it. */
+  async waitFor(re: RegExp, timeoutMs = 5000, from = 0): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.lines.slice(from).find((l) => re.test(l));
+      if (hit) return hit;
+      if (this.exitCode !== null)
+        throw new Error(`daemon exited (${this.exitCode}) before ${re}:\n${this.output()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${re}:\n${this.output()}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  ready(timeoutMs = 15_000): Promise<string> {
+    return this.waitFor(/full check \(start\)/, timeoutMs);
+  }
+
+  output(): string {
+    return `${this.lines.join('\n')}\n--- stderr ---\n${this.stderr.join('')}`;
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.exitCode !== null) return this.exitCode;
+    const exited = once(this.child, 'exit');
+    this.child.kill(signal);
+    await exited;
+    return this.exitCode;
+  }
+}
