@@ -2,6 +2,7 @@
  * Commands of the evidence chain and the daemon: keygen, verify-log, watch, demo.
  */
 import type { Command } from 'commander';
+import { runDemo } from '../demo/demo.js';
 import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
 import { watchCommand } from './cmd-watch.js';
 import { collect, type Output, withCommon } from './context.js';
@@ -25,6 +26,12 @@ export function extraCommands(
       'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
     )
     .action((o) => run(watchCommand(o, io)));
+
+  program
+    .command('demo')
+    .description('the whole loop on a generated sample worker with a local log server, in seconds')
+    .option('--keep', 'keep the temp directory to look around')
+    .action((o: { keep?: boolean }) => run(runDemo(o, io)));
 
   program
     .command('verify-log')
