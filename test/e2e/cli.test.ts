@@ -1,0 +1,120 @@
+/**
+ * The command line itself: version, help, the man page generated from the same source, policy
+ * explain, restricted checks and report filters.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fim, ROOT, Sandbox } from '../helpers/fim.js';
+
+describe('help, version, man page', () => {
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = fim(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('fim help COMMAND and --help describe the command and the exit codes', () => {
+    const r = fim(['help', 'check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--min-severity');
+    const h = fim(['check', '--help']);
+    expect(h.stdout).toContain('18  the baseline fails its integrity check');
+    expect(fim(['help', 'nonsense']).code).toBe(16);
+    expect(fim(['frobnicate']).code).toBe(16);
+  });
+
+  it('docs/fim.1 is generated from the same source as --help and is up to date', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts/gen-man.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const man = readFileSync(join(ROOT, 'docs/fim.1'), 'utf8');
+    for (const c of [
+      'baseline',
+      'check',
+      'accept',
+      'watch',
+      'keygen',
+      'verify\\-log',
+      'policy explain',
+      'demo',
+    ]) {
+      expect(man).toContain(`.SS "fim ${c}`);
+    }
+  });
+});
+
+describe('policy explain, scoped checks, filters', () => {
+  let sb: Sandbox;
+  beforeEach(() => {
+    sb = new Sandbox();
+    sb.write('app/a.py', 'a');
+    sb.write('app/tmp/scratch', 's');
+    sb.write('app/deep/er/x.py', 'x');
+    sb.write('keys/k.pem', 'k');
+    sb.write('other/o.txt', 'o');
+    sb.policy(`  - name: code
+    severity: medium
+    paths: ["{tree}/app"]
+    exclude: ["{tree}/app/tmp/**"]
+    check: readonly
+    recurse: 2
+  - name: keys
+    severity: critical
+    paths: ["{tree}/keys"]
+    check: dynamic +content
+`);
+  });
+  afterEach(() => sb.cleanup());
+
+  it('explains the governing rule, an exclusion, a depth limit, and an uncovered path', () => {
+    const a = sb.fim(['policy', 'explain', sb.path('app/a.py')]);
+    expect(a.stdout).toContain('rule "code"');
+    expect(a.stdout).toContain(
+      'attributes: type, mode, uid, gid, size, mtime, ctime, inode, nlink, target, content',
+    );
+    const k = JSON.parse(sb.fim(['policy', 'explain', '--json', sb.path('keys/k.pem')]).stdout) as {
+      attributes: string[];
+    };
+    expect(k.attributes).toEqual(['type', 'mode', 'uid', 'gid', 'inode', 'nlink', 'target', 'content']);
+    expect(sb.fim(['policy', 'explain', sb.path('app/tmp/scratch')]).stdout).toContain('matches "');
+    expect(sb.fim(['policy', 'explain', sb.path('app/deep/er/x.py')]).stdout).toContain('beyond recurse 2');
+    expect(sb.fim(['policy', 'explain', sb.path('other/o.txt')]).stdout).toContain('not covered by any rule');
+  });
+
+  it('excluded and too-deep entries are not recorded, so changing them is no finding', () => {
+    expect(sb.fim(['baseline']).code).toBe(0);
+    writeFileSync(sb.path('app/tmp/scratch'), 'changed');
+    writeFileSync(sb.path('app/deep/er/x.py'), 'changed');
+    const { code, report } = sb.check();
+    expect(report.findings).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  it('check PATH compares only that subtree; --rule and --min-severity filter the report', () => {
+    expect(sb.fim(['baseline']).code).toBe(0);
+    writeFileSync(sb.path('app/a.py'), 'changed!');
+    writeFileSync(sb.path('keys/k.pem'), 'changed!');
+    const scoped = sb.check([sb.path('keys')]);
+    expect(scoped.report.findings.map((f) => f.path)).toEqual([sb.path('keys/k.pem')]);
+    const byRule = sb.check(['--rule', 'code']);
+    expect(byRule.report.findings.map((f) => f.rule)).toEqual(['code']);
+    const bySev = sb.check(['--min-severity', 'critical']);
+    expect(bySev.report.findings.map((f) => f.path)).toEqual([sb.path('keys/k.pem')]);
+    expect(sb.fim(['check', '--rule', 'nope']).code).toBe(16);
+  });
+
+  it('a symlinked parent directory is not followed to reach a rule path', () => {
+    symlinkSync(sb.path('other'), sb.path('linked'));
+    sb.policy('  - name: via-link\n    paths: ["{tree}/linked/o.txt"]\n    check: readonly\n');
+    const b = sb.fim(['baseline', '--json']);
+    const out = JSON.parse(b.stdout) as { errors: { code: string }[]; files: number };
+    expect(out.errors.map((e) => e.code)).toEqual(['ESYMLINKPARENT']);
+    expect(out.files).toBe(0);
+    expect(b.code).toBe(8);
+  });
+});
