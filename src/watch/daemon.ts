@@ -29,6 +29,7 @@ import { scanTree } from '../scan/scan.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { Finding, ScanError } from '../types.js';
 import { type DirEvent, DirWatcher } from './backend.js';
+import { ScanWorker } from './scan-worker.js';
 
 /** syslog priorities for the `<N>` prefixes journald reads. */
 export const Pri = { crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 } as const;
@@ -76,6 +77,11 @@ export class Daemon {
   private readonly unwatched = new Map<string, Buffer>();
   private watchLimitAlerted = false;
   private reported = new Map<string, { sig: Buffer; finding: number | null }>();
+  /** When each open finding was last reported (ms): a full check that started earlier is older news. */
+  private readonly reportedAt = new Map<string, number>();
+  private scanWorker!: ScanWorker;
+  private fullRunning = false;
+  private fullPending: string | null = null;
   private readonly errorsReported = new Map<string, string>();
   private files = 0;
   private lastFullCheckNs: bigint | null = null;
@@ -117,6 +123,7 @@ export class Daemon {
     process.on('SIGHUP', () => this.reload());
 
     const t0 = performance.now();
+    this.scanWorker = new ScanWorker(this.cfg.database);
     this.watcher = new DirWatcher(
       (e) => this.onEvent(e),
       (dir, code, message) => this.onWatchError(dir, code, message),
@@ -126,11 +133,11 @@ export class Daemon {
       Pri.notice,
       `watching ${this.watcher.size} directories (${this.unwatched.size} unwatched) in ${Math.round(performance.now() - t0)} ms; ready`,
     );
-    this.fullCheck('start');
+    await this.fullCheck('start');
 
     const w = this.cfg.watch;
     this.every(w.heartbeatMs, () => this.heartbeat());
-    this.every(w.fullCheckMs, () => this.fullCheck('periodic'));
+    this.every(w.fullCheckMs, () => void this.fullCheck('periodic'));
     this.every(w.fallbackScanMs, () => this.fallbackScan());
     this.every(BASELINE_POLL_MS, () => this.pollBaseline());
     const code = await done;
@@ -270,7 +277,7 @@ export class Daemon {
       this.overflow = false;
       this.dirty.clear();
       this.log(Pri.info, `more than ${MAX_DIRTY} places changed at once: running one full check`);
-      this.fullCheck('storm');
+      void this.fullCheck('storm');
       return;
     }
     const entries = [...this.dirty.values()].sort((a, b) =>
@@ -306,16 +313,37 @@ export class Daemon {
     this.handle(results, scopes, 'event');
   }
 
-  private compare(scope: Buffer[] | undefined, depth: number | undefined, fast: boolean): CompareResult {
+  /** A small rescan, here in the main thread (milliseconds: one path or one directory's entries). */
+  private compare(scope: Buffer[], depth: number | undefined, fast: boolean): CompareResult {
     const r = compareScope({
       store: this.store,
       baselineId: this.baseline.id,
       index: this.index,
-      ...(scope ? { scope } : {}),
+      scope,
       ...(depth !== undefined ? { scopeDepth: depth } : {}),
       fast,
       collectDirectories: true,
     });
+    return this.afterCompare(r);
+  }
+
+  /** Large scans (full checks, fallback scans) go to the worker thread. */
+  private async compareInWorker(
+    scope: Buffer[] | undefined,
+    depth: number | undefined,
+  ): Promise<CompareResult> {
+    const r = await this.scanWorker.compare({
+      baselineId: this.baseline.id,
+      policyFiles: this.policy.files,
+      policyHash: this.policy.hash.toString('hex'),
+      ...(scope ? { scope } : {}),
+      ...(depth !== undefined ? { scopeDepth: depth } : {}),
+      fast: false,
+    });
+    return this.afterCompare(r);
+  }
+
+  private afterCompare(r: CompareResult): CompareResult {
     // New directories get watched; directories that went away lose their watch. A critical file
     // rescanned after an event gets its inode watch back (a replaced file is a new inode).
     for (const d of r.directories) if (!this.watcher.has(d)) this.watch(d);
@@ -330,11 +358,35 @@ export class Daemon {
     return r;
   }
 
-  private fullCheck(reason: string): void {
+  /** One full check at a time; requests while one runs are coalesced into one more. */
+  private async fullCheck(reason: string): Promise<void> {
+    if (this.fullRunning) {
+      this.fullPending = reason;
+      return;
+    }
+    this.fullRunning = true;
+    try {
+      await this.runFullCheck(reason);
+    } catch (err) {
+      this.guard(() => {
+        throw err;
+      });
+    } finally {
+      this.fullRunning = false;
+    }
+    const again = this.fullPending;
+    this.fullPending = null;
+    if (again !== null && !this.stopping) await this.fullCheck(again);
+  }
+
+  private async runFullCheck(reason: string): Promise<void> {
     const t0 = performance.now();
-    const r = this.compare(undefined, undefined, false);
+    const started = Date.now();
+    const baselineId = this.baseline.id;
+    const r = await this.compareInWorker(undefined, undefined);
+    if (this.stopping || baselineId !== this.baseline.id) return;
     this.lastFullCheckNs = nowNs();
-    const fresh = this.handle([r], null, reason);
+    const fresh = this.handle([r], null, reason, started);
     const c = {
       scanned: r.stats.recorded,
       added: r.findings.filter((f) => f.kind === 'added').length,
@@ -392,7 +444,15 @@ export class Daemon {
    * Journal and alert what is new; forget what was reported in the scanned scopes and is clean now.
    * `scopes` null: everything was scanned. Returns the number of new findings.
    */
-  private handle(results: CompareResult[], scopes: ScopeSpec[] | null, why: string): number {
+  private handle(
+    results: CompareResult[],
+    scopes: ScopeSpec[] | null,
+    why: string,
+    startedAt?: number,
+  ): number {
+    // A scan that started before a finding was reported (by an event rescan meanwhile) must not
+    // undo that report: for those paths the newer result wins.
+    const newer = (k: string) => startedAt !== undefined && (this.reportedAt.get(k) ?? 0) > startedAt;
     const found = new Map<string, Finding>();
     const errors = new Map<string, ScanError>();
     for (const r of results) {
@@ -401,6 +461,7 @@ export class Daemon {
     }
     const fresh: { f: Finding; key: Buffer; sig: Buffer }[] = [];
     for (const [k, f] of found) {
+      if (newer(k)) continue;
       const sig = this.signature(f);
       if (!this.reported.get(k)?.sig.equals(sig)) fresh.push({ f, key: Buffer.from(k, 'latin1'), sig });
     }
@@ -409,7 +470,7 @@ export class Daemon {
     const resolved: Buffer[] = [];
     for (const k of this.reported.keys()) {
       const key = Buffer.from(k, 'latin1');
-      if (!found.has(k) && !errors.has(k) && inScope(key)) resolved.push(key);
+      if (!found.has(k) && !errors.has(k) && !newer(k) && inScope(key)) resolved.push(key);
     }
     const freshErrors: ScanError[] = [];
     for (const [k, e] of errors) {
@@ -437,12 +498,14 @@ export class Daemon {
         });
         this.store.setReported(this.baseline.id, x.key, x.sig, id);
         this.reported.set(x.key.toString('latin1'), { sig: x.sig, finding: id });
+        this.reportedAt.set(x.key.toString('latin1'), Date.now());
         this.runCounts[x.f.kind]++;
         out.push(id);
       }
       for (const key of resolved) {
         this.store.clearReported(this.baseline.id, key);
         this.reported.delete(key.toString('latin1'));
+        this.reportedAt.delete(key.toString('latin1'));
       }
       for (const e of freshErrors)
         this.store.insertScanError(this.runId, { key: pathToKey(e.path), code: e.code, message: e.message });
@@ -505,7 +568,7 @@ export class Daemon {
       Pri.notice,
       `baseline ${old.id} -> ${meta.id} (${meta.reason}), root ${meta.root.toString('hex')}`,
     );
-    this.fullCheck('new baseline');
+    void this.fullCheck('new baseline');
   }
 
   private reload(): void {
@@ -529,10 +592,8 @@ export class Daemon {
       Pri.notice,
       `reloaded: policy ${policy.hash.toString('hex')}${changed ? ' (changed)' : ''}; database and syslog settings apply at restart`,
     );
-    this.guard(() => {
-      this.syncWatches();
-      this.fullCheck('reload');
-    });
+    this.guard(() => this.syncWatches());
+    void this.fullCheck('reload');
   }
 
   async stop(reason: string, code = 0): Promise<void> {
@@ -541,6 +602,7 @@ export class Daemon {
     for (const t of this.timers) clearInterval(t);
     if (this.debounceTimer) clearTimeout(this.debounceTimer);
     this.watcher?.close();
+    await this.scanWorker?.close();
     this.log(Pri.notice, `stopping: ${reason}`);
     this.alerter?.send({ type: 'stop', reason });
     try {

@@ -1,0 +1,115 @@
+/**
+ * Full checks off the daemon's event loop. Hashing is synchronous (about 0.2 s per GiB) and a full
+ * check of a large tree takes seconds; in a worker thread it no longer delays events, heartbeats or
+ * SIGTERM. The worker has its own read-only database connection and its own copy of the policy;
+ * it only reads and compares, and hands the result back: journaling and alerting stay in the main
+ * thread, in one place.
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { type CompareResult, compareScope } from '../ops/check.js';
+import { loadPolicies } from '../policy/policy.js';
+import { RuleIndex } from '../policy/rule-index.js';
+import { Store } from '../store/store.js';
+import type { FileRecord, Finding, ScanError } from '../types.js';
+
+export interface CompareRequest {
+  baselineId: number;
+  policyFiles: string[];
+  /** The policy's hash: the worker reloads its copy when this changes. */
+  policyHash: string;
+  scope?: Buffer[];
+  scopeDepth?: number;
+  fast: boolean;
+}
+
+type Reply = { id: number; ok: true; result: CompareResult } | { id: number; ok: false; message: string };
+
+// Structured clone turns a Buffer into a plain Uint8Array: wrap them back, without copying.
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const bufOrNull = (u: Uint8Array | null): Buffer | null => (u === null ? null : buf(u));
+
+function reviveRecord(r: FileRecord): FileRecord {
+  r.path = buf(r.path);
+  r.target = bufOrNull(r.target);
+  r.content = bufOrNull(r.content);
+  if (r.prefix) r.prefix = { length: r.prefix.length, hash: buf(r.prefix.hash) };
+  return r;
+}
+
+export function reviveResult(r: CompareResult): CompareResult {
+  for (const f of r.findings as Finding[]) {
+    f.path = buf(f.path);
+    reviveRecord(f.record);
+  }
+  for (const e of r.errors as ScanError[]) e.path = buf(e.path);
+  r.directories = r.directories.map(buf);
+  return r;
+}
+
+/** The main thread's handle on the worker: one request at a time, in order. */
+export class ScanWorker {
+  private readonly worker: Worker;
+  private next = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: CompareResult) => void; reject: (e: Error) => void }
+  >();
+
+  constructor(database: string) {
+    this.worker = new Worker(new URL(import.meta.url), { workerData: { database } });
+    this.worker.on('message', (m: Reply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if (m.ok) p.resolve(reviveResult(m.result));
+      else p.reject(new Error(m.message));
+    });
+    this.worker.on('error', (err) => this.failAll(err));
+    this.worker.on('exit', (code) => this.failAll(new Error(`scan worker exited (${code})`)));
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  compare(req: CompareRequest): Promise<CompareResult> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, req });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  const store = Store.open((workerData as { database: string }).database, { readonly: true });
+  let policyKey = '';
+  let index: RuleIndex | null = null;
+  port.on('message', ({ id, req }: { id: number; req: CompareRequest }) => {
+    try {
+      const key = req.policyHash;
+      if (!index || key !== policyKey) {
+        index = new RuleIndex(loadPolicies(req.policyFiles).rules);
+        policyKey = key;
+      }
+      const result = compareScope({
+        store,
+        baselineId: req.baselineId,
+        index,
+        ...(req.scope ? { scope: req.scope.map(buf) } : {}),
+        ...(req.scopeDepth !== undefined ? { scopeDepth: req.scopeDepth } : {}),
+        fast: req.fast,
+        collectDirectories: true,
+      });
+      port.postMessage({ id, ok: true, result } satisfies Reply);
+    } catch (err) {
+      port.postMessage({ id, ok: false, message: (err as Error).message } satisfies Reply);
+    }
+  });
+}
