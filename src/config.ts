@@ -17,6 +17,11 @@ export interface SyslogConfig {
   target: string | null;
   facility: string;
   maxPerSecond: number;
+  /** For tls:// targets: the CA that signed the log server's certificate (default: system trust). */
+  ca: string | null;
+  /** For tls:// targets that require client certificates. */
+  cert: string | null;
+  key: string | null;
 }
 
 export interface WatchConfig {
@@ -72,7 +77,7 @@ export function defaultConfig(): Config {
     database: '/var/lib/fim/fim.db',
     keys: '/etc/fim/keys',
     keyEpochMs: 3_600_000,
-    syslog: { target: null, facility: 'authpriv', maxPerSecond: 50 },
+    syslog: { target: null, facility: 'authpriv', maxPerSecond: 50, ca: null, cert: null, key: null },
     watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000, fallbackScanMs: 60_000 },
     retention: { runs: 500 },
   };
@@ -130,7 +135,20 @@ export function parseConfigText(file: string, text: string): Config {
     else cfg.keyEpochMs = d;
   }
   if (top.has('syslog')) {
-    const s = src.mapEntries(top.get('syslog'), '"syslog"', ['target', 'facility', 'max_per_second']);
+    const s = src.mapEntries(top.get('syslog'), '"syslog"', [
+      'target',
+      'facility',
+      'max_per_second',
+      'ca',
+      'cert',
+      'key',
+    ]);
+    for (const k of ['ca', 'cert', 'key'] as const) {
+      if (s.has(k)) {
+        const v = src.string(s.get(k), `"syslog.${k}"`);
+        if (v !== undefined) cfg.syslog[k] = abs(v);
+      }
+    }
     if (s.has('target')) {
       const t = src.string(s.get('target'), '"syslog.target"');
       if (t !== undefined) {

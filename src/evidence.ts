@@ -6,7 +6,7 @@
  * - a host without keys works locally (the root still catches corruption) and says so;
  * - a syslog target needs keys: unsigned alerts would prove nothing to the log server.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AlertEvent, type Alerter, createAlerter } from './alert/index.js';
 import type { Config } from './config.js';
@@ -84,10 +84,27 @@ export function openAlerter(
     facility: cfg.syslog.facility as Parameters<typeof createAlerter>[0]['facility'] & string,
     maxPerSecond: cfg.syslog.maxPerSecond,
     ...(store && !target.startsWith('udp:') ? { queue: store.outbox(10_000) } : {}),
+    ...(target.startsWith('tls:') ? { tls: tlsOptions(cfg) } : {}),
     ...(log
       ? { onError: (err: unknown) => log(`alert not sent: ${(err as Error)?.message ?? String(err)}`) }
       : {}),
   });
+}
+
+function tlsOptions(cfg: Config): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const read = (what: string, p: string) => {
+    try {
+      return readFileSync(p);
+    } catch (err) {
+      throw new KeyError(`cannot read syslog.${what} ${p}: ${(err as Error).message}`);
+    }
+  };
+  const s = cfg.syslog;
+  return {
+    ...(s.ca ? { ca: read('ca', s.ca) } : {}),
+    ...(s.cert ? { cert: read('cert', s.cert) } : {}),
+    ...(s.key ? { key: read('key', s.key) } : {}),
+  };
 }
 
 /** Send a few events on a short-lived session (check, baseline, accept) and wait for the transport. */

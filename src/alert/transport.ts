@@ -198,7 +198,9 @@ export class StreamTransport implements Transport {
       this.connected = false;
       this.st.connected = false;
       this.writing = false;
-      if (!this.closing && this.queue.peek(1).length > 0) this.scheduleRetry();
+      // After close() the queue's backing store may be gone (the CLI closes its database).
+      if (this.closing) return;
+      if (this.queue.peek(1).length > 0) this.scheduleRetry();
       this.poke?.();
     });
   }
@@ -252,6 +254,7 @@ export class StreamTransport implements Transport {
       },
     );
     this.closing = true;
+    this.poke = undefined;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     const sock = this.socket;

@@ -27,6 +27,23 @@ export function fim(args: readonly string[], opts: SpawnSyncOptions = {}): FimRe
   return { code: r.status ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** Like `fim`, without blocking this process's event loop (for servers running inside the test). */
+export function fimAsync(args: readonly string[]): Promise<FimResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FIM, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
 /** Start fim without waiting (for kill -9 and daemon tests). */
 export function fimSpawn(args: readonly string[], env: NodeJS.ProcessEnv = process.env) {
   return spawn(process.execPath, [FIM, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });

@@ -57,8 +57,20 @@ describe('parseConfigText: valid configurations', () => {
     expect(cfg.policies).toEqual(policies);
     expect(cfg.database).toBe('/var/lib/fim/fim.db');
     expect(cfg.keys).toBe('/etc/fim/keys');
-    expect(cfg.syslog).toEqual({ target: 'udp://logs.internal:514', facility: 'authpriv', maxPerSecond: 50 });
-    expect(cfg.watch).toEqual({ debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000 });
+    expect(cfg.syslog).toEqual({
+      target: 'udp://logs.internal:514',
+      facility: 'authpriv',
+      maxPerSecond: 50,
+      ca: null,
+      cert: null,
+      key: null,
+    });
+    expect(cfg.watch).toEqual({
+      debounceMs: 50,
+      fullCheckMs: 3_600_000,
+      heartbeatMs: 60_000,
+      fallbackScanMs: 60_000,
+    });
   });
 
   it('gives the defaults for an empty file', () => {

@@ -10,6 +10,8 @@ import { join, posix, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { PRESET_NAMES } from '../../src/attributes.js';
+import { loadPolicies } from '../../src/policy/policy.js';
+import { RuleIndex } from '../../src/policy/rule-index.js';
 import { ATTRIBUTE_NAMES, SEVERITIES } from '../../src/types.js';
 
 const POLICY_DIR = resolve(import.meta.dirname, '../../policies');
@@ -255,6 +257,19 @@ describe('shipped policies: which rule governs a path (longest prefix)', () => {
     expect(rule?.severity).toBe(severity);
     expect(rule?.check).toEqual(check);
   });
+
+  it.each(cases)(
+    'fim loads the three files together and governs %s by %s too',
+    async (path, name, severity) => {
+      const files = (await readdir(POLICY_DIR))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => join(POLICY_DIR, f));
+      const c = new RuleIndex(loadPolicies(files).rules).classify(Buffer.from(path));
+      expect(c.status).toBe('covered');
+      if (c.status !== 'covered') return;
+      expect([c.rule.name, c.rule.severity]).toEqual([name, severity]);
+    },
+  );
 
   it('epoch keys are not content-checked (they change legitimately; no hash of a secret is stored)', async () => {
     const { rules } = await loadAll();
