@@ -25,3 +25,31 @@ export function keyWithin(key: Buffer, scope: Buffer): boolean {
   // The root ("/" → NUL) contains everything.
   return key.length === scope.length || key[scope.length] === 0 || (scope.length === 1 && scope[0] === 0);
 }
+
+/**
+ * In sorted keys of which none lies below another, the one that `key` is at or below, if any. Only
+ * the greatest key not above `key` can contain it: binary search, so large dirty sets stay cheap.
+ */
+export function containingKey(sorted: readonly Buffer[], key: Buffer): Buffer | undefined {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  let cand = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (Buffer.compare(sorted[mid]!, key) <= 0) {
+      cand = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (cand < 0) return undefined;
+  const s = sorted[cand]!;
+  return keyWithin(key, s) ? s : undefined;
+}
+
+/** Sorted keys without those that lie below another one. */
+export function outermostKeys(keys: readonly Buffer[]): Buffer[] {
+  const sorted = [...keys].sort(Buffer.compare);
+  const out: Buffer[] = [];
+  for (const k of sorted) if (!out.length || !keyWithin(k, out[out.length - 1]!)) out.push(k);
+  return out;
+}

@@ -6,7 +6,7 @@
  */
 import { compareRecords, diffAttributes } from '../compare/compare.js';
 import { ExitCode } from '../errors.js';
-import { keyWithin, pathToKey } from '../path-key.js';
+import { containingKey, keyToPath, keyWithin, outermostKeys, pathToKey } from '../path-key.js';
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
@@ -68,14 +68,16 @@ export function compareScope(o: {
   onProgress?: (s: ScanStats) => void;
 }): CompareResult {
   const { store, index } = o;
-  const scope = o.scope ?? [];
-  const scopeKeys = scope.map(pathToKey);
   const depth = o.scopeDepth ?? Number.POSITIVE_INFINITY;
-  const inScope = (key: Buffer) =>
-    scopeKeys.length === 0 ||
-    scopeKeys.some(
-      (s) => keyWithin(key, s) && (depth === Number.POSITIVE_INFINITY || levelsBelow(key, s) <= depth),
-    );
+  // With a depth limit the caller passes scopes that do not nest (the daemon batches them so).
+  const keys = (o.scope ?? []).map(pathToKey);
+  const scopeKeys = depth === Number.POSITIVE_INFINITY ? outermostKeys(keys) : [...keys].sort(Buffer.compare);
+  const scope = scopeKeys.map(keyToPath);
+  const inScope = (key: Buffer) => {
+    if (scopeKeys.length === 0) return true;
+    const s = containingKey(scopeKeys, key);
+    return s !== undefined && (depth === Number.POSITIVE_INFINITY || levelsBelow(key, s) <= depth);
+  };
 
   const findings: Finding[] = [];
   const errors: ScanError[] = [];
@@ -85,8 +87,9 @@ export function compareScope(o: {
   /** Directories we could not list: baseline entries below them are unknown, not removed. */
   const unlisted: Buffer[] = [];
 
-  const iter =
-    scopeKeys.length === 1 ? store.recordsUnder(o.baselineId, scopeKeys[0]!) : store.records(o.baselineId);
+  const iter = scopeKeys.length
+    ? store.recordsUnderMany(o.baselineId, scopeKeys)
+    : store.records(o.baselineId);
   let pending = iter.next();
   const baselineOnly = (key: Buffer, rec: FileRecord) => {
     if (!inScope(key) || unlisted.some((u) => keyWithin(key, u))) return;

@@ -46,8 +46,14 @@ export interface ScanOptions {
   scope?: readonly Buffer[];
   /** How many levels below each scope path to go (default: all). 1 = a directory and its entries. */
   scopeDepth?: number;
-  /** Record attributes only, never hash (the daemon's first walk, which only needs directories). */
+  /** Record attributes only, never hash. */
   noHash?: boolean;
+  /**
+   * Only directories matter (the daemon's walk to set up watches): entries that readdir's d_type
+   * says are not directories are counted in `stats.files` and skipped without an lstat, unless
+   * `keepFiles(rule)` asks for them.
+   */
+  dirsOnly?: { keepFiles: (rule: Rule) => boolean };
   /** Called for each directory whose entries the policy covers, before they are visited. */
   onDirectory?: (path: Buffer, rule: Rule) => void;
   /** The baseline record for a key; called in increasing key order. Used by growing rules and --fast. */
@@ -271,7 +277,28 @@ export class Scanner {
       let listed: Buffer[] = [];
       if (listing) {
         try {
-          listed = readdirSync(`${FD_PREFIX}${fd}`, { encoding: 'buffer' }).sort(Buffer.compare);
+          const only = this.opts.dirsOnly;
+          if (only && ctx && !only.keepFiles(ctx.rule)) {
+            listed = [];
+            for (const d of readdirSync(`${FD_PREFIX}${fd}`, { encoding: 'buffer', withFileTypes: true })) {
+              // DT_UNKNOWN (some file systems) must be looked at; anything else that is not a
+              // directory is counted, not visited.
+              if (
+                d.isDirectory() ||
+                !(
+                  d.isFile() ||
+                  d.isSymbolicLink() ||
+                  d.isFIFO() ||
+                  d.isSocket() ||
+                  d.isBlockDevice() ||
+                  d.isCharacterDevice()
+                )
+              ) {
+                listed.push(d.name as unknown as Buffer);
+              } else if (d.isFile()) this.stats.files++;
+            }
+            listed.sort(Buffer.compare);
+          } else listed = readdirSync(`${FD_PREFIX}${fd}`, { encoding: 'buffer' }).sort(Buffer.compare);
         } catch (err) {
           const code = errnoCode(err) ?? 'EIO';
           this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`);

@@ -369,6 +369,17 @@ export class Store {
     }
   }
 
+  /**
+   * Records at or below any of several path keys, in key order. The keys must be sorted and none
+   * may lie below another (the caller keeps only the outermost).
+   */
+  *recordsUnderMany(
+    baseline: number,
+    scopeKeys: readonly Buffer[],
+  ): Generator<{ key: Buffer; record: FileRecord }> {
+    for (const k of scopeKeys) yield* this.recordsUnder(baseline, k);
+  }
+
   /** Insert-statement factory for writing a baseline's records inside a transaction. */
   recordWriter(baseline: number): (key: Buffer, r: FileRecord) => void {
     const stmt = this.db.prepare(
@@ -478,6 +489,12 @@ export class Store {
       .prepare('INSERT INTO finding (run, kind, key, rule, severity, detail, record) VALUES (?,?,?,?,?,?,?)')
       .run(run, f.kind, f.key, f.rule, f.severity, f.detail, f.record ? encodeRecord(f.record) : null);
     return num(r.lastInsertRowid);
+  }
+
+  updateFinding(id: number, detail: string, record: FileRecord | null): void {
+    this.db
+      .prepare('UPDATE finding SET detail = ?, record = ? WHERE id = ?')
+      .run(detail, record ? encodeRecord(record) : null, id);
   }
 
   insertScanError(run: number, e: { key: Buffer; code: string; message: string }): void {

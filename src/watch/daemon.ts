@@ -21,7 +21,7 @@ import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import type { KeyStore } from '../keys/index.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
-import { keyWithin, pathToKey } from '../path-key.js';
+import { containingKey, keyToPath, keyWithin, outermostKeys, pathToKey } from '../path-key.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { joinPath, RuleIndex } from '../policy/rule-index.js';
 import { findingToJson } from '../report/report.js';
@@ -36,9 +36,13 @@ export const Pri = { crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7 }
 export type Logger = (pri: number, msg: string) => void;
 
 /** Past this many dirty places, one full check is cheaper and bounded in memory. */
-const MAX_DIRTY = 2_000;
+const MAX_DIRTY = 50_000;
 /** A file written continuously is rescanned at least this often. */
 const MAX_WAIT_MS = 1_000;
+/** A place rescanned this recently is "hot": its next rescan waits for quiet (the debounce). */
+const HOT_MS = 1_000;
+/** A cold place is rescanned this long after its first event: the events of one write arrive together. */
+const SETTLE_MS = 5;
 const BASELINE_POLL_MS = 1_000;
 /** Inode watches on single files of critical rules: at least this many, else 1% of the directories. */
 const MIN_FILE_WATCHES = 200;
@@ -47,6 +51,11 @@ interface Dirty {
   path: Buffer;
   /** Deep: the path and everything below it, rehashed. Shallow: a directory and its entries, metadata first. */
   deep: boolean;
+  /** First and latest event (ms). */
+  first: number;
+  last: number;
+  /** Rescanned within the last HOT_MS: being written repeatedly. */
+  hot: boolean;
 }
 
 interface ScopeSpec {
@@ -73,7 +82,8 @@ export class Daemon {
   private readonly dirty = new Map<string, Dirty>();
   private overflow = false;
   private debounceTimer: NodeJS.Timeout | null = null;
-  private firstDirtyAt = 0;
+  private timerDue = 0;
+  private readonly lastScanned = new Map<string, number>();
   private readonly unwatched = new Map<string, Buffer>();
   private watchLimitAlerted = false;
   private reported = new Map<string, { sig: Buffer; finding: number | null }>();
@@ -183,18 +193,19 @@ export class Daemon {
   /** Walk the covered trees (metadata only) and make the watch set match them. */
   private syncWatches(): void {
     const seen = new Set<string>();
-    let files = 0;
     const criticalFiles: Buffer[] = [];
-    scanTree({
+    const stats = scanTree({
       index: this.index,
       noHash: true,
+      // Only directories need a watch: files are not even lstat'ed, except those of critical
+      // rules, which get inode watches of their own.
+      dirsOnly: { keepFiles: (rule) => rule.severity === 'critical' },
       onDirectory: (dir) => {
         seen.add(dir.toString('latin1'));
         this.watch(dir);
       },
       onItem: (item) => {
         if (item.kind !== 'record' || item.record.type !== 'file') return;
-        files++;
         if (item.rule.severity === 'critical') criticalFiles.push(item.record.path);
       },
     });
@@ -203,7 +214,7 @@ export class Daemon {
     for (const f of criticalFiles.slice(0, fileBudget)) {
       if (this.watcher.add(f, true).ok) seen.add(f.toString('latin1'));
     }
-    this.files = files;
+    this.files = stats.files;
     for (const k of [...this.watcher.keys()]) if (!seen.has(k)) this.watcher.remove(Buffer.from(k, 'latin1'));
     for (const k of [...this.unwatched.keys()]) if (!seen.has(k)) this.unwatched.delete(k);
   }
@@ -256,23 +267,44 @@ export class Daemon {
     }
   }
 
+  /**
+   * When a dirty place is rescanned: a "cold" place (not rescanned in the last second) almost at
+   * once, so the first sign of an intrusion goes out in milliseconds; a "hot" one (a file being
+   * written over and over) once it has been quiet for `debounce_ms`, and at least every
+   * MAX_WAIT_MS, so a burst of writes becomes one rescan and, the finding being the same, one alert.
+   */
+  private dueOf(e: Dirty): number {
+    return e.hot ? Math.min(e.last + this.cfg.watch.debounceMs, e.first + MAX_WAIT_MS) : e.first + SETTLE_MS;
+  }
+
   private markDirty(path: Buffer, deep: boolean): void {
     const k = path.toString('latin1');
-    const prev = this.dirty.get(k);
-    if (prev) prev.deep ||= deep;
-    else if (this.dirty.size >= MAX_DIRTY) this.overflow = true;
-    else this.dirty.set(k, { path, deep });
     const now = Date.now();
-    if (this.debounceTimer === null) this.firstDirtyAt = now;
-    else clearTimeout(this.debounceTimer);
-    // Trailing debounce, but never later than MAX_WAIT_MS after the first event of a burst.
-    const wait = Math.max(0, Math.min(this.cfg.watch.debounceMs, this.firstDirtyAt + MAX_WAIT_MS - now));
-    this.debounceTimer = setTimeout(() => this.guard(() => this.flushDirty()), wait);
+    let e = this.dirty.get(k);
+    if (e) {
+      e.deep ||= deep;
+      e.last = now;
+    } else if (this.dirty.size >= MAX_DIRTY) {
+      this.overflow = true;
+    } else {
+      const hot = now - (this.lastScanned.get(k) ?? 0) < HOT_MS;
+      e = { path, deep, first: now, last: now, hot };
+      this.dirty.set(k, e);
+    }
+    const due = this.overflow || !e ? now : this.dueOf(e);
+    if (this.debounceTimer === null || due < this.timerDue) this.armTimer(due);
+  }
+
+  private armTimer(due: number): void {
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.timerDue = due;
+    this.debounceTimer = setTimeout(() => this.guard(() => this.flushDirty()), Math.max(0, due - Date.now()));
   }
 
   private flushDirty(): void {
     this.debounceTimer = null;
     if (this.stopping) return;
+    const now = Date.now();
     if (this.overflow) {
       this.overflow = false;
       this.dirty.clear();
@@ -280,35 +312,48 @@ export class Daemon {
       void this.fullCheck('storm');
       return;
     }
-    const entries = [...this.dirty.values()].sort((a, b) =>
-      Buffer.compare(pathToKey(a.path), pathToKey(b.path)),
-    );
-    this.dirty.clear();
-    // Deep places already inside another deep place add nothing.
-    const deep: Buffer[] = [];
-    for (const e of entries) {
-      if (!e.deep) continue;
-      const k = pathToKey(e.path);
-      if (deep.length && keyWithin(k, pathToKey(deep[deep.length - 1]!))) continue;
-      deep.push(e.path);
+    // Take what is due; a hot place that is still being written waits for its own time.
+    const ready: Dirty[] = [];
+    let next = Number.POSITIVE_INFINITY;
+    for (const [k, e] of this.dirty) {
+      const due = this.dueOf(e);
+      if (due <= now + 1) {
+        ready.push(e);
+        this.dirty.delete(k);
+      } else next = Math.min(next, due);
     }
-    const deepKeys = deep.map(pathToKey);
-    const underDeep = (k: Buffer) => deepKeys.some((d) => keyWithin(k, d));
-    const shallow = entries.filter((e) => !e.deep && !underDeep(pathToKey(e.path))).map((e) => e.path);
+    if (next !== Number.POSITIVE_INFINITY) this.armTimer(next);
+    if (ready.length === 0) return;
+    for (const e of ready) this.lastScanned.set(e.path.toString('latin1'), now);
+    if (this.lastScanned.size > 4 * MAX_DIRTY) {
+      for (const [k, t] of this.lastScanned) if (now - t >= HOT_MS) this.lastScanned.delete(k);
+    }
 
+    // Deep places (rehashed, with everything below them), in one scan; the outermost suffice.
+    const deepKeys = outermostKeys(ready.filter((e) => e.deep).map((e) => pathToKey(e.path)));
+    const underDeep = (k: Buffer) => containingKey(deepKeys, k) !== undefined;
     const results: CompareResult[] = [];
-    const scopes: ScopeSpec[] = [];
-    for (const p of deep) {
-      results.push(this.compare([p], undefined, false));
-      scopes.push({ key: pathToKey(p), depth: Number.POSITIVE_INFINITY });
-    }
-    for (const d of shallow) {
-      // Entries of a directory that changed: metadata first (`fast`), since each entry that was
-      // written has its own event and was rehashed above.
-      const r = this.compare([d], 1, true);
+    const scopes: ScopeSpec[] = deepKeys.map((key) => ({ key, depth: Number.POSITIVE_INFINITY }));
+    if (deepKeys.length) results.push(this.compare(deepKeys.map(keyToPath), undefined, false));
+    // Directories whose entries changed: each entry with its own event was rehashed above, so the
+    // rest is compared by metadata first (`fast`). Nested directories go in separate batches.
+    let shallow = ready
+      .filter((e) => !e.deep)
+      .map((e) => pathToKey(e.path))
+      .filter((k) => !underDeep(k))
+      .sort(Buffer.compare);
+    while (shallow.length) {
+      const batch: Buffer[] = [];
+      const later: Buffer[] = [];
+      for (const k of shallow) {
+        if (batch.length && keyWithin(k, batch[batch.length - 1]!)) later.push(k);
+        else batch.push(k);
+      }
+      const r = this.compare(batch.map(keyToPath), 1, true);
       r.findings = r.findings.filter((f) => !underDeep(pathToKey(f.path)));
       results.push(r);
-      scopes.push({ key: pathToKey(d), depth: 1 });
+      for (const key of batch) scopes.push({ key, depth: 1 });
+      shallow = later;
     }
     this.handle(results, scopes, 'event');
   }
@@ -425,18 +470,15 @@ export class Daemon {
   // ---- findings: journal first, then alert, never twice ----
 
   /**
-   * What makes a finding "the same" for alerting: everything but the new mtime and ctime values,
-   * so a file that keeps being touched is not re-alerted, while any new content, owner, mode or
-   * target is.
+   * What makes a finding "the same" for alerting: its kind, rule and the set of attributes that
+   * differ from the baseline. A file that keeps changing in the same way is one open finding (its
+   * journal entry follows the latest state); a new kind of change (say, setuid after a content
+   * edit) is a new alert.
    */
   private signature(f: Finding): Buffer {
-    const j = findingToJson(f);
-    const volatile = new Set(['mtime', 'ctime']);
-    const changes = j.changes?.map((c) => (volatile.has(c.attribute) ? { attribute: c.attribute } : c));
-    const attributes =
-      j.attributes && Object.fromEntries(Object.entries(j.attributes).filter(([k]) => !volatile.has(k)));
+    const what = f.kind === 'changed' ? f.changes.map((c) => c.attribute).sort() : [f.record.type];
     this.sigHasher.reset();
-    this.sigHasher.update(JSON.stringify([j.kind, j.path_b64, j.rule, changes ?? null, attributes ?? null]));
+    this.sigHasher.update(JSON.stringify([f.kind, f.rule, what]));
     return this.sigHasher.digestBuffer();
   }
 
@@ -460,10 +502,14 @@ export class Daemon {
       for (const e of r.errors) errors.set(pathToKey(e.path).toString('latin1'), e);
     }
     const fresh: { f: Finding; key: Buffer; sig: Buffer }[] = [];
+    /** Open findings seen again, the same: their journal entry takes the latest state. */
+    const same: { f: Finding; id: number }[] = [];
     for (const [k, f] of found) {
       if (newer(k)) continue;
       const sig = this.signature(f);
-      if (!this.reported.get(k)?.sig.equals(sig)) fresh.push({ f, key: Buffer.from(k, 'latin1'), sig });
+      const prev = this.reported.get(k);
+      if (!prev?.sig.equals(sig)) fresh.push({ f, key: Buffer.from(k, 'latin1'), sig });
+      else if (prev.finding !== null) same.push({ f, id: prev.finding });
     }
     const inScope = (key: Buffer) =>
       scopes === null || scopes.some((s) => keyWithin(key, s.key) && depthBelow(key, s.key) <= s.depth);
@@ -482,7 +528,8 @@ export class Daemon {
     for (const k of [...this.errorsReported.keys()]) {
       if (!errors.has(k) && inScope(Buffer.from(k, 'latin1'))) this.errorsReported.delete(k);
     }
-    if (fresh.length === 0 && resolved.length === 0 && freshErrors.length === 0) return 0;
+    if (fresh.length === 0 && resolved.length === 0 && freshErrors.length === 0 && same.length === 0)
+      return 0;
 
     // The journal first: once this transaction commits, nothing that follows can lose a finding.
     const ids = this.store.transaction(() => {
@@ -501,6 +548,13 @@ export class Daemon {
         this.reportedAt.set(x.key.toString('latin1'), Date.now());
         this.runCounts[x.f.kind]++;
         out.push(id);
+      }
+      for (const x of same) {
+        this.store.updateFinding(
+          x.id,
+          JSON.stringify(findingToJson(x.f)),
+          x.f.kind === 'removed' ? null : x.f.record,
+        );
       }
       for (const key of resolved) {
         this.store.clearReported(this.baseline.id, key);
