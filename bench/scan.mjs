@@ -192,7 +192,7 @@ function buildCases(m) {
       before: () => {
         for (const s of ['', '-wal', '-shm', '-journal']) rmSync(fimDb + s, { force: true });
       },
-      argv: ['node', FIM, 'baseline', '--config', fimCfg, '--json'],
+      argv: [FIM, 'baseline', '--config', fimCfg, '--json'],
       captureStdout: true,
       after: (r) => {
         const j = JSON.parse(r.stdout);
@@ -206,7 +206,7 @@ function buildCases(m) {
     cases.push({
       id: 'fim-check',
       label: 'fim check',
-      argv: ['node', FIM, 'check', '--config', fimCfg, '--json'],
+      argv: [FIM, 'check', '--config', fimCfg, '--json'],
       captureStdout: true,
       after: (r) => ({ summary: JSON.parse(r.stdout).summary }),
     });
@@ -274,9 +274,9 @@ function ensureFimKeys(m) {
   const cfg = join(m.out, 'fim/fim.yaml');
   const keys = join(m.out, 'fim/keys');
   if (existsSync(keys)) return `fim: signed baselines (keys in ${keys})`;
-  if (spawnSync('node', [FIM, 'help', 'keygen'], { stdio: 'ignore' }).status !== 0)
+  if (spawnSync(FIM, ['help', 'keygen'], { stdio: 'ignore' }).status !== 0)
     return 'fim: unsigned baselines (this build has no `fim keygen`)';
-  const r = spawnSync('node', [FIM, 'keygen', '--config', cfg, '--quiet'], { encoding: 'utf8' });
+  const r = spawnSync(FIM, ['keygen', '--config', cfg, '--quiet'], { encoding: 'utf8' });
   if (r.status === 0) return `fim: signed baselines (keys in ${keys})`;
   rmSync(keys, { recursive: true, force: true }); // no half-made key store: the next run retries
   log(`fim keygen failed (exit ${r.status}): ${r.stderr.trim()}`);

@@ -314,7 +314,7 @@ async function startReceiver() {
 // --- the daemon ---------------------------------------------------------------------------------
 function startDaemon(config) {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [FIM, 'watch', '--config', config], {
+  const child = spawn(FIM, ['watch', '--config', config], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const d = {
@@ -410,7 +410,7 @@ function memoryPoller(pid) {
 
 const fim = (args) => {
   const t = performance.now();
-  execFileSync(process.execPath, [FIM, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(FIM, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   return performance.now() - t;
 };
 

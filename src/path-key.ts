@@ -1,55 +1,167 @@
 /**
- * The sort key of a path: its bytes with every "/" replaced by NUL. A depth-first walk that visits
- * each directory's entries in byte order yields paths in exactly this key order ("/a/b/c" before
- * "/a/b.c", because NUL sorts below every name byte), so the baseline, stored under this key, can be
- * read in the same order as the walk and compared while scanning, in flat memory. NUL never occurs
- * in a Linux file name, so the mapping is reversible.
+ * The sort key of a path, which fixes the order in which the scanner walks, the baseline is stored
+ * and read, and the root is hashed: every directory's entries (by name), then each subdirectory's
+ * contents, in name order. The key of /a/b/c is
+ *
+ *   00 01 "a"  00 01 "b"  00 00 "c"
+ *
+ * that is the parent's *directory code* (00 01 before each component) then 00 00 and the name. No
+ * name holds a NUL byte, so the key is unambiguous and reversible, and byte order is walk order:
+ * after a shared parent, 00 00 (an entry of that parent) sorts before 00 01 (something deeper), so
+ * a directory's entries come before its subdirectories' contents, and a name's bytes decide
+ * between siblings. The root "/" has the empty key.
+ *
+ * Why this shape: the store keeps each directory code once and each entry as (directory, name), so
+ * a long common path costs a few bytes per file rather than its full length, and a full check still
+ * reads the baseline in exactly the order the walk produces it (compare while scanning, flat memory).
  */
 
+const SLASH = 0x2f;
+
+/** Components of an absolute path, as views. */
+function parts(path: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let start = 1;
+  for (let i = 1; i <= path.length; i++) {
+    if (i === path.length || path[i] === SLASH) {
+      if (i > start) out.push(path.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** The directory code of a directory path: 00 01 before each component ("/" has the empty code). */
+export function dirCode(dirPath: Buffer): Buffer {
+  const cs = parts(dirPath);
+  const out = Buffer.allocUnsafe(cs.reduce((n, c) => n + 2 + c.length, 0));
+  let o = 0;
+  for (const c of cs) {
+    out[o++] = 0;
+    out[o++] = 1;
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
 export function pathToKey(path: Buffer): Buffer {
-  const k = Buffer.from(path);
-  for (let i = 0; i < k.length; i++) if (k[i] === 0x2f) k[i] = 0;
-  return k;
+  const cs = parts(path);
+  if (cs.length === 0) return Buffer.alloc(0);
+  const out = Buffer.allocUnsafe(cs.reduce((n, c) => n + 2 + c.length, 0));
+  let o = 0;
+  cs.forEach((c, i) => {
+    out[o++] = 0;
+    out[o++] = i === cs.length - 1 ? 0 : 1;
+    out.set(c, o);
+    o += c.length;
+  });
+  return out;
+}
+
+/** Where the name starts in a key (after its 00 00), or -1 for the root's empty key. */
+function nameStart(key: Uint8Array): number {
+  // Every NUL starts a boundary (no name holds one): the one marked 00 00 comes before the name.
+  for (let i = 0; i < key.length; i++) if (key[i] === 0 && key[i + 1] === 0) return i + 2;
+  return -1;
+}
+
+/** The key split into the parent's directory code and the name. */
+export function splitKey(key: Buffer): { parent: Buffer; name: Buffer } {
+  const n = nameStart(key);
+  if (n < 0) return { parent: Buffer.alloc(0), name: Buffer.alloc(0) };
+  return { parent: key.subarray(0, n - 2), name: key.subarray(n) };
+}
+
+export function joinKey(parent: Buffer, name: Buffer): Buffer {
+  return Buffer.concat([parent, Buffer.from([0, 0]), name]);
+}
+
+/** The directory code of the path a key names (the prefix of the keys of its entries). */
+export function keyAsDir(key: Buffer): Buffer {
+  if (key.length === 0) return key;
+  const out = Buffer.from(key);
+  out[nameStart(key) - 1] = 1;
+  return out;
 }
 
 export function keyToPath(key: Buffer): Buffer {
-  const p = Buffer.from(key);
-  for (let i = 0; i < p.length; i++) if (p[i] === 0) p[i] = 0x2f;
-  return p;
+  if (key.length === 0) return Buffer.from('/');
+  const chunks: Buffer[] = [];
+  let i = 0;
+  while (i < key.length) {
+    // key[i] is 0, key[i + 1] is 0 or 1: a component follows up to the next NUL.
+    let j = i + 2;
+    while (j < key.length && key[j] !== 0) j++;
+    chunks.push(Buffer.from('/'), key.subarray(i + 2, j));
+    i = j;
+  }
+  return Buffer.concat(chunks);
 }
 
-/** True when `key` is `scope` itself or lies below it. */
+/** Number of components of the path a key names. */
+export function keyDepth(key: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < key.length; i++) if (key[i] === 0) n++;
+  return n;
+}
+
+/** True when `key` names `scope` itself or something below it. */
 export function keyWithin(key: Buffer, scope: Buffer): boolean {
-  if (key.length < scope.length) return false;
-  if (key.compare(scope, 0, scope.length, 0, scope.length) !== 0) return false;
-  // The root ("/" → NUL) contains everything.
-  return key.length === scope.length || key[scope.length] === 0 || (scope.length === 1 && scope[0] === 0);
+  if (scope.length === 0) return true;
+  if (key.equals(scope)) return true;
+  const d = keyAsDir(scope);
+  return key.length > d.length && key[d.length] === 0 && key.compare(d, 0, d.length, 0, d.length) === 0;
+}
+
+/** How many levels `key` lies below `scope` (which must contain it). */
+export function levelsBelow(key: Uint8Array, scope: Uint8Array): number {
+  return keyDepth(key) - keyDepth(scope);
 }
 
 /**
- * In sorted keys of which none lies below another, the one that `key` is at or below, if any. Only
- * the greatest key not above `key` can contain it: binary search, so large dirty sets stay cheap.
+ * A set of scope keys, none below another, asked "which one contains this key?". Each ancestor of a
+ * key is one lookup, so a large dirty set stays cheap.
  */
-export function containingKey(sorted: readonly Buffer[], key: Buffer): Buffer | undefined {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  let cand = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (Buffer.compare(sorted[mid]!, key) <= 0) {
-      cand = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
+export class ScopeSet {
+  private readonly byDir = new Map<string, Buffer>();
+  private readonly exact = new Set<string>();
+  readonly keys: Buffer[];
+
+  constructor(keys: readonly Buffer[] = []) {
+    this.keys = [];
+    for (const k of keys) this.add(k);
   }
-  if (cand < 0) return undefined;
-  const s = sorted[cand]!;
-  return keyWithin(key, s) ? s : undefined;
+
+  add(k: Buffer): void {
+    this.keys.push(k);
+    this.exact.add(k.toString('latin1'));
+    this.byDir.set(keyAsDir(k).toString('latin1'), k);
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** The scope key that `key` is at or below, if any. */
+  containing(key: Buffer): Buffer | undefined {
+    if (this.exact.has(key.toString('latin1'))) return key;
+    // Every proper ancestor's directory code is a prefix of the key ending just before a NUL.
+    for (let i = 0; i < key.length; i++) {
+      if (key[i] !== 0) continue;
+      const hit = this.byDir.get(key.toString('latin1', 0, i));
+      if (hit) return hit;
+      i++;
+    }
+    return undefined;
+  }
 }
 
-/** Sorted keys without those that lie below another one. */
+/** Keys without those that lie below another one, sorted. */
 export function outermostKeys(keys: readonly Buffer[]): Buffer[] {
-  const sorted = [...keys].sort(Buffer.compare);
-  const out: Buffer[] = [];
-  for (const k of sorted) if (!out.length || !keyWithin(k, out[out.length - 1]!)) out.push(k);
-  return out;
+  const set = new ScopeSet();
+  for (const k of [...keys].sort((a, b) => keyDepth(a) - keyDepth(b))) {
+    if (set.containing(k) === undefined) set.add(k);
+  }
+  return set.keys.sort(Buffer.compare);
 }

@@ -83,6 +83,7 @@ export function acceptFindings(o: {
     meta.signature = o.sign ? o.sign(meta.root, createdNs) : null;
     store.insertBaselineMeta(meta);
     store.pruneOldRecords(id);
+    store.vacuum();
     return { meta, previous: current, accepted: chosen, run: latest.id };
   });
 }

@@ -81,20 +81,43 @@ export function createBaseline(opts: {
     meta.signature = opts.sign ? opts.sign(meta.root, createdNs) : null;
     store.insertBaselineMeta(meta);
     store.pruneOldRecords(id);
+    store.vacuum();
     return { meta, stats, errors, missing, elapsedMs: performance.now() - started };
   });
 }
 
 /** Recompute a baseline's root from its records and check its signature: all or nothing. */
 export function verifyBaseline(store: Store, meta: BaselineMeta, verifySignature?: RootVerifier): void {
+  verifySignature?.(meta);
   const root = new RootBuilder();
+  for (const _ of rootTee(store, meta, store.records(meta.id), root));
+  checkRoot(store, meta, root);
+}
+
+/**
+ * Passes a baseline's records through while adding each to `root`, so a full check verifies the
+ * baseline in the same read that compares it (`checkRoot` at the end decides).
+ */
+export function* rootTee(
+  store: Store,
+  meta: BaselineMeta,
+  records: Iterable<{ key: Buffer; record: FileRecord }>,
+  root: RootBuilder,
+): Generator<{ key: Buffer; record: FileRecord }> {
   try {
-    for (const { key, record } of store.records(meta.id)) root.add(key, record);
+    for (const r of records) {
+      root.add(r.key, r.record);
+      yield r;
+    }
   } catch (err) {
+    if (err instanceof BaselineIntegrityError) throw err;
     throw new BaselineIntegrityError(
       `baseline ${meta.id} in ${store.file} cannot be read back: ${(err as Error).message}`,
     );
   }
+}
+
+export function checkRoot(store: Store, meta: BaselineMeta, root: RootBuilder): void {
   const actual = root.finish(meta);
   if (root.records !== meta.files || !actual.equals(meta.root)) {
     throw new BaselineIntegrityError(
@@ -103,5 +126,4 @@ export function verifyBaseline(store: Store, meta: BaselineMeta, verifySignature
         'Investigate, then rebuild from a known-good state with "fim baseline".',
     );
   }
-  verifySignature?.(meta);
 }

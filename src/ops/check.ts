@@ -6,13 +6,14 @@
  */
 import { compareRecords, diffAttributes } from '../compare/compare.js';
 import { ExitCode } from '../errors.js';
-import { containingKey, keyToPath, keyWithin, outermostKeys, pathToKey } from '../path-key.js';
+import { keyToPath, keyWithin, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
+import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
 import type { FileRecord, Finding, ScanError, Severity } from '../types.js';
-import { type RootVerifier, verifyBaseline } from './baseline.js';
+import { checkRoot, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
 
 export interface CheckOptions {
   store: Store;
@@ -50,12 +51,6 @@ export function exitCodeFor(findings: readonly Finding[], errors: number): numbe
   return code;
 }
 
-function levelsBelow(key: Buffer, scope: Buffer): number {
-  let n = 0;
-  for (let i = scope.length; i < key.length; i++) if (key[i] === 0) n++;
-  return n;
-}
-
 /** Scan a scope (everything, one path, or several) and compare it with a baseline. */
 export function compareScope(o: {
   store: Store;
@@ -65,6 +60,8 @@ export function compareScope(o: {
   scopeDepth?: number;
   fast?: boolean;
   collectDirectories?: boolean;
+  /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
+  verify?: BaselineMeta;
   onProgress?: (s: ScanStats) => void;
 }): CompareResult {
   const { store, index } = o;
@@ -73,9 +70,10 @@ export function compareScope(o: {
   const keys = (o.scope ?? []).map(pathToKey);
   const scopeKeys = depth === Number.POSITIVE_INFINITY ? outermostKeys(keys) : [...keys].sort(Buffer.compare);
   const scope = scopeKeys.map(keyToPath);
+  const scopeSet = new ScopeSet(scopeKeys);
   const inScope = (key: Buffer) => {
     if (scopeKeys.length === 0) return true;
-    const s = containingKey(scopeKeys, key);
+    const s = scopeSet.containing(key);
     return s !== undefined && (depth === Number.POSITIVE_INFINITY || levelsBelow(key, s) <= depth);
   };
 
@@ -87,9 +85,12 @@ export function compareScope(o: {
   /** Directories we could not list: baseline entries below them are unknown, not removed. */
   const unlisted: Buffer[] = [];
 
-  const iter = scopeKeys.length
-    ? store.recordsUnderMany(o.baselineId, scopeKeys)
+  if (o.verify && scopeKeys.length) throw new Error('compareScope: verify needs a full scan');
+  const root = o.verify ? new RootBuilder() : null;
+  const source = scopeKeys.length
+    ? store.recordsUnderMany(o.baselineId, scopeKeys, depth)
     : store.records(o.baselineId);
+  const iter = o.verify && root ? rootTee(store, o.verify, source, root) : source;
   let pending = iter.next();
   const baselineOnly = (key: Buffer, rec: FileRecord) => {
     if (!inScope(key) || unlisted.some((u) => keyWithin(key, u))) return;
@@ -161,6 +162,7 @@ export function compareScope(o: {
   } finally {
     iter.return(undefined);
   }
+  if (o.verify && root) checkRoot(store, o.verify, root);
   if (uncovered > 0)
     notes.push(`${uncovered} baseline entries are no longer covered by the policy and were ignored`);
   return { findings, errors, notes, stats, directories };
@@ -169,12 +171,15 @@ export function compareScope(o: {
 export function runCheck(o: CheckOptions): CheckResult {
   const { store, policy } = o;
   const baseline = store.requireBaseline();
-  verifyBaseline(store, baseline, o.verifySignature);
+  const full = !o.scope?.length;
+  // A full check verifies the baseline in the same read that compares it; a partial one first.
+  if (full) o.verifySignature?.(baseline);
+  else verifyBaseline(store, baseline, o.verifySignature);
   const r = compareScope({
     store,
     baselineId: baseline.id,
     index: new RuleIndex(policy.rules),
-    ...(o.scope?.length ? { scope: o.scope } : {}),
+    ...(full ? { verify: baseline } : { scope: o.scope! }),
     fast: o.fast ?? false,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });

@@ -77,6 +77,17 @@ export interface ScanStats {
   errors: number;
 }
 
+/** A directory the walk will enter once its parent's entries are all recorded. */
+interface Descent {
+  path: Buffer;
+  access: string | Buffer;
+  st: BigIntStats;
+  tnode: TrieNode | undefined;
+  ctx: Ctx | undefined;
+  scope: Scope;
+  listing: boolean;
+}
+
 interface Ctx {
   rule: Rule;
   depth: number;
@@ -191,24 +202,28 @@ export class Scanner {
       ? { rule: index.root.rule, depth: 0, excluded: false }
       : undefined;
     const scopeState = typeof scopeRoot !== 'number' && scopeRoot.rule ? 0 : scopeRoot;
-    this.entry(root, '/', index.root, rootCtx, scopeState);
+    const d = this.entry(root, '/', index.root, rootCtx, scopeState);
+    if (d) this.descend(d);
     this.opts.onProgress?.(this.stats);
     return this.stats;
   }
 
-  /** Visit one entry: `access` is how to reach it without re-resolving its parents. */
+  /**
+   * Visit one entry: `access` is how to reach it without re-resolving its parents. A directory to
+   * walk into is returned, not walked: its parent's other entries come first (see path-key.ts).
+   */
   private entry(
     path: Buffer,
     access: string | Buffer,
     tnode: TrieNode | undefined,
     ctx: Ctx | undefined,
     scope: Scope,
-  ): void {
+  ): Descent | undefined {
     if (ctx && !ctx.excluded && isExcluded(ctx.rule, path) !== undefined) ctx = { ...ctx, excluded: true };
     const recordable =
       ctx !== undefined && !ctx.excluded && ctx.depth <= ctx.rule.recurse && typeof scope === 'number';
     const leadsOn = (tnode !== undefined && tnode.children.size > 0) || typeof scope !== 'number';
-    if (!recordable && !leadsOn && !tnode?.rule) return;
+    if (!recordable && !leadsOn && !tnode?.rule) return undefined;
 
     let st: BigIntStats;
     try {
@@ -218,11 +233,11 @@ export class Scanner {
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         if (tnode?.rule && typeof scope === 'number') this.opts.onMissing?.(path, tnode.rule);
         else if (tnode) this.missingBelow(path, tnode, scope);
-        return;
+        return undefined;
       }
       if (recordable && ctx) this.error(path, ctx.rule, code, `cannot lstat: ${code}`, null);
       else if (tnode) this.unreachableBelow(path, tnode, scope, code, `cannot lstat ${code}`);
-      return;
+      return undefined;
     }
     this.stats.entries++;
     const isDir = st.isDirectory();
@@ -242,12 +257,17 @@ export class Scanner {
             : 'a parent is not a directory',
         );
       }
-      return;
+      return undefined;
     }
     const listing =
       recordable && ctx !== undefined && ctx.depth < ctx.rule.recurse && (scope as number) < this.scopeDepth;
-    if (!listing && !leadsOn) return;
+    if (!listing && !leadsOn) return undefined;
+    return { path, access, st, tnode, ctx, scope, listing };
+  }
 
+  /** Walk into a directory: all its entries first, then its subdirectories, in name order. */
+  private descend(d: Descent): void {
+    const { path, access, st, tnode, ctx, scope, listing } = d;
     let fd: number;
     try {
       fd = openSync(access, DIR_FLAGS);
@@ -307,6 +327,7 @@ export class Scanner {
       let names: Buffer[];
       if (typeof scope === 'number') names = mergeNames(listed, tnode ? sortedChildNames(tnode) : []);
       else names = sortedChildNames(scope);
+      const below: Descent[] = [];
       for (const name of names) {
         const k = name.toString('latin1');
         const childT = tnode?.children.get(k);
@@ -322,14 +343,18 @@ export class Scanner {
           : ctx
             ? { rule: ctx.rule, depth: ctx.depth + 1, excluded: ctx.excluded }
             : undefined;
-        this.entry(
+        const sub = this.entry(
           joinPath(path, name),
           Buffer.concat([Buffer.from(dirAccess), name]),
           childT,
           childCtx,
           childScope,
         );
+        if (sub) below.push(sub);
       }
+      // The directory stays open while its subdirectories are walked: their access paths go
+      // through its descriptor.
+      for (const sub of below) this.descend(sub);
     } finally {
       closeSync(fd);
     }

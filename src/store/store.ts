@@ -12,7 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { NoBaselineError, StorageError } from '../errors.js';
-import { keyToPath } from '../path-key.js';
+import { joinKey, keyAsDir, keyDepth, keyToPath, splitKey } from '../path-key.js';
 import { FILE_TYPES, type FileRecord, type FileType } from '../types.js';
 
 export const SCHEMA_VERSION = 1;
@@ -34,9 +34,16 @@ const MIGRATIONS: readonly string[] = [
     parent INTEGER,
     reason TEXT NOT NULL
   );
+  CREATE TABLE dir (
+    baseline INTEGER NOT NULL,
+    code BLOB NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (baseline, code)
+  ) WITHOUT ROWID;
   CREATE TABLE record (
     baseline INTEGER NOT NULL,
-    key BLOB NOT NULL,
+    dir INTEGER NOT NULL,
+    name BLOB NOT NULL,
     type INTEGER NOT NULL,
     mode INTEGER NOT NULL,
     uid INTEGER NOT NULL,
@@ -49,7 +56,7 @@ const MIGRATIONS: readonly string[] = [
     nlink INTEGER NOT NULL,
     target BLOB,
     content BLOB,
-    PRIMARY KEY (baseline, key)
+    PRIMARY KEY (baseline, dir, name)
   ) WITHOUT ROWID;
   CREATE TABLE run (
     id INTEGER PRIMARY KEY,
@@ -150,9 +157,9 @@ function buf(v: unknown): Buffer | null {
 
 const TYPE_CODE = new Map<FileType, number>(FILE_TYPES.map((t, i) => [t, i]));
 
-export function rowToRecord(r: Row): FileRecord {
+export function rowToRecord(r: Row, key: Buffer): FileRecord {
   return {
-    path: keyToPath(buf(r.key)!),
+    path: keyToPath(key),
     type: FILE_TYPES[num(r.type)] ?? 'unknown',
     mode: num(r.mode),
     uid: num(r.uid),
@@ -259,6 +266,11 @@ export class Store {
     } catch (err) {
       db.close();
       if (err instanceof StorageError) throw err;
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+        throw new StorageError(`database ${file} is locked by another process; retry when it is done`, {
+          cause: err,
+        });
+      }
       throw new StorageError(
         `${file} is not a usable fim database (${(err as Error).message}); move it aside and run "fim baseline"`,
         { cause: err },
@@ -281,6 +293,8 @@ export class Store {
     }
     if (version === SCHEMA_VERSION) return;
     if (readonly) throw new StorageError(`${this.file} needs a schema upgrade; open it read-write once`);
+    // Before any table exists: lets a new baseline give back the pages the old one used.
+    if (version === 0 && tables === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.transaction(() => {
       for (let v = version; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
       this.db.pragma(`application_id = ${APPLICATION_ID}`);
@@ -343,52 +357,107 @@ export class Store {
     };
   }
 
-  /** Records of a baseline in key (walk) order. Iterating holds a read statement open. */
-  *records(baseline: number): Generator<{ key: Buffer; record: FileRecord }> {
-    const stmt = this.db.prepare('SELECT * FROM record WHERE baseline = ? ORDER BY key');
-    for (const r of stmt.iterate(baseline) as Iterable<Row>) {
-      yield { key: buf(r.key)!, record: rowToRecord(r) };
-    }
-  }
-
-  /**
-   * Records of a baseline at or below one path key, in key order. Keys below K are K, NUL, ...:
-   * they are exactly those in [K, K || 0x01).
+  /*
+   * Records are stored as (directory id, name); each directory code (see path-key.ts) once per
+   * baseline in `dir`. Reading in key order is: directories by code, then each one's entries by
+   * name, which is exactly the walk's order. A long common path costs a few bytes per file.
    */
-  *recordsUnder(baseline: number, scopeKey: Buffer): Generator<{ key: Buffer; record: FileRecord }> {
-    if (scopeKey.length === 1 && scopeKey[0] === 0) {
-      yield* this.records(baseline);
-      return;
-    }
-    const end = Buffer.concat([scopeKey, Buffer.from([1])]);
-    const stmt = this.db.prepare(
-      'SELECT * FROM record WHERE baseline = ? AND key >= ? AND key < ? ORDER BY key',
-    );
-    for (const r of stmt.iterate(baseline, scopeKey, end) as Iterable<Row>) {
-      yield { key: buf(r.key)!, record: rowToRecord(r) };
+
+  private stmts: {
+    dirs: Database.Statement;
+    dirsIn: Database.Statement;
+    dirId: Database.Statement;
+    entries: Database.Statement;
+    one: Database.Statement;
+  } | null = null;
+
+  private q() {
+    this.stmts ??= {
+      dirs: this.db.prepare('SELECT code, id FROM dir WHERE baseline = ? ORDER BY code'),
+      dirsIn: this.db.prepare(
+        'SELECT code, id FROM dir WHERE baseline = ? AND code >= ? AND code < ? ORDER BY code',
+      ),
+      dirId: this.db.prepare('SELECT id FROM dir WHERE baseline = ? AND code = ?').pluck(),
+      entries: this.db.prepare('SELECT * FROM record WHERE baseline = ? AND dir = ? ORDER BY name'),
+      one: this.db.prepare('SELECT * FROM record WHERE baseline = ? AND dir = ? AND name = ?'),
+    };
+    return this.stmts;
+  }
+
+  private *entriesOf(
+    baseline: number,
+    code: Buffer,
+    id: unknown,
+  ): Generator<{ key: Buffer; record: FileRecord }> {
+    // .all(): one directory's entries at a time, so no statement stays open across yields.
+    for (const r of this.q().entries.all(baseline, id) as Row[]) {
+      const key = joinKey(code, buf(r.name)!);
+      yield { key, record: rowToRecord(r, key) };
     }
   }
 
+  /** Records of a baseline in key (walk) order. */
+  *records(baseline: number): Generator<{ key: Buffer; record: FileRecord }> {
+    for (const d of this.q().dirs.all(baseline) as Row[]) yield* this.entriesOf(baseline, buf(d.code)!, d.id);
+  }
+
   /**
-   * Records at or below any of several path keys, in key order. The keys must be sorted and none
-   * may lie below another (the caller keeps only the outermost).
+   * Records at or below each of several path keys (none below another), in key order. With a
+   * finite `depth`, only that many levels below each key.
    */
   *recordsUnderMany(
     baseline: number,
     scopeKeys: readonly Buffer[],
+    depth = Number.POSITIVE_INFINITY,
   ): Generator<{ key: Buffer; record: FileRecord }> {
-    for (const k of scopeKeys) yield* this.recordsUnder(baseline, k);
+    // Units that never overlap in key space: a scope's own record (one key), and the directories
+    // at or below each scope (each a contiguous run of keys starting at code + 00 00).
+    type Unit = {
+      start: Buffer;
+      own?: { parent: Buffer; name: Buffer };
+      dir?: { code: Buffer; id: unknown };
+    };
+    const units: Unit[] = [];
+    for (const k of scopeKeys) {
+      if (k.length > 0) {
+        const { parent, name } = splitKey(k);
+        units.push({ start: k, own: { parent, name } });
+      }
+      const code = keyAsDir(k);
+      const base = keyDepth(k);
+      const end = Buffer.concat([code, Buffer.from([0, 2])]);
+      for (const d of this.q().dirsIn.all(baseline, code, end) as Row[]) {
+        const dc = buf(d.code)!;
+        // A directory's entries lie one level below it.
+        if (keyDepth(dc) - base + 1 > depth) continue;
+        units.push({ start: Buffer.concat([dc, Buffer.from([0, 0])]), dir: { code: dc, id: d.id } });
+      }
+    }
+    units.sort((a, b) => Buffer.compare(a.start, b.start));
+    for (const u of units) {
+      if (u.own) {
+        const id = this.q().dirId.get(baseline, u.own.parent);
+        if (id === undefined) continue;
+        const r = this.q().one.get(baseline, id, u.own.name) as Row | undefined;
+        if (r) yield { key: u.start, record: rowToRecord(r, u.start) };
+      } else if (u.dir) {
+        yield* this.entriesOf(baseline, u.dir.code, u.dir.id);
+      }
+    }
   }
 
-  /** Insert-statement factory for writing a baseline's records inside a transaction. */
+  /** Insert-statement factory for writing a baseline's records inside a transaction, in key order. */
   recordWriter(baseline: number): (key: Buffer, r: FileRecord) => void {
-    const stmt = this.db.prepare(
-      'INSERT INTO record (baseline, key, type, mode, uid, gid, size, mtime, ctime, inode, dev, nlink, target, content) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
+    const insert = this.db.prepare(
+      'INSERT INTO record (baseline, dir, name, type, mode, uid, gid, size, mtime, ctime, inode, dev, nlink, target, content) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)',
     );
+    const dirId = this.dirIdFor(baseline);
     return (key, r) => {
-      stmt.run(
+      const { parent, name } = splitKey(key);
+      insert.run(
         baseline,
-        key,
+        dirId(parent),
+        name,
         TYPE_CODE.get(r.type) ?? 7,
         r.mode,
         r.uid,
@@ -402,6 +471,29 @@ export class Store {
         r.target,
         r.content,
       );
+    };
+  }
+
+  /** The id of a directory code in a baseline, created when new. */
+  private dirIdFor(baseline: number): (code: Buffer) => number {
+    const insert = this.db.prepare('INSERT INTO dir (baseline, code, id) VALUES (?,?,?)');
+    const known = new Map<string, number>();
+    let next = num(
+      this.db.prepare('SELECT coalesce(max(id), 0) + 1 FROM dir WHERE baseline = ?').pluck().get(baseline),
+    );
+    return (code) => {
+      const k = code.toString('latin1');
+      let id = known.get(k);
+      if (id === undefined) {
+        const found = this.q().dirId.get(baseline, code);
+        if (found !== undefined) id = num(found);
+        else {
+          id = next++;
+          insert.run(baseline, code, id);
+        }
+        known.set(k, id);
+      }
+      return id;
     };
   }
 
@@ -429,21 +521,33 @@ export class Store {
       );
   }
 
-  /** Keep only the newest baseline's records (older metadata stays, for history). */
+  /** Keep only the newest baseline's records (older metadata stays, for history), and give the space back. */
   pruneOldRecords(keep: number): void {
     this.db.prepare('DELETE FROM record WHERE baseline <> ?').run(keep);
+    this.db.prepare('DELETE FROM dir WHERE baseline <> ?').run(keep);
+  }
+
+  /** Return free pages to the file system (the database is in incremental auto-vacuum mode). */
+  vacuum(): void {
+    this.db.pragma('incremental_vacuum');
   }
 
   copyRecords(from: number, to: number): void {
+    this.db.prepare('INSERT INTO dir SELECT ?, code, id FROM dir WHERE baseline = ?').run(to, from);
     this.db
       .prepare(
-        'INSERT INTO record SELECT ?, key, type, mode, uid, gid, size, mtime, ctime, inode, dev, nlink, target, content FROM record WHERE baseline = ?',
+        'INSERT INTO record SELECT ?, dir, name, type, mode, uid, gid, size, mtime, ctime, inode, dev, nlink, target, content FROM record WHERE baseline = ?',
       )
       .run(to, from);
   }
 
   deleteRecord(baseline: number, key: Buffer): void {
-    this.db.prepare('DELETE FROM record WHERE baseline = ? AND key = ?').run(baseline, key);
+    const { parent, name } = splitKey(key);
+    const id = this.q().dirId.get(baseline, parent);
+    if (id !== undefined)
+      this.db
+        .prepare('DELETE FROM record WHERE baseline = ? AND dir = ? AND name = ?')
+        .run(baseline, id, name);
   }
 
   // ---- runs and the journal ----

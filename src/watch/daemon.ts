@@ -21,7 +21,7 @@ import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import type { KeyStore } from '../keys/index.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
-import { containingKey, keyToPath, keyWithin, outermostKeys, pathToKey } from '../path-key.js';
+import { keyDepth, keyToPath, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { joinPath, RuleIndex } from '../policy/rule-index.js';
 import { findingToJson } from '../report/report.js';
@@ -43,6 +43,8 @@ const MAX_WAIT_MS = 1_000;
 const HOT_MS = 1_000;
 /** A cold place is rescanned this long after its first event: the events of one write arrive together. */
 const SETTLE_MS = 5;
+/** Event rescans of a file that keeps changing before it is reported as unstable. */
+const MAX_UNSTABLE = 5;
 const BASELINE_POLL_MS = 1_000;
 /** Inode watches on single files of critical rules: at least this many, else 1% of the directories. */
 const MIN_FILE_WATCHES = 200;
@@ -58,9 +60,10 @@ interface Dirty {
   hot: boolean;
 }
 
-interface ScopeSpec {
-  key: Buffer;
-  depth: number;
+/** What a rescan covered: deep places (and all below them), and directories with their entries. */
+interface Scopes {
+  deep: ScopeSet;
+  shallow: ScopeSet;
 }
 
 export interface DaemonOptions {
@@ -93,6 +96,8 @@ export class Daemon {
   private fullRunning = false;
   private fullPending: string | null = null;
   private readonly errorsReported = new Map<string, string>();
+  /** Consecutive event rescans that found a file still changing. */
+  private readonly unstable = new Map<string, number>();
   private files = 0;
   private lastFullCheckNs: bigint | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -331,28 +336,30 @@ export class Daemon {
 
     // Deep places (rehashed, with everything below them), in one scan; the outermost suffice.
     const deepKeys = outermostKeys(ready.filter((e) => e.deep).map((e) => pathToKey(e.path)));
-    const underDeep = (k: Buffer) => containingKey(deepKeys, k) !== undefined;
+    const deep = new ScopeSet(deepKeys);
+    const underDeep = (k: Buffer) => deep.containing(k) !== undefined;
     const results: CompareResult[] = [];
-    const scopes: ScopeSpec[] = deepKeys.map((key) => ({ key, depth: Number.POSITIVE_INFINITY }));
+    const scopes: Scopes = { deep, shallow: new ScopeSet() };
     if (deepKeys.length) results.push(this.compare(deepKeys.map(keyToPath), undefined, false));
     // Directories whose entries changed: each entry with its own event was rehashed above, so the
-    // rest is compared by metadata first (`fast`). Nested directories go in separate batches.
+    // rest is compared by metadata first (`fast`). Nested directories go in separate batches
+    // (shallowest first, so a batch never holds a directory and one below it).
     let shallow = ready
       .filter((e) => !e.deep)
       .map((e) => pathToKey(e.path))
       .filter((k) => !underDeep(k))
-      .sort(Buffer.compare);
+      .sort((a, b) => keyDepth(a) - keyDepth(b));
     while (shallow.length) {
-      const batch: Buffer[] = [];
+      const batch = new ScopeSet();
       const later: Buffer[] = [];
       for (const k of shallow) {
-        if (batch.length && keyWithin(k, batch[batch.length - 1]!)) later.push(k);
-        else batch.push(k);
+        if (batch.containing(k) !== undefined) later.push(k);
+        else batch.add(k);
       }
-      const r = this.compare(batch.map(keyToPath), 1, true);
+      const r = this.compare(batch.keys.map(keyToPath), 1, true);
       r.findings = r.findings.filter((f) => !underDeep(pathToKey(f.path)));
       results.push(r);
-      for (const key of batch) scopes.push({ key, depth: 1 });
+      for (const key of batch.keys) scopes.shallow.add(key);
       shallow = later;
     }
     this.handle(results, scopes, 'event');
@@ -452,19 +459,37 @@ export class Daemon {
     });
   }
 
+  private fallbackRunning = false;
+
+  /**
+   * Directories that could not be watched are rescanned in the worker, rehashed. Watches are set
+   * in walk order, so past the kernel's limit whole subtrees are unwatched: scanning the outermost
+   * of them covers the rest.
+   */
   private fallbackScan(): void {
-    if (this.unwatched.size === 0) return;
-    const dirs = [...this.unwatched.values()];
+    if (this.unwatched.size === 0 || this.fallbackRunning) return;
     // Retry the watch first: the limit may have been raised, or a transient error passed.
-    for (const d of dirs) this.watch(d);
-    const still = [...this.unwatched.values()];
-    if (still.length === 0) return;
-    const r = this.compare(still, 1, false);
-    this.handle(
-      [r],
-      still.map((d) => ({ key: pathToKey(d), depth: 1 })),
-      'fallback',
-    );
+    for (const d of [...this.unwatched.values()]) this.watch(d);
+    const keys = outermostKeys([...this.unwatched.values()].map(pathToKey));
+    if (keys.length === 0) return;
+    const started = Date.now();
+    const baselineId = this.baseline.id;
+    this.fallbackRunning = true;
+    this.compareInWorker(keys.map(keyToPath), undefined)
+      .then((r) => {
+        if (this.stopping || baselineId !== this.baseline.id) return;
+        this.guard(() => {
+          this.handle([r], { deep: new ScopeSet(keys), shallow: new ScopeSet() }, 'fallback', started);
+        });
+      })
+      .catch((err: unknown) =>
+        this.guard(() => {
+          throw err;
+        }),
+      )
+      .finally(() => {
+        this.fallbackRunning = false;
+      });
   }
 
   // ---- findings: journal first, then alert, never twice ----
@@ -486,12 +511,7 @@ export class Daemon {
    * Journal and alert what is new; forget what was reported in the scanned scopes and is clean now.
    * `scopes` null: everything was scanned. Returns the number of new findings.
    */
-  private handle(
-    results: CompareResult[],
-    scopes: ScopeSpec[] | null,
-    why: string,
-    startedAt?: number,
-  ): number {
+  private handle(results: CompareResult[], scopes: Scopes | null, why: string, startedAt?: number): number {
     // A scan that started before a finding was reported (by an event rescan meanwhile) must not
     // undo that report: for those paths the newer result wins.
     const newer = (k: string) => startedAt !== undefined && (this.reportedAt.get(k) ?? 0) > startedAt;
@@ -505,6 +525,7 @@ export class Daemon {
     /** Open findings seen again, the same: their journal entry takes the latest state. */
     const same: { f: Finding; id: number }[] = [];
     for (const [k, f] of found) {
+      this.unstable.delete(k);
       if (newer(k)) continue;
       const sig = this.signature(f);
       const prev = this.reported.get(k);
@@ -512,7 +533,9 @@ export class Daemon {
       else if (prev.finding !== null) same.push({ f, id: prev.finding });
     }
     const inScope = (key: Buffer) =>
-      scopes === null || scopes.some((s) => keyWithin(key, s.key) && depthBelow(key, s.key) <= s.depth);
+      scopes === null ||
+      scopes.deep.containing(key) !== undefined ||
+      ((s) => s !== undefined && levelsBelow(key, s) <= 1)(scopes.shallow.containing(key));
     const resolved: Buffer[] = [];
     for (const k of this.reported.keys()) {
       const key = Buffer.from(k, 'latin1');
@@ -520,6 +543,17 @@ export class Daemon {
     }
     const freshErrors: ScanError[] = [];
     for (const [k, e] of errors) {
+      // A file still being written is not an error yet: look again once it is quiet, and report
+      // it only if it never settles.
+      if (e.code === 'EUNSTABLE' && why === 'event') {
+        const n = (this.unstable.get(k) ?? 0) + 1;
+        this.unstable.set(k, n);
+        if (n < MAX_UNSTABLE) {
+          this.markDirty(e.path, true);
+          continue;
+        }
+      }
+      this.unstable.delete(k);
       if (this.errorsReported.get(k) !== e.code) {
         this.errorsReported.set(k, e.code);
         freshErrors.push(e);
@@ -683,10 +717,4 @@ function parentOf(p: Buffer): Buffer | null {
   const i = p.lastIndexOf(0x2f);
   if (i <= 0) return p.length > 1 ? Buffer.from('/') : null;
   return p.subarray(0, i);
-}
-
-function depthBelow(key: Buffer, scope: Buffer): number {
-  let n = 0;
-  for (let i = scope.length; i < key.length; i++) if (key[i] === 0) n++;
-  return n;
 }

@@ -91,7 +91,9 @@ describe('the baseline is refused when it cannot be trusted', () => {
     expect(sb.fim(['baseline']).code).toBe(0);
     const db = new Database(sb.db);
     const changed = db
-      .prepare('UPDATE record SET mode = 2541 WHERE key = (SELECT min(key) FROM record WHERE type = 0)')
+      .prepare(
+        'UPDATE record SET mode = 2541 WHERE (dir, name) IN (SELECT dir, name FROM record WHERE type = 0 LIMIT 1)',
+      )
       .run();
     db.close();
     expect(changed.changes).toBe(1);
@@ -104,7 +106,9 @@ describe('the baseline is refused when it cannot be trusted', () => {
   it('a record deleted by hand: exit 18', () => {
     expect(sb.fim(['baseline']).code).toBe(0);
     const db = new Database(sb.db);
-    db.prepare('DELETE FROM record WHERE key = (SELECT max(key) FROM record)').run();
+    db.prepare(
+      'DELETE FROM record WHERE (dir, name) IN (SELECT dir, name FROM record ORDER BY dir DESC, name DESC LIMIT 1)',
+    ).run();
     db.close();
     expect(sb.fim(['check']).code).toBe(18);
     expect(sb.fim(['accept', '--all']).code).toBe(18);

@@ -84,9 +84,15 @@ describe('a damaged database file', () => {
   }
 
   it('one page of records overwritten: refused (integrity or storage), never a report', () => {
+    // The record table's root page (with this small tree, where the records are).
+    const db = new Database(sb.db, { readonly: true });
+    const root = (
+      db.prepare("SELECT rootpage FROM sqlite_master WHERE name = 'record'").get() as { rootpage: number }
+    ).rootpage;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.close();
     const fd = openSync(sb.db, 'r+');
-    // Somewhere in the record pages (page 1 holds the schema).
-    writeSync(fd, Buffer.alloc(4096, 0xa5), 0, 4096, 4096 * 10);
+    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, pageSize * (root - 1));
     closeSync(fd);
     const r = sb.fim(['check', '--json']);
     expect([ExitCode.baselineIntegrity, ExitCode.storage], r.stderr).toContain(r.code);
