@@ -232,7 +232,8 @@ export class Store {
   }
 
   static open(file: string, opts: OpenOptions = {}): Store {
-    if (!existsSync(file)) {
+    const fresh = !existsSync(file);
+    if (fresh) {
       if (!opts.create) throw new NoBaselineError(file);
       try {
         mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -257,6 +258,9 @@ export class Store {
     try {
       db.defaultSafeIntegers(true);
       if (!opts.readonly) {
+        // A new file only, and before WAL mode is set (it cannot change later): lets a new
+        // baseline give back to the file system the pages the previous one used.
+        if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
         db.pragma('journal_mode = WAL');
         // A baseline or a journaled finding must survive a power cut once we said it was stored.
         db.pragma('synchronous = FULL');
@@ -293,8 +297,6 @@ export class Store {
     }
     if (version === SCHEMA_VERSION) return;
     if (readonly) throw new StorageError(`${this.file} needs a schema upgrade; open it read-write once`);
-    // Before any table exists: lets a new baseline give back the pages the old one used.
-    if (version === 0 && tables === 0) this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.transaction(() => {
       for (let v = version; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
       this.db.pragma(`application_id = ${APPLICATION_ID}`);

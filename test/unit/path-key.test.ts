@@ -1,0 +1,121 @@
+/**
+ * The path key fixes the order of the walk, the stored baseline and the root hash: these
+ * properties are what the streaming compare relies on.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  dirCode,
+  keyAsDir,
+  keyToPath,
+  keyWithin,
+  outermostKeys,
+  pathToKey,
+  ScopeSet,
+  splitKey,
+} from '../../src/path-key.js';
+
+/** A name: 1-6 bytes, any value but NUL and "/" (biased towards ones that sort near separators). */
+const nameArb = fc
+  .array(fc.oneof(fc.constantFrom(1, 0x2e, 0x30, 0x61, 0x62, 0xff), fc.integer({ min: 1, max: 255 })), {
+    minLength: 1,
+    maxLength: 6,
+  })
+  .map((bytes) =>
+    Buffer.from(bytes.filter((b) => b !== 0x2f).length ? bytes.filter((b) => b !== 0x2f) : [0x61]),
+  );
+
+const pathArb = fc
+  .array(nameArb, { minLength: 1, maxLength: 5 })
+  .map((parts) => Buffer.concat(parts.flatMap((p) => [Buffer.from('/'), p])));
+
+/** The walk's order, by construction: a directory's entries by name, then each subdirectory. */
+function walkOrder(paths: Buffer[]): Buffer[] {
+  const all = new Map<string, Buffer>();
+  for (const p of paths) {
+    // include every ancestor, as a real tree would
+    for (let i = 1; i <= p.length; i++)
+      if (i === p.length || p[i] === 0x2f) all.set(p.subarray(0, i).toString('latin1'), p.subarray(0, i));
+  }
+  const children = (dir: string) =>
+    [...all.values()]
+      .filter((p) => {
+        const s = p.toString('latin1');
+        const parent = s.slice(0, s.lastIndexOf('/')) || '/';
+        return parent === dir && s !== '/';
+      })
+      .sort((a, b) =>
+        Buffer.compare(a.subarray(a.lastIndexOf(0x2f) + 1), b.subarray(b.lastIndexOf(0x2f) + 1)),
+      );
+  const out: Buffer[] = [];
+  const visit = (dir: string) => {
+    const kids = children(dir);
+    out.push(...kids);
+    for (const k of kids) visit(k.toString('latin1'));
+  };
+  visit('/');
+  return out;
+}
+
+describe('path keys', () => {
+  it('round-trips every path, and "/" is the empty key that sorts first', () => {
+    fc.assert(fc.property(pathArb, (p) => keyToPath(pathToKey(p)).equals(p)));
+    expect(pathToKey(Buffer.from('/')).length).toBe(0);
+    expect(keyToPath(Buffer.alloc(0)).toString()).toBe('/');
+  });
+
+  it('byte order of keys is the walk order: entries first, then subdirectories', () => {
+    fc.assert(
+      fc.property(fc.array(pathArb, { minLength: 1, maxLength: 12 }), (paths) => {
+        const expected = walkOrder(paths).map((p) => p.toString('latin1'));
+        const byKey = walkOrder(paths)
+          .map((p) => ({ p, k: pathToKey(p) }))
+          .sort((a, b) => Buffer.compare(a.k, b.k))
+          .map((x) => x.p.toString('latin1'));
+        expect(byKey).toEqual(expected);
+      }),
+    );
+    // the classic trap: "/a/b.c" is an entry of /a, "/a/b/c" is deeper
+    const order = ['/a/b/c', '/a/b.c', '/a/b', '/b']
+      .map((s) => Buffer.from(s))
+      .sort((x, y) => Buffer.compare(pathToKey(x), pathToKey(y)));
+    expect(order.map(String)).toEqual(['/b', '/a/b', '/a/b.c', '/a/b/c']);
+  });
+
+  it('keyWithin is exactly "the same path or below it"', () => {
+    fc.assert(
+      fc.property(pathArb, pathArb, (a, b) => {
+        const sa = a.toString('latin1');
+        const sb = b.toString('latin1');
+        const expected = sa === sb || sa.startsWith(`${sb}/`);
+        expect(keyWithin(pathToKey(a), pathToKey(b))).toBe(expected);
+      }),
+    );
+  });
+
+  it('ScopeSet finds the scope containing a key, as a brute-force search does', () => {
+    fc.assert(
+      fc.property(fc.array(pathArb, { maxLength: 6 }), pathArb, (scopes, p) => {
+        const keys = outermostKeys(scopes.map(pathToKey));
+        const set = new ScopeSet(keys);
+        const k = pathToKey(p);
+        const brute = keys.find((s) => keyWithin(k, s));
+        expect(set.containing(k)?.toString('hex')).toBe(brute?.toString('hex'));
+        // outermost: no kept key lies below another
+        for (const x of keys) for (const y of keys) if (x !== y) expect(keyWithin(x, y)).toBe(false);
+      }),
+    );
+  });
+
+  it('splits a key into its parent directory code and name', () => {
+    fc.assert(
+      fc.property(pathArb, (p) => {
+        const { parent, name } = splitKey(pathToKey(p));
+        const i = p.lastIndexOf(0x2f);
+        expect(name.equals(p.subarray(i + 1))).toBe(true);
+        expect(parent.equals(dirCode(i === 0 ? Buffer.from('/') : p.subarray(0, i)))).toBe(true);
+        expect(keyAsDir(pathToKey(p)).equals(dirCode(p))).toBe(true);
+      }),
+    );
+  });
+});
