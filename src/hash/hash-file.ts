@@ -6,9 +6,11 @@
  *   up and report the file as unstable.
  * FIFOs, sockets and devices never reach this module (the scanner does not open them).
  */
+
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { errnoCode } from '../errors.js';
+import { digestOf } from './digest.js';
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const NOATIME = constants.O_NOATIME ?? 0;
@@ -35,7 +37,7 @@ export class FileHasher {
   digestOf(...parts: Uint8Array[]): Buffer {
     this.hasher.reset();
     for (const p of parts) this.hasher.update(p);
-    return this.hasher.digestBuffer();
+    return digestOf(this.hasher);
   }
 
   /**
@@ -108,7 +110,7 @@ export class FileHasher {
     let total = 0n;
     let prefix: { length: bigint; hash: Buffer } | null = null;
     const want = prefixLength;
-    if (want === 0n) prefix = { length: 0n, hash: h.digestBuffer() };
+    if (want === 0n) prefix = { length: 0n, hash: digestOf(h) };
     for (;;) {
       const n = readSync(fd, this.buf, 0, this.buf.length, null);
       if (n === 0) break;
@@ -116,13 +118,13 @@ export class FileHasher {
       if (want !== undefined && prefix === null && total + BigInt(n) >= want) {
         const cut = Number(want - total);
         h.update(chunk.subarray(0, cut));
-        prefix = { length: want, hash: h.digestBuffer() };
+        prefix = { length: want, hash: digestOf(h) };
         h.update(chunk.subarray(cut));
       } else {
         h.update(chunk);
       }
       total += BigInt(n);
     }
-    return { total, content: h.digestBuffer(), prefix };
+    return { total, content: digestOf(h), prefix };
   }
 }

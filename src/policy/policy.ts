@@ -3,10 +3,12 @@
  * which attributes, how deep) but not how the file system is walked (src/scan) or compared
  * (src/compare). Every mistake in every file is collected and raised together as one PolicyError.
  */
+
 import { readFileSync } from 'node:fs';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { type CheckSpec, PRESET_NAMES, PRESETS, type PresetName } from '../attributes.js';
 import { errnoCode, PolicyError } from '../errors.js';
+import { digestOf } from '../hash/digest.js';
 import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
 import { compileGlob, globProblem } from './glob.js';
 import { suggest, YamlSource } from './yaml-source.js';
@@ -223,5 +225,5 @@ export function loadPolicies(files: readonly string[]): Policy {
   }
   if (problems.length) throw new PolicyError(problems);
   if (rules.length === 0) throw new PolicyError([`${files.join(', ')}: no rules`]);
-  return { rules, files: [...files], hash: hasher.digestBuffer() };
+  return { rules, files: [...files], hash: digestOf(hasher) };
 }

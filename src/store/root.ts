@@ -3,7 +3,9 @@
  * creation time and policy hash. Any edit of any stored record, of its order, or of the metadata
  * changes it; the root is what gets signed and announced to the log server.
  */
+
 import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { digestOf } from '../hash/digest.js';
 import { FILE_TYPES, type FileRecord } from '../types.js';
 
 const DOMAIN = 'fim baseline root v1';
@@ -60,7 +62,7 @@ export class RootBuilder {
   }
 
   finish(m: RootMeta): Buffer {
-    const recordsDigest = this.h.digestBuffer();
+    const recordsDigest = digestOf(this.h);
     const meta = Buffer.from(
       JSON.stringify([
         DOMAIN,
@@ -74,6 +76,6 @@ export class RootBuilder {
     const outer = new Blake3Hasher();
     outer.update(meta);
     outer.update(recordsDigest);
-    return outer.digestBuffer();
+    return digestOf(outer);
   }
 }

@@ -257,6 +257,9 @@ export class Store {
     const store = new Store(file, db);
     try {
       db.defaultSafeIntegers(true);
+      // better-sqlite3 builds SQLite with a 16 MB page cache; baselines are read and written in one
+      // sequential pass, so a small cache costs nothing and keeps memory flat as the tree grows.
+      db.pragma('cache_size = -2000');
       if (!opts.readonly) {
         // A new file only, and before WAL mode is set (it cannot change later): lets a new
         // baseline give back to the file system the pages the previous one used.

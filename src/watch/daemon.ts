@@ -12,12 +12,14 @@
  * the network does, or grow without bound in a storm (past a limit the dirty set collapses into one
  * full check).
  */
+
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { type Alerter, findingEvent, type HeartbeatStatus } from '../alert/index.js';
 import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
 import { FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
+import { digestOf } from '../hash/digest.js';
 import type { KeyStore } from '../keys/index.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
@@ -504,7 +506,7 @@ export class Daemon {
     const what = f.kind === 'changed' ? f.changes.map((c) => c.attribute).sort() : [f.record.type];
     this.sigHasher.reset();
     this.sigHasher.update(JSON.stringify([f.kind, f.rule, what]));
-    return this.sigHasher.digestBuffer();
+    return digestOf(this.sigHasher);
   }
 
   /**
