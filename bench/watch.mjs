@@ -338,6 +338,7 @@ function startDaemon(config) {
     buf = parts.pop() ?? '';
     for (const line of parts) {
       d.lines.push({ t, line });
+      if (process.env.FIM_BENCH_HEARTBEAT && line.includes('heartbeat:')) process.stderr.write(`${line}\n`);
       const m = /^<\d>changed (\S+) /.exec(line);
       if (m && !d.changedAt.has(m[1])) d.changedAt.set(m[1], t);
       d.waiters = d.waiters.filter((w) => {
@@ -443,7 +444,10 @@ async function main() {
   );
   const syslog = [`target: "udp://127.0.0.1:${rx.port}"`];
   if (opt['max-per-second']) syslog.push(`max_per_second: ${int('max-per-second', 1)}`);
-  const watch = ['full_check: 1h', 'heartbeat: 60s'];
+  const watch = [
+    'full_check: 1h',
+    process.env.FIM_BENCH_HEARTBEAT ? `heartbeat: ${process.env.FIM_BENCH_HEARTBEAT}` : 'heartbeat: 60s',
+  ];
   if (opt['debounce-ms']) watch.unshift(`debounce_ms: ${int('debounce-ms', 0)}`);
   const config = join(fimDir, 'fim.yaml');
   const db = join(fimDir, 'fim.db');

