@@ -73,7 +73,9 @@ export function splitKey(key: Buffer): { parent: Buffer; name: Buffer } {
   return { parent: key.subarray(0, n - 2), name: key.subarray(n) };
 }
 
+/** Inverse of splitKey. The root "/" (empty parent code, empty name) has the empty key. */
 export function joinKey(parent: Buffer, name: Buffer): Buffer {
+  if (parent.length === 0 && name.length === 0) return Buffer.alloc(0);
   return Buffer.concat([parent, Buffer.from([0, 0]), name]);
 }
 

@@ -403,7 +403,10 @@ export class Store {
 
   /** Records of a baseline in key (walk) order. */
   *records(baseline: number): Generator<{ key: Buffer; record: FileRecord }> {
-    for (const d of this.q().dirs.all(baseline) as Row[]) yield* this.entriesOf(baseline, buf(d.code)!, d.id);
+    // Directories stream (reads may run while a read iterates); one directory's entries at a time.
+    for (const d of this.q().dirs.iterate(baseline) as Iterable<Row>) {
+      yield* this.entriesOf(baseline, buf(d.code)!, d.id);
+    }
   }
 
   /**

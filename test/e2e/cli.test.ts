@@ -108,6 +108,14 @@ describe('policy explain, scoped checks, filters', () => {
     expect(sb.fim(['check', '--rule', 'nope']).code).toBe(16);
   });
 
+  it('a rule on "/" itself verifies: the root record comes back under its own key', () => {
+    sb.policy('  - name: root\n    paths: ["/"]\n    recurse: 1\n    check: existence\n');
+    expect(sb.fim(['baseline']).code).toBe(0);
+    const r = sb.fim(['check']);
+    expect(r.stderr).not.toContain('integrity');
+    expect(r.code).toBeLessThan(16);
+  });
+
   it('a symlinked parent directory is not followed to reach a rule path', () => {
     symlinkSync(sb.path('other'), sb.path('linked'));
     sb.policy('  - name: via-link\n    paths: ["{tree}/linked/o.txt"]\n    check: readonly\n');

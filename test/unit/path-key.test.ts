@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   dirCode,
+  joinKey,
   keyAsDir,
   keyToPath,
   keyWithin,
@@ -103,6 +104,21 @@ describe('path keys', () => {
         expect(set.containing(k)?.toString('hex')).toBe(brute?.toString('hex'));
         // outermost: no kept key lies below another
         for (const x of keys) for (const y of keys) if (x !== y) expect(keyWithin(x, y)).toBe(false);
+      }),
+    );
+  });
+
+  it("joinKey(splitKey(k)) gives back every key, the root's empty key included", () => {
+    // A policy can name "/" itself: its record must come back from the store under the same key,
+    // or the baseline's root would not verify.
+    const root = pathToKey(Buffer.from('/'));
+    const { parent, name } = splitKey(root);
+    expect(joinKey(parent, name).equals(root)).toBe(true);
+    fc.assert(
+      fc.property(pathArb, (p) => {
+        const k = pathToKey(p);
+        const s = splitKey(k);
+        expect(joinKey(s.parent, s.name).equals(k)).toBe(true);
       }),
     );
   });
