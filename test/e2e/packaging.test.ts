@@ -5,7 +5,7 @@
  * that the quick start block is what the test would run.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +72,8 @@ describe('quick start and packaging', () => {
         expect(listing).toContain('package/dist/cli/main.js');
         expect(listing).toContain('package/docs/fim.1');
         expect(listing).not.toContain('package/src/');
+        // `man fim` works after a global install
+        expect(existsSync(join(prefix, 'share', 'man', 'man1', 'fim.1'))).toBe(true);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
