@@ -1,4 +1,24 @@
 #!/usr/bin/env node
+import { execFileSync, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 /**
  * Benchmark of `fim watch`, the daemon (issue 4): ready time, memory, inotify watches, change →
  * datagram latency at a real UDP receiver, and a 10,000-file storm until it is journaled.
@@ -34,26 +54,7 @@
  * - Storm: other files, each overwritten once as fast as possible; timed from the first write until
  *   the journal (SQLite, opened read-only) holds a finding for every one of them.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { makeRng } from './gen-tree.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIM = join(ROOT, 'bin/fim');
@@ -120,38 +121,7 @@ if (!existsSync(join(ROOT, 'dist/cli/main.js'))) {
 // better-sqlite3 is the project's own dependency: resolve it from the project root.
 const Database = createRequire(join(ROOT, 'package.json'))('better-sqlite3');
 
-// --- deterministic tree ---------------------------------------------------------------------
-/** sfc32 seeded through splitmix32 (the same generator as bench/gen-tree.mjs). */
-function makeRng(seedValue) {
-  let s = seedValue >>> 0;
-  const split = () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-  let a = split();
-  let b = split();
-  let c = split();
-  let d = split();
-  const u32 = () => {
-    const t = (((a + b) >>> 0) + d) >>> 0;
-    d = (d + 1) >>> 0;
-    a = b ^ (b >>> 9);
-    b = (c + (c << 3)) >>> 0;
-    c = (c << 21) | (c >>> 11);
-    c = (c + t) >>> 0;
-    return t;
-  };
-  const float = () => u32() / 4294967296;
-  return {
-    u32,
-    float,
-    int: (n) => Math.floor(float() * n),
-    normal: () => Math.sqrt(-2 * Math.log(1 - float())) * Math.cos(2 * Math.PI * float()),
-  };
-}
+// --- deterministic tree: the PRNG of bench/gen-tree.mjs ------------------------------------
 
 const WORDS =
   'tasks models views utils client broker schema render billing queue storage auth cache events worker'.split(

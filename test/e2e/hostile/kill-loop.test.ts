@@ -9,23 +9,12 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type CheckJson, fimSpawn, Sandbox } from '../../helpers/fim.js';
+import { rng } from '../../helpers/rng.js';
 
 const LONG = process.env.FIM_LONG_TESTS !== undefined && process.env.FIM_LONG_TESTS !== '';
 const ROUNDS = LONG ? 60 : 5;
 const SEED = Number(process.env.FIM_KILL_SEED ?? Date.now() % 2 ** 31);
 const FILES = 800;
-
-/** mulberry32: small, seeded, good enough to spread kill moments. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let sb: Sandbox;
 

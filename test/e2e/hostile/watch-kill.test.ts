@@ -12,21 +12,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FIM, fimAsync, Sandbox } from '../../helpers/fim.js';
+import { rng } from '../../helpers/rng.js';
 
 const LONG = Boolean(process.env.FIM_LONG_TESTS);
 const ROUNDS = LONG ? 50 : 4;
 const SEED = Number(process.env.FIM_KILL_SEED ?? Date.now() % 2 ** 31);
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 let sb: Sandbox;
 let config: string;
