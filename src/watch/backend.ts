@@ -11,7 +11,6 @@
  */
 import { closeSync, constants, type FSWatcher, fstatSync, openSync, watch } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import { joinPath } from '../policy/rule-index.js';
 
 export interface DirEvent {
   dir: Buffer;
@@ -143,5 +142,3 @@ export class DirWatcher {
     this.entries.clear();
   }
 }
-
-export { joinPath };

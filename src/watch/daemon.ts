@@ -19,7 +19,6 @@ import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
 import { FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
-import type { KeyStore } from '../keys/index.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { keyDepth, keyToPath, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
@@ -77,7 +76,6 @@ export class Daemon {
   private policy!: Policy;
   private index!: RuleIndex;
   private store!: Store;
-  private keys: KeyStore | null = null;
   private alerter: Alerter | null = null;
   private baseline!: BaselineMeta;
   private runId = 0;
@@ -116,11 +114,11 @@ export class Daemon {
     this.cfg = resolveConfig(this.opts.overrides);
     this.policy = loadPolicies(this.cfg.policies);
     this.index = new RuleIndex(this.policy.rules);
-    this.keys = loadKeyStore(this.cfg);
+    const keys = loadKeyStore(this.cfg);
     this.store = Store.open(this.cfg.database);
     this.baseline = this.store.requireBaseline();
     verifyBaseline(this.store, this.baseline, rootVerifier(this.cfg));
-    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m));
+    this.alerter = openAlerter(this.cfg, keys, this.store, (m) => this.log(Pri.warning, m));
     const root = this.baseline.root.toString('hex');
     this.log(
       Pri.notice,
@@ -708,11 +706,6 @@ export class Daemon {
     }
     this.store.close();
     this.resolveDone?.(code);
-  }
-
-  /** For tests and the CLI: the daemon's keys (null when the host has none). */
-  get hostKeys(): KeyStore | null {
-    return this.keys;
   }
 }
 
