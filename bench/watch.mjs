@@ -44,7 +44,7 @@ import { parseArgs } from 'node:util';
  * - The tree is deterministic (sfc32 PRNG): the same --files, --dirs and --seed give the same
  *   names and sizes. A fresh database, keys (`fim keygen --epochs 24`) and `fim baseline` every run,
  *   so what earlier runs modified is part of the new baseline.
- * - The daemon is `node bin/fim watch --config CFG`, spawned directly (its PID is the node process).
+ * - The daemon is `bin/fim watch --config CFG`, spawned directly (env execs node, so its PID is the node process).
  *   Ready = spawn → its "...; ready" line; start check = spawn → its "full check (start)" line.
  * - Memory: /proc/PID/status VmRSS and VmHWM, polled every 20 ms.
  * - Watches: "inotify wd:" lines in /proc/PID/fdinfo/FD for every FD that is an anon_inode:inotify.
