@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type CheckJson, Sandbox } from '../helpers/fim.js';
+import { type CheckJson, CLASSIC_RULES, Sandbox } from '../helpers/fim.js';
 
 let sb: Sandbox;
 
@@ -28,19 +28,7 @@ beforeEach(() => {
   sb.write('keys/worker.key', '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n');
   sb.write('logs/worker.log', 'line 1\nline 2\n');
   symlinkSync('tasks.py', sb.path('app/current'));
-  sb.policy(`  - name: code
-    severity: high
-    paths: ["{tree}/app"]
-    check: readonly
-  - name: keys
-    severity: critical
-    paths: ["{tree}/keys"]
-    check: readonly
-  - name: logs
-    severity: low
-    paths: ["{tree}/logs"]
-    check: growing
-`);
+  sb.policy(CLASSIC_RULES);
   const b = sb.fim(['baseline', '--label', 'test']);
   expect(b.code, b.stderr).toBe(0);
 });

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { fim, Sandbox } from '../helpers/fim.js';
+import { CLASSIC_RULES, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 
 const HOST = 'watch-host';
@@ -68,19 +68,7 @@ describe.skipIf(!rsyslogAvailable())('fim watch', () => {
     sb.write('keys/worker.key', 'KEY\n');
     sb.write('logs/worker.log', 'one\n');
     symlinkSync('tasks.py', sb.path('app/current'));
-    sb.policy(`  - name: code
-    severity: high
-    paths: ["{tree}/app"]
-    check: readonly
-  - name: keys
-    severity: critical
-    paths: ["{tree}/keys"]
-    check: readonly
-  - name: logs
-    severity: low
-    paths: ["{tree}/logs"]
-    check: growing
-`);
+    sb.policy(CLASSIC_RULES);
     config = setup(sb, rs.port);
     // Changed while the daemon is down: must be reported at start.
     expect(fim(['baseline', '--config', config]).code).toBe(0);

@@ -49,6 +49,21 @@ export function fimSpawn(args: readonly string[], env: NodeJS.ProcessEnv = proce
   return spawn(process.execPath, [FIM, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
 }
 
+/** The rules the intrusion tests (check and watch) share: code, keys and a growing log. */
+export const CLASSIC_RULES = `  - name: code
+    severity: high
+    paths: ["{tree}/app"]
+    check: readonly
+  - name: keys
+    severity: critical
+    paths: ["{tree}/keys"]
+    check: readonly
+  - name: logs
+    severity: low
+    paths: ["{tree}/logs"]
+    check: growing
+`;
+
 /** A temp directory with a tree, a policy and a database; `cleanup` removes it. */
 export class Sandbox {
   readonly dir: string;
