@@ -9,7 +9,7 @@
  *
  * rsyslogd missing: a failure in CI, a loud skip elsewhere.
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import {
@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIM, fim, ROOT, Sandbox } from '../helpers/fim.js';
-import { findRsyslogd, freeUdpPort, rsyslogAvailable } from '../helpers/rsyslog.js';
+import { findRsyslogd, freeUdpPort, rsyslogAvailable, spawnRsyslogd } from '../helpers/rsyslog.js';
 
 const CONF_DOC = join(ROOT, 'docs', 'rsyslog-server.conf');
 const GUIDE = join(ROOT, 'docs', 'log-server.md');
@@ -123,43 +123,23 @@ interface LogServer {
 async function startServer(dir: string, conf: string, port: number): Promise<LogServer> {
   const bin = findRsyslogd();
   if (!bin) throw new Error('rsyslogd not found');
-  const child: ChildProcess = spawn(bin, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  let exited: number | null | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exited = code;
-      resolve();
-    });
-  });
-  const stop = async (): Promise<void> => {
-    if (exited !== undefined) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exitPromise;
-    clearTimeout(t);
-  };
+  const proc = spawnRsyslogd(bin, conf, join(dir, 'rsyslogd.pid'), 10_000);
+  const { stop } = proc;
   const nonce = randomBytes(6).toString('hex');
   const probeFile = join(dir, 'log', 'hosts', 'fim-probe.log');
   const deadline = Date.now() + 15_000;
   while (!readText(probeFile).includes(nonce)) {
-    if (exited !== undefined || Date.now() > deadline) {
+    if (proc.exitCode() !== undefined || Date.now() > deadline) {
       await stop();
-      throw new Error(`rsyslogd did not start on 127.0.0.1:${port} (exit ${exited}): ${output}`);
+      throw new Error(
+        `rsyslogd did not start on 127.0.0.1:${port} (exit ${proc.exitCode()}): ${proc.output()}`,
+      );
     }
     await sendDatagram(port, `<14>1 - fim-probe probe - - - probe-${nonce}`);
     await sleep(50);
   }
-  if (child.pid === undefined) throw new Error('rsyslogd has no pid');
-  return { pid: child.pid, port, stop };
+  if (proc.pid === undefined) throw new Error('rsyslogd has no pid');
+  return { pid: proc.pid, port, stop };
 }
 
 /** Processes whose parent is `ppid`, with their command lines. */

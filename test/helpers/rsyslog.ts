@@ -91,6 +91,54 @@ function readText(path: string): string {
   }
 }
 
+export interface RsyslogProcess {
+  pid: number | undefined;
+  /** undefined while running, else the exit code (null when killed by a signal). */
+  exitCode(): number | null | undefined;
+  /** What rsyslogd printed on stdout and stderr. */
+  output(): string;
+  /** SIGTERM, then SIGKILL after `killAfterMs`; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/** Runs `rsyslogd -n -f CONF -i PIDFILE` in the foreground, collecting its output. */
+export function spawnRsyslogd(
+  bin: string,
+  conf: string,
+  pidFile: string,
+  killAfterMs: number,
+): RsyslogProcess {
+  const child: ChildProcess = spawn(bin, ['-n', '-f', conf, '-i', pidFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  let exited: number | null | undefined;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', (code) => {
+      exited = code;
+      resolve();
+    });
+  });
+  return {
+    pid: child.pid,
+    exitCode: () => exited,
+    output: () => output,
+    stop: async () => {
+      if (exited !== undefined) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      await exitPromise;
+      clearTimeout(t);
+    },
+  };
+}
+
 /** Starts rsyslogd in `dir` (a fresh temp directory). */
 export async function startRsyslog(dir: string, opts: { timeoutMs?: number } = {}): Promise<Rsyslog> {
   const bin = findRsyslogd();
@@ -127,36 +175,13 @@ async function startOnce(bin: string, base: string, attempt: number, timeoutMs: 
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(bin, ['-n', '-f', conf, '-i', pidFile], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString();
-  });
-  let exited: number | null | undefined;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code) => {
-      exited = code;
-      resolve();
-    });
-  });
-
-  const stop = async (): Promise<void> => {
-    if (exited !== undefined) return;
-    child.kill('SIGTERM');
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exitPromise;
-    clearTimeout(t);
-  };
+  const proc = spawnRsyslogd(bin, conf, pidFile, 5000);
+  const { stop } = proc;
 
   const nonce = randomBytes(6).toString('hex');
   const deadline = Date.now() + timeoutMs;
   let ready = false;
-  while (Date.now() < deadline && exited === undefined) {
+  while (Date.now() < deadline && proc.exitCode() === undefined) {
     await sendDatagram(port, `<14>1 - localhost ${PROBE_APP} - probe - probe-${nonce}`);
     await sleep(25);
     if (readText(logFile).includes(`probe-${nonce}`)) {
@@ -166,7 +191,9 @@ async function startOnce(bin: string, base: string, attempt: number, timeoutMs: 
   }
   if (!ready) {
     await stop();
-    throw new Error(`rsyslogd did not start listening on 127.0.0.1:${port} (exit ${exited}): ${output}`);
+    throw new Error(
+      `rsyslogd did not start listening on 127.0.0.1:${port} (exit ${proc.exitCode()}): ${proc.output()}`,
+    );
   }
 
   const lines = () =>
