@@ -44,4 +44,4 @@ it('the previous baseline survives kill -9 at any moment of a new baseline', asy
   const after = sb.check();
   expect(after.code).toBe(0);
   expect(after.report.baseline.label).toBe('complete');
-});
+}, 120_000); // seven kill rounds, each followed by a check that hashes a 3 GiB sparse file
