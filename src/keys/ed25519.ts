@@ -68,6 +68,21 @@ export function verifyRaw(pub: Buffer, data: Buffer, sig: Buffer): boolean {
   }
 }
 
+/**
+ * verifyRaw on libuv's thread pool: node:crypto runs a verify given a callback off the main
+ * thread, which lets verify-log check signatures on every core while the main thread parses.
+ */
+export function verifyRawAsync(pub: Buffer, data: Buffer, sig: Buffer): Promise<boolean> {
+  if (pub.length !== ED25519_KEY_BYTES || sig.length !== ED25519_SIG_BYTES) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(null, data, publicKeyFromRaw(pub), sig, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 /** Strict base64 decoding: node's decoder silently skips junk, which would let two strings name one key. */
 export function decodeBase64Strict(text: string, bytes: number): Buffer | null {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return null;

@@ -155,9 +155,39 @@ interface Host {
   silenceReported: boolean;
 }
 
+/** The one Ed25519 check a line needs: `sig` over `data` by the epoch key `pub`. */
+export interface SignatureCheck {
+  readonly pub: Buffer;
+  readonly data: Buffer;
+  readonly sig: Buffer;
+}
+
+/**
+ * A line parsed without touching the verifier's state. `signature` is what `commit` needs
+ * verified; a driver may check it on another thread and pass the verdict to `commit`.
+ */
+export interface PreparedLine {
+  readonly signature: SignatureCheck | null;
+  /** @internal */ readonly parsed: ParsedLine;
+}
+
+type ParsedLine =
+  | { kind: 'blank' }
+  | { kind: 'malformed'; detail: string; unsigned?: boolean }
+  | { kind: 'foreign' }
+  | { kind: 'fim'; m: SyslogMessage; ev: Map<string, string> };
+
 export interface Verifier {
   /** Checks one stored line; returns the problems it revealed (empty when clean). Never throws. */
   feedLine(line: string): Problem[];
+  /** Parses one line; pure (no state changes), so lines may be prepared ahead of `commit`. */
+  prepare(line: string): PreparedLine;
+  /**
+   * Checks a prepared line in input order (the next line number). `sigOk` is the verdict of
+   * `p.signature`, computed by the caller over exactly those bytes; when absent it is computed here.
+   * Never throws.
+   */
+  commit(p: PreparedLine, sigOk?: boolean): Problem[];
   /** Silence check while streaming: problems for hosts silent longer than maxSilenceMs (once each). */
   tick(nowMs?: number): Problem[];
   /** The final report: remaining gaps and silence included. */
@@ -178,6 +208,19 @@ function paramMap(params: Array<[string, string]>): Map<string, string> | null {
     m.set(k, v);
   }
   return m;
+}
+
+/** The signature a fim message carries, decoded, with the canonical bytes it must cover; null when absent or malformed. */
+function signatureCheck(m: SyslogMessage, eventParams: Array<[string, string]>): SignatureCheck | null {
+  const sigEl = m.sd.find((e) => e.id === SD_ID_SIG);
+  const sig = sigEl ? paramMap(sigEl.params) : null;
+  const epkText = sig?.get('epk');
+  const sigText = sig?.get('sig');
+  if (epkText === undefined || sigText === undefined) return null;
+  const pub = decodeBase64Strict(epkText, ED25519_KEY_BYTES);
+  const sigBuf = decodeBase64Strict(sigText, ED25519_SIG_BYTES);
+  if (!pub || !sigBuf) return null;
+  return { pub, data: canonicalBytes(eventParams, m.msg), sig: sigBuf };
 }
 
 const SEQ_RE = /^[1-9]\d{0,14}$/;
@@ -349,7 +392,14 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
   };
 
-  const handleFim = (m: SyslogMessage, ev: Map<string, string>, lineNo: number, out: Problem[]): void => {
+  const handleFim = (
+    m: SyslogMessage,
+    ev: Map<string, string>,
+    check: SignatureCheck | null,
+    sigOk: boolean | undefined,
+    lineNo: number,
+    out: Problem[],
+  ): void => {
     const hostName = ev.get('host') ?? m.hostname;
     const h = hosts.get(hostName);
     if (!h) {
@@ -396,9 +446,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       );
       return;
     }
-    const sigBuf = decodeBase64Strict(sigText, ED25519_SIG_BYTES);
-    const eventEl = m.sd.find((e) => e.id === SD_ID_EVENT)!;
-    if (!sigBuf || !verifyRaw(epk, canonicalBytes(eventEl.params, m.msg), sigBuf)) {
+    // `check` was extracted from this same message by prepare(): the same epk, the same bytes.
+    const good = check?.pub.equals(epk) === true && (sigOk ?? verifyRaw(check.pub, check.data, check.sig));
+    if (!good) {
       h.badSignature++;
       record(
         {
@@ -506,51 +556,70 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
   };
 
+  const prepare = (line: string): PreparedLine => {
+    if (line.trim() === '') return { signature: null, parsed: { kind: 'blank' } };
+    let m: SyslogMessage | null;
+    try {
+      m = parseSyslogLine(line);
+    } catch {
+      m = null;
+    }
+    if (!m) return { signature: null, parsed: { kind: 'malformed', detail: 'not an RFC 5424 message' } };
+    const eventEl = m.sd.find((e) => e.id === SD_ID_EVENT);
+    if (!eventEl) {
+      if (m.appName !== 'fim') return { signature: null, parsed: { kind: 'foreign' } };
+      return {
+        signature: null,
+        parsed: {
+          kind: 'malformed',
+          unsigned: true,
+          detail: 'message from app "fim" without fim structured data',
+        },
+      };
+    }
+    const ev = paramMap(eventEl.params);
+    if (!ev) {
+      return {
+        signature: null,
+        parsed: { kind: 'malformed', detail: 'repeated parameter in fim structured data' },
+      };
+    }
+    return { signature: signatureCheck(m, eventEl.params), parsed: { kind: 'fim', m, ev } };
+  };
+
+  const commit = (p: PreparedLine, sigOk?: boolean): Problem[] => {
+    const out: Problem[] = [];
+    lines++;
+    const lineNo = lines;
+    const parsed = p.parsed;
+    switch (parsed.kind) {
+      case 'blank':
+        return out;
+      case 'foreign':
+        foreign++;
+        return out;
+      case 'malformed':
+        malformed++;
+        record(
+          { kind: parsed.unsigned ? 'unsigned' : 'malformed', line: lineNo, detail: parsed.detail },
+          out,
+        );
+        return out;
+    }
+    try {
+      handleFim(parsed.m, parsed.ev, p.signature, sigOk, lineNo, out);
+    } catch (err: unknown) {
+      // Defensive: no input may crash the verifier; an internal surprise is a malformed line.
+      malformed++;
+      record({ kind: 'malformed', line: lineNo, detail: `could not check: ${String(err)}` }, out);
+    }
+    return out;
+  };
+
   return {
-    feedLine(line: string): Problem[] {
-      const out: Problem[] = [];
-      lines++;
-      const lineNo = lines;
-      if (line.trim() === '') return out;
-      let m: SyslogMessage | null;
-      try {
-        m = parseSyslogLine(line);
-      } catch {
-        m = null;
-      }
-      if (!m) {
-        malformed++;
-        record({ kind: 'malformed', line: lineNo, detail: 'not an RFC 5424 message' }, out);
-        return out;
-      }
-      const eventEl = m.sd.find((e) => e.id === SD_ID_EVENT);
-      if (!eventEl) {
-        if (m.appName === 'fim') {
-          malformed++;
-          record(
-            { kind: 'unsigned', line: lineNo, detail: 'message from app "fim" without fim structured data' },
-            out,
-          );
-        } else {
-          foreign++;
-        }
-        return out;
-      }
-      const ev = paramMap(eventEl.params);
-      if (!ev) {
-        malformed++;
-        record({ kind: 'malformed', line: lineNo, detail: 'repeated parameter in fim structured data' }, out);
-        return out;
-      }
-      try {
-        handleFim(m, ev, lineNo, out);
-      } catch (err: unknown) {
-        // Defensive: no input may crash the verifier; an internal surprise is a malformed line.
-        malformed++;
-        record({ kind: 'malformed', line: lineNo, detail: `could not check: ${String(err)}` }, out);
-      }
-      return out;
-    },
+    prepare,
+    commit,
+    feedLine: (line: string): Problem[] => commit(prepare(line)),
 
     tick(nowMs?: number): Problem[] {
       const out: Problem[] = [];
