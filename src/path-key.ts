@@ -167,3 +167,64 @@ export function outermostKeys(keys: readonly Buffer[]): Buffer[] {
   }
   return set.keys.sort(Buffer.compare);
 }
+
+/**
+ * Keys (latin1 strings: one char per byte, so string order is byte order) kept sorted, asked for
+ * everything below a scope. In key order a directory's descendants are contiguous: all keys that
+ * start with its directory code and a NUL, its direct entries those that start with the code and
+ * 00 00. So "what is open under the places an event rescanned" costs a binary search per place, not
+ * a pass over every open finding (a storm has thousands of both).
+ */
+export class SortedKeys {
+  private readonly keys: string[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  private lowerBound(k: string): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.keys[mid]! < k) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  has(k: string): boolean {
+    const i = this.lowerBound(k);
+    return this.keys[i] === k;
+  }
+
+  add(k: string): void {
+    const i = this.lowerBound(k);
+    if (this.keys[i] !== k) this.keys.splice(i, 0, k);
+  }
+
+  delete(k: string): void {
+    const i = this.lowerBound(k);
+    if (this.keys[i] === k) this.keys.splice(i, 1);
+  }
+
+  clear(): void {
+    this.keys.length = 0;
+  }
+
+  /**
+   * Keys at `scope` (a key) or below it: all of its subtree, or with `depth` 1 only the scope itself
+   * and its direct entries.
+   */
+  *within(scope: Buffer, depth?: 1): Generator<string> {
+    const self = scope.toString('latin1');
+    if (this.has(self)) yield self;
+    const code = scope.length === 0 ? '' : keyAsDir(scope).toString('latin1');
+    const prefix = depth === 1 ? `${code}\0\0` : `${code}\0`;
+    for (let i = this.lowerBound(prefix); i < this.keys.length; i++) {
+      const k = this.keys[i]!;
+      if (!k.startsWith(prefix)) break;
+      yield k;
+    }
+  }
+}

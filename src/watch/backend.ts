@@ -18,6 +18,11 @@ export interface DirEvent {
   name: Buffer | null;
   /** The watched directory itself was moved or deleted. */
   self: boolean;
+  /**
+   * Only the named entry's bytes or metadata changed (inotify IN_MODIFY or IN_ATTRIB, node's
+   * "change"): the directory's list of names did not, so its other entries need no rescan.
+   */
+  entryOnly: boolean;
 }
 
 export type AddResult = { ok: true } | { ok: false; code: string; message: string };
@@ -90,23 +95,20 @@ export class DirWatcher {
       const selfName = Buffer.from(String(fd));
       const parent = parentDir(dir);
       const base = dir.subarray(parent.length === 1 ? 1 : parent.length + 1);
-      const watcher = watch(
-        `/proc/self/fd/${fd}`,
-        { encoding: 'buffer', persistent: true },
-        (_type, name) => {
-          const n = name ? Buffer.from(name) : null;
-          if (file) {
-            // Anything on the file's inode: rescan the file (as an event of its directory).
-            this.onEvent({ dir: parent, name: base, self: false });
-          } else if (n?.equals(selfName)) {
-            // Node names the watched path's basename ("N" of /proc/self/fd/N) for events on the
-            // directory itself; a child could bear that name too, so report both.
-            this.onEvent({ dir, name: n, self: true });
-          } else {
-            this.onEvent({ dir, name: n, self: false });
-          }
-        },
-      );
+      const watcher = watch(`/proc/self/fd/${fd}`, { encoding: 'buffer', persistent: true }, (type, name) => {
+        const n = name ? Buffer.from(name) : null;
+        const entryOnly = type === 'change';
+        if (file) {
+          // Anything on the file's inode: rescan the file (as an event of its directory).
+          this.onEvent({ dir: parent, name: base, self: false, entryOnly });
+        } else if (n?.equals(selfName)) {
+          // Node names the watched path's basename ("N" of /proc/self/fd/N) for events on the
+          // directory itself; a child could bear that name too, so report both.
+          this.onEvent({ dir, name: n, self: true, entryOnly });
+        } else {
+          this.onEvent({ dir, name: n, self: false, entryOnly: n !== null && entryOnly });
+        }
+      });
       watcher.on('error', (err: Error) => {
         this.remove(dir);
         this.onError(dir, errnoCode(err) ?? 'EIO', err.message);

@@ -21,7 +21,15 @@ import { FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
-import { keyDepth, keyToPath, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
+import {
+  keyDepth,
+  keyToPath,
+  levelsBelow,
+  outermostKeys,
+  pathToKey,
+  ScopeSet,
+  SortedKeys,
+} from '../path-key.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { joinPath, RuleIndex } from '../policy/rule-index.js';
 import { findingToJson } from '../report/report.js';
@@ -89,6 +97,8 @@ export class Daemon {
   private readonly unwatched = new Map<string, Buffer>();
   private watchLimitAlerted = false;
   private reported = new Map<string, { sig: string; finding: number | null }>();
+  /** The keys of `reported`, sorted: which open findings lie in the places a rescan covered. */
+  private readonly reportedKeys = new SortedKeys();
   /** When each open finding was last reported (ms): a full check that started earlier is older news. */
   private readonly reportedAt = new Map<string, number>();
   private scanWorker!: ScanWorker;
@@ -126,7 +136,7 @@ export class Daemon {
     );
     this.alerter?.send({ type: 'start', baselineRoot: root, policyHash: this.policy.hash.toString('hex') });
     this.newRun();
-    this.reported = this.store.reported(this.baseline.id);
+    this.setReported(this.store.reported(this.baseline.id));
 
     const done = new Promise<number>((resolve) => {
       this.resolveDone = resolve;
@@ -257,15 +267,20 @@ export class Daemon {
   private onEvent(e: DirEvent): void {
     if (this.stopping) return;
     if (e.self) {
-      // The watched directory itself moved or vanished: rescan it and its parent.
-      this.watcher.remove(e.dir);
+      // The watched directory itself moved or vanished: rescan it and its parent. The watches
+      // below it went with it (they follow inodes, not names): dropped too, or a directory
+      // re-created under the same name would look watched and its changes go unseen.
+      if (e.entryOnly) this.watcher.remove(e.dir);
+      else this.watcher.removeTree(e.dir);
       this.markDirty(e.dir, true);
       const parent = parentOf(e.dir);
       if (parent) this.markDirty(parent, false);
     }
     if (e.name) {
       this.markDirty(joinPath(e.dir, e.name), true);
-      this.markDirty(e.dir, false);
+      // A write to a file leaves its directory's names alone: rescanning the directory's other
+      // entries after every write would make a storm cost files × entries per directory.
+      if (!e.entryOnly) this.markDirty(e.dir, false);
     } else {
       this.markDirty(e.dir, true);
     }
@@ -508,6 +523,20 @@ export class Daemon {
     return this.sigHasher.digest('hex');
   }
 
+  private setReported(m: Map<string, { sig: string; finding: number | null }>): void {
+    this.reported = m;
+    this.reportedKeys.clear();
+    for (const k of m.keys()) this.reportedKeys.add(k);
+  }
+
+  /** Open findings in the scanned places: deep scopes with all below them, shallow ones one level. */
+  private reportedIn(scopes: Scopes): Set<string> {
+    const out = new Set<string>();
+    for (const s of scopes.deep.keys) for (const k of this.reportedKeys.within(s)) out.add(k);
+    for (const s of scopes.shallow.keys) for (const k of this.reportedKeys.within(s, 1)) out.add(k);
+    return out;
+  }
+
   /**
    * Journal and alert what is new; forget what was reported in the scanned scopes and is clean now.
    * `scopes` null: everything was scanned. Returns the number of new findings.
@@ -538,9 +567,8 @@ export class Daemon {
       scopes.deep.containing(key) !== undefined ||
       ((s) => s !== undefined && levelsBelow(key, s) <= 1)(scopes.shallow.containing(key));
     const resolved: Buffer[] = [];
-    for (const k of this.reported.keys()) {
-      const key = Buffer.from(k, 'latin1');
-      if (!found.has(k) && !errors.has(k) && !newer(k) && inScope(key)) resolved.push(key);
+    for (const k of scopes === null ? this.reported.keys() : this.reportedIn(scopes)) {
+      if (!found.has(k) && !errors.has(k) && !newer(k)) resolved.push(Buffer.from(k, 'latin1'));
     }
     const freshErrors: ScanError[] = [];
     for (const [k, e] of errors) {
@@ -580,6 +608,7 @@ export class Daemon {
         });
         this.store.setReported(this.baseline.id, x.key, x.sig, id);
         this.reported.set(x.key.toString('latin1'), { sig: x.sig, finding: id });
+        this.reportedKeys.add(x.key.toString('latin1'));
         this.reportedAt.set(x.key.toString('latin1'), Date.now());
         this.runCounts[x.f.kind]++;
         out.push(id);
@@ -594,6 +623,7 @@ export class Daemon {
       for (const key of resolved) {
         this.store.clearReported(this.baseline.id, key);
         this.reported.delete(key.toString('latin1'));
+        this.reportedKeys.delete(key.toString('latin1'));
         this.reportedAt.delete(key.toString('latin1'));
       }
       for (const e of freshErrors)
@@ -614,7 +644,7 @@ export class Daemon {
       this.alerter?.send(findingEvent(x.f, id));
     });
     for (const key of resolved)
-      this.log(Pri.info, `back to baseline: ${displayBytes(key.map((b) => (b === 0 ? 0x2f : b)))}`);
+      this.log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
     for (const e of freshErrors) {
       this.log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${e.message}`);
       this.alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
@@ -651,7 +681,7 @@ export class Daemon {
     const old = this.baseline;
     this.store.transaction(() => this.store.moveReported(old.id, meta.id));
     this.baseline = meta;
-    this.reported = this.store.reported(meta.id);
+    this.setReported(this.store.reported(meta.id));
     this.newRun();
     this.log(
       Pri.notice,

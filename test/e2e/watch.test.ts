@@ -12,6 +12,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   symlinkSync,
   truncateSync,
   unlinkSync,
@@ -112,6 +113,27 @@ describe.skipIf(!rsyslogAvailable())('fim watch', () => {
     wait = within2s(/added \S+\/app\/renamed\.py /);
     renameSync(sb.path('app/backdoor.py'), sb.path('app/renamed.py'));
     await wait;
+  });
+
+  it('what was added and is gone again is back to baseline; adding it again alerts again', async () => {
+    // The open findings a rescan resolves are looked up in an index by place: the file an event
+    // named, or everything below a directory that moved away (no event names what was inside it).
+    // Each must be found, or a second intrusion at the same place would never be alerted.
+    let from = d.lines.length;
+    sb.write('app/drop/sub/payload.py', 'evil\n');
+    await d.waitFor(/added \S+\/app\/drop\/sub\/payload\.py /, 2000, from);
+    from = d.lines.length;
+    renameSync(sb.path('app/drop'), `${sb.dir}/moved-away`);
+    await d.waitFor(/back to baseline: \S+\/app\/drop\/sub\/payload\.py$/, 2000, from);
+    await d.waitFor(/back to baseline: \S+\/app\/drop$/, 2000, from);
+    from = d.lines.length;
+    sb.write('app/drop/sub/payload.py', 'evil again\n');
+    await d.waitFor(/added \S+\/app\/drop\/sub\/payload\.py /, 2000, from);
+    from = d.lines.length;
+    unlinkSync(sb.path('app/drop/sub/payload.py'));
+    await d.waitFor(/back to baseline: \S+\/app\/drop\/sub\/payload\.py$/, 2000, from);
+    rmSync(sb.path('app/drop'), { recursive: true });
+    await d.waitFor(/back to baseline: \S+\/app\/drop$/, 2000, from);
   });
 
   it('setuid, owner, hard link on a key file', async () => {

@@ -13,6 +13,7 @@ import {
   outermostKeys,
   pathToKey,
   ScopeSet,
+  SortedKeys,
   splitKey,
 } from '../../src/path-key.js';
 
@@ -132,6 +133,41 @@ describe('path keys', () => {
         expect(parent.equals(dirCode(i === 0 ? Buffer.from('/') : p.subarray(0, i)))).toBe(true);
         expect(keyAsDir(pathToKey(p)).equals(dirCode(p))).toBe(true);
       }),
+    );
+  });
+
+  it('SortedKeys.within finds exactly the keys in a subtree, or one level of it', () => {
+    // The daemon resolves open findings in the places a rescan covered through this index: a key
+    // it missed would stay open forever, an extra one would be closed without being looked at.
+    const isPrefix = (a: Buffer, b: Buffer) =>
+      a.length < b.length && b[a.length] === 0x2f && b.subarray(0, a.length).equals(a);
+    fc.assert(
+      fc.property(fc.array(pathArb, { maxLength: 40 }), pathArb, fc.boolean(), (paths, scopePath, root) => {
+        const set = new SortedKeys();
+        const all = new Map<string, Buffer>();
+        for (const p of paths) {
+          set.add(pathToKey(p).toString('latin1'));
+          all.set(p.toString('latin1'), p);
+        }
+        // Half the time the scope is an ancestor of some path, so there is something to find.
+        const scope = root
+          ? Buffer.from('/')
+          : (paths[0]?.subarray(0, paths[0].indexOf(0x2f, 1) > 0 ? paths[0].indexOf(0x2f, 1) : undefined) ??
+            scopePath);
+        const scopeKey = pathToKey(scope);
+        const depth = (p: Buffer) => (p.length === 1 ? 0 : p.toString('latin1').split('/').length - 1);
+        const below = (p: Buffer) => p.equals(scope) || scope.length === 1 || isPrefix(scope, p);
+        const expectDeep = [...all.values()].filter(below).map((p) => pathToKey(p).toString('latin1'));
+        const expectOne = [...all.values()]
+          .filter((p) => below(p) && depth(p) - depth(scope) <= 1)
+          .map((p) => pathToKey(p).toString('latin1'));
+        expect([...set.within(scopeKey)].sort()).toEqual(expectDeep.sort());
+        expect([...set.within(scopeKey, 1)].sort()).toEqual(expectOne.sort());
+        expect(set.size).toBe(all.size);
+        for (const p of paths) set.delete(pathToKey(p).toString('latin1'));
+        expect(set.size).toBe(0);
+      }),
+      { numRuns: 500 },
     );
   });
 });

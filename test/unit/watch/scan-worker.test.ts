@@ -1,0 +1,78 @@
+/**
+ * The daemon's scan worker is started for a full check and stopped once idle, so its V8 heap is
+ * not part of the daemon's memory between checks. It runs from dist/ (a worker thread loads the
+ * built module, not the TypeScript source): `npm test` builds first.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, Sandbox } from '../../helpers/fim.js';
+
+const { ScanWorker } = (await import(
+  join(ROOT, 'dist/watch/scan-worker.js')
+)) as typeof import('../../../src/watch/scan-worker.js');
+const { Store } = (await import(
+  join(ROOT, 'dist/store/store.js')
+)) as typeof import('../../../src/store/store.js');
+
+describe('ScanWorker', () => {
+  let sb: Sandbox;
+  let baselineId: number;
+  const request = () => ({
+    baselineId,
+    policyFiles: [sb.policyFile],
+    policyHash: createHash('sha256').update(readFileSync(sb.policyFile)).digest('hex'),
+    fast: false,
+  });
+
+  beforeAll(() => {
+    sb = new Sandbox('fim-scan-worker-');
+    sb.write('app/a.py', 'A\n');
+    sb.write('app/b.py', 'B\n');
+    sb.policy(`  - name: code\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly\n`);
+    expect(sb.fim(['baseline']).code).toBe(0);
+    const store = Store.open(sb.db, { readonly: true });
+    baselineId = store.requireBaseline().id;
+    store.close();
+  });
+  afterAll(() => sb.cleanup());
+
+  it('runs a compare, stops when idle, and starts again for the next one', async () => {
+    const w = new ScanWorker(sb.db, 150);
+    try {
+      sb.write('app/b.py', 'changed\n');
+      const first = await w.compare(request());
+      expect(first.findings.map((f) => f.path.toString())).toEqual([sb.path('app/b.py')]);
+      expect(w.running).toBe(true);
+      await new Promise((r) => setTimeout(r, 600));
+      expect(w.running).toBe(false);
+      sb.write('app/c.py', 'new\n');
+      const second = await w.compare(request());
+      expect(second.findings.map((f) => `${f.kind} ${f.path}`).sort()).toEqual([
+        `added ${sb.path('app/c.py')}`,
+        `changed ${sb.path('app')}`,
+        `changed ${sb.path('app/b.py')}`,
+      ]);
+      expect(w.running).toBe(true);
+    } finally {
+      await w.close();
+    }
+    expect(w.running).toBe(false);
+  });
+
+  it('requests made back to back share one worker and are answered in order', async () => {
+    const w = new ScanWorker(sb.db, 150);
+    try {
+      const rs = await Promise.all([w.compare(request()), w.compare(request()), w.compare(request())]);
+      expect(rs.map((r) => r.stats.recorded)).toEqual([
+        rs[0]!.stats.recorded,
+        rs[0]!.stats.recorded,
+        rs[0]!.stats.recorded,
+      ]);
+      expect(rs[0]!.stats.recorded).toBeGreaterThan(0);
+    } finally {
+      await w.close();
+    }
+  });
+});
