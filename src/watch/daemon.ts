@@ -643,8 +643,7 @@ export class Daemon {
       );
       this.alerter?.send(findingEvent(x.f, id));
     });
-    for (const key of resolved)
-      this.log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
+    for (const key of resolved) this.log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
     for (const e of freshErrors) {
       this.log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${e.message}`);
       this.alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
