@@ -115,8 +115,16 @@ export class Daemon {
   private readonly sigHasher = new Blake3Hasher();
   private readonly log: Logger;
 
+  /**
+   * Test hook: block this long before watching a directory an event rescan discovered, so a test
+   * can create a file in the window between the rescan's read of the directory and its watch.
+   */
+  private readonly testWatchDelayMs: number;
+
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
+    const delay = process.env.FIM_TEST_WATCH_DELAY_MS;
+    this.testWatchDelayMs = delay !== undefined && /^\d{1,5}$/.test(delay) ? Number(delay) : 0;
   }
 
   /** Runs until SIGTERM/SIGINT; resolves with the exit status. */
@@ -233,12 +241,13 @@ export class Daemon {
     for (const k of [...this.unwatched.keys()]) if (!seen.has(k)) this.unwatched.delete(k);
   }
 
-  private watch(dir: Buffer): void {
+  /** Watches a directory; on failure it is scanned periodically instead. True when watched. */
+  private watch(dir: Buffer): boolean {
     const r = this.watcher.add(dir);
     const k = dir.toString('latin1');
     if (r.ok) {
       this.unwatched.delete(k);
-      return;
+      return true;
     }
     this.unwatched.set(k, dir);
     if (r.code === 'ENOSPC') {
@@ -255,6 +264,7 @@ export class Daemon {
       );
       this.alerter?.send({ type: 'error', code: r.code, message: `cannot watch: ${r.message}`, path: dir });
     }
+    return false;
   }
 
   private onWatchError(dir: Buffer, code: string, message: string): void {
@@ -412,7 +422,17 @@ export class Daemon {
   private afterCompare(r: CompareResult): CompareResult {
     // New directories get watched; directories that went away lose their watch. A critical file
     // rescanned after an event gets its inode watch back (a replaced file is a new inode).
-    for (const d of r.directories) if (!this.watcher.has(d)) this.watch(d);
+    // A new directory was read before its watch existed: whatever was created in between has no
+    // event, so it is listed once more now that the watch is in place (inotify has no recursive
+    // watch; this is the usual add-then-rescan order).
+    for (const d of r.directories) {
+      if (this.watcher.has(d)) continue;
+      if (this.testWatchDelayMs > 0) {
+        this.log(Pri.debug, `test: watching ${displayBytes(d)} in ${this.testWatchDelayMs} ms`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, this.testWatchDelayMs);
+      }
+      if (this.watch(d)) this.markDirty(d, false);
+    }
     for (const f of r.findings) {
       if (f.severity === 'critical' && f.kind !== 'removed' && f.record.type === 'file') {
         this.watcher.remove(f.path);

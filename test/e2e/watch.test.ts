@@ -312,6 +312,33 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     }
   });
 
+  it('a file created in a new directory before its watch exists is still reported', async () => {
+    // inotify has no recursive watch: a new directory is read by its rescan, then watched. A file
+    // created in between has no event; the daemon must list the directory again once watched.
+    // The hook holds the daemon for 1.5 s between the two, and the file is written in that window.
+    const sb3 = new Sandbox('fim-watch-race-');
+    try {
+      sb3.write('t/.keep', '');
+      sb3.policy('  - name: race\n    paths: ["{tree}/t"]\n    check: readonly\n');
+      const config = setup(sb3, rs.port);
+      expect(fim(['baseline', '--config', config]).code).toBe(0);
+      const d = new DaemonProcess(['--config', config], { FIM_TEST_WATCH_DELAY_MS: '1500' });
+      try {
+        await d.ready();
+        const from = d.lines.length;
+        sb3.write('t/new/first.txt', '1');
+        await d.waitFor(/test: watching \S+\/t\/new in 1500 ms/, 5000, from);
+        sb3.write('t/new/late.txt', '2');
+        await d.waitFor(/added \S+\/t\/new\/first\.txt /, 5000, from);
+        await d.waitFor(/added \S+\/t\/new\/late\.txt /, 5000, from);
+      } finally {
+        expect(await d.stop()).toBe(0);
+      }
+    } finally {
+      sb3.cleanup();
+    }
+  });
+
   it('the watch limit reached: it alerts once, falls back to periodic scans, keeps running', async () => {
     const sb2 = new Sandbox('fim-watch-limit-');
     try {
