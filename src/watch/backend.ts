@@ -9,7 +9,7 @@
  * so the watch lands on the directory that was checked, not on whatever a symlink swapped into its
  * path points to.
  */
-import { closeSync, constants, type FSWatcher, fstatSync, openSync, watch } from 'node:fs';
+import { closeSync, constants, type FSWatcher, fstatSync, openSync, readFileSync, watch } from 'node:fs';
 import { errnoCode } from '../errors.js';
 
 export interface DirEvent {
@@ -42,17 +42,48 @@ interface Entry {
   selfName: Buffer;
 }
 
+/** The kernel's inotify queue length (events held for a reader that is behind); 16384 by default. */
+function maxQueuedEvents(): number {
+  try {
+    const n = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : 16384;
+  } catch {
+    return 16384;
+  }
+}
+
 export class DirWatcher {
   private readonly entries = new Map<string, Entry>();
   /** Test hook: pretend the kernel's watch limit is this many watches (ENOSPC beyond it). */
   private readonly injectedLimit: number | undefined;
+  /**
+   * When the kernel's queue of unread events is full it drops the rest and queues one
+   * IN_Q_OVERFLOW, which libuv discards without telling anyone (its watch descriptor is -1: "stale
+   * event"). It can still be inferred: libuv reads the inotify descriptor until it is empty in one
+   * go, so an overflowed queue arrives as one burst of at least the queue's length before the event
+   * loop moves on. Such a burst is reported to `onOverflow`: some events may be lost.
+   */
+  private readonly queueLength: number;
+  private burst = 0;
 
   constructor(
     private readonly onEvent: (e: DirEvent) => void,
     private readonly onError: (dir: Buffer, code: string, message: string) => void,
+    private readonly onOverflow: (events: number) => void = () => {},
   ) {
     const lim = process.env.FIM_TEST_WATCH_LIMIT;
     this.injectedLimit = lim !== undefined && /^\d+$/.test(lim) ? Number(lim) : undefined;
+    this.queueLength = maxQueuedEvents();
+  }
+
+  private count(): void {
+    if (this.burst++ > 0) return;
+    // setImmediate runs after the poll phase: every event of this read has been delivered by then.
+    setImmediate(() => {
+      const n = this.burst;
+      this.burst = 0;
+      if (n >= this.queueLength) this.onOverflow(n);
+    });
   }
 
   get size(): number {
@@ -96,6 +127,7 @@ export class DirWatcher {
       const parent = parentDir(dir);
       const base = dir.subarray(parent.length === 1 ? 1 : parent.length + 1);
       const watcher = watch(`/proc/self/fd/${fd}`, { encoding: 'buffer', persistent: true }, (type, name) => {
+        this.count();
         const n = name ? Buffer.from(name) : null;
         const entryOnly = type === 'change';
         if (file) {

@@ -96,6 +96,7 @@ export class Daemon {
   private readonly lastScanned = new Map<string, number>();
   private readonly unwatched = new Map<string, Buffer>();
   private watchLimitAlerted = false;
+  private overflowAlerted = false;
   private reported = new Map<string, { sig: string; finding: number | null }>();
   /** The keys of `reported`, sorted: which open findings lie in the places a rescan covered. */
   private readonly reportedKeys = new SortedKeys();
@@ -159,6 +160,7 @@ export class Daemon {
     this.watcher = new DirWatcher(
       (e) => this.onEvent(e),
       (dir, code, message) => this.onWatchError(dir, code, message),
+      (n) => this.guard(() => this.onQueueOverflow(n)),
     );
     this.syncWatches();
     this.log(
@@ -265,6 +267,23 @@ export class Daemon {
       this.alerter?.send({ type: 'error', code: r.code, message: `cannot watch: ${r.message}`, path: dir });
     }
     return false;
+  }
+
+  /**
+   * The kernel's event queue may have overflowed: events were lost, and with them any hint of what
+   * changed. Only a full check can tell now; it is alerted once per daemon run (a storm that keeps
+   * overflowing would otherwise alert on every burst), and each burst requests a full check
+   * (coalesced while one runs).
+   */
+  private onQueueOverflow(events: number): void {
+    if (this.stopping) return;
+    const msg = `inotify event queue overflowed (${events} events in one read, the kernel keeps at most fs.inotify.max_queued_events): events may be lost, running a full check`;
+    this.log(Pri.warning, msg);
+    if (!this.overflowAlerted) {
+      this.overflowAlerted = true;
+      this.alerter?.send({ type: 'error', code: 'EOVERFLOW', message: msg });
+    }
+    void this.fullCheck('queue overflow');
   }
 
   private onWatchError(dir: Buffer, code: string, message: string): void {

@@ -312,6 +312,39 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     }
   });
 
+  it('the kernel event queue overflowing: it alerts, runs a full check and finds what no event named', async () => {
+    // A real overflow: the daemon is held (test hook) while more events than the kernel queues
+    // (fs.inotify.max_queued_events) pile up in one directory; the change made after them, in
+    // another directory, has no event left. libuv drops the kernel's overflow notice, so only
+    // the daemon's own burst accounting can notice; the full check it then runs must find it.
+    const limit = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
+    const flood = Math.ceil(limit / 2) + 500; // a new file is two events (create, modify)
+    const sb4 = new Sandbox('fim-watch-overflow-');
+    try {
+      sb4.write('t/a/.keep', '');
+      sb4.write('t/b/existing.txt', 'original\n');
+      sb4.policy('  - name: q\n    paths: ["{tree}/t"]\n    check: readonly\n');
+      const config = setup(sb4, rs.port);
+      expect(fim(['baseline', '--config', config]).code).toBe(0);
+      const d = new DaemonProcess(['--config', config], { FIM_TEST_WATCH_DELAY_MS: '8000' });
+      try {
+        await d.ready();
+        const from = d.lines.length;
+        sb4.write('t/hold/x', '1');
+        await d.waitFor(/test: watching \S+\/t\/hold in 8000 ms/, 5000, from);
+        for (let i = 0; i < flood; i++) writeFileSync(sb4.path(`t/a/f${i}`), 'x');
+        writeFileSync(sb4.path('t/b/existing.txt'), 'tampered\n');
+        await d.waitFor(/inotify event queue overflowed/, 20_000, from);
+        await d.waitFor(/changed \S+\/t\/b\/existing\.txt .*\[queue overflow\]/, 30_000, from);
+        await rs.waitFor((ls) => ls.some((l) => l.includes('EOVERFLOW')), 5000);
+      } finally {
+        expect(await d.stop()).toBe(0);
+      }
+    } finally {
+      sb4.cleanup();
+    }
+  }, 90_000);
+
   it('a file created in a new directory before its watch exists is still reported', async () => {
     // inotify has no recursive watch: a new directory is read by its rescan, then watched. A file
     // created in between has no event; the daemon must list the directory again once watched.
