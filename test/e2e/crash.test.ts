@@ -24,19 +24,34 @@ afterAll(() => sb.cleanup());
 it('the previous baseline survives kill -9 at any moment of a new baseline', async () => {
   const delays = [50, 150, 250, 400, 600, 900, 1300];
   let killedMidway = 0;
+  type Report = { baseline: { id: number; label: string }; summary: { added: number } };
+  let current = (JSON.parse(sb.fim(['check', '--json']).stdout) as Report).baseline;
+  expect(current.label).toBe('good');
   for (const delay of delays) {
     const child = fimSpawn(['baseline', '--label', 'interrupted', '--policy', sb.policyFile, '--db', sb.db]);
     const exited = once(child, 'exit');
     await new Promise((r) => setTimeout(r, delay));
-    const wasRunning = child.exitCode === null;
     child.kill('SIGKILL');
     const [code, signal] = await exited;
-    if (wasRunning && signal === 'SIGKILL') killedMidway++;
-    else expect(code).toBe(0);
+    // The kill may land before the commit (the previous baseline must be whole), after it (the new
+    // one is complete), or after the exit (no kill at all): never anything in between.
+    if (signal !== 'SIGKILL') expect(code).toBe(0);
     const r = sb.fim(['check', '--json']);
     expect([0, 1, 4, 5], r.stderr).toContain(r.code); // findings, never 17/18/19
-    const report = JSON.parse(r.stdout) as { baseline: { id: number; label: string } };
-    if (wasRunning) expect(report.baseline.label).toBe('good');
+    const report = JSON.parse(r.stdout) as Report;
+    if (report.baseline.id === current.id) {
+      // Rolled back: the previous baseline, whole. Were it 'good', the files the interrupted one
+      // was recording are all still new.
+      expect(signal).toBe('SIGKILL');
+      expect(report.baseline.label).toBe(current.label);
+      if (current.label === 'good') expect(report.summary.added).toBeGreaterThanOrEqual(3000);
+      killedMidway++;
+    } else {
+      // Committed: complete, so the unchanged tree matches it exactly.
+      expect(report.baseline.label).toBe('interrupted');
+      expect(r.code, r.stdout).toBe(0);
+      current = report.baseline;
+    }
   }
   expect(killedMidway).toBeGreaterThanOrEqual(3);
   const done = sb.fim(['baseline', '--label', 'complete']);
