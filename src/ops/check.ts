@@ -63,6 +63,11 @@ export function compareScope(o: {
   /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
   verify?: BaselineMeta;
   onProgress?: (s: ScanStats) => void;
+  /**
+   * Each finding as soon as it is final, instead of in `findings` (left empty): a check of a tree
+   * where everything changed must not hold every finding in memory at once.
+   */
+  onFinding?: (f: Finding) => void;
 }): CompareResult {
   const { store, index } = o;
   const depth = o.scopeDepth ?? Number.POSITIVE_INFINITY;
@@ -78,6 +83,7 @@ export function compareScope(o: {
   };
 
   const findings: Finding[] = [];
+  const emit = o.onFinding ?? ((f: Finding) => void findings.push(f));
   const errors: ScanError[] = [];
   const notes: string[] = [];
   const directories: Buffer[] = [];
@@ -100,7 +106,7 @@ export function compareScope(o: {
       return;
     }
     const f = compareRecords(rec, undefined, cls.rule);
-    if (f) findings.push(f);
+    if (f) emit(f);
   };
   /** Advance the baseline to `key`: everything before it was not seen by the walk. */
   const seek = (key: Buffer): FileRecord | undefined => {
@@ -128,7 +134,7 @@ export function compareScope(o: {
       onItem: (item) => {
         if (item.kind === 'record') {
           const f = compareRecords(consume(item.key), item.record, item.rule);
-          if (f) findings.push(f);
+          if (f) emit(f);
           return;
         }
         errors.push(item.error);
@@ -141,7 +147,7 @@ export function compareScope(o: {
         if (old && item.record) {
           const changes = diffAttributes(old, item.record, item.rule);
           if (changes.length) {
-            findings.push({
+            emit({
               kind: 'changed',
               path: item.record.path,
               rule: item.rule.name,

@@ -405,7 +405,12 @@ export class Daemon {
       for (const key of batch.keys) scopes.shallow.add(key);
       shallow = later;
     }
-    this.handle(results, scopes, 'event');
+    this.handle(
+      results.flatMap((r) => r.findings),
+      results.flatMap((r) => r.errors),
+      scopes,
+      'event',
+    );
   }
 
   /** A small rescan, here in the main thread (milliseconds: one path or one directory's entries). */
@@ -422,20 +427,51 @@ export class Daemon {
     return this.afterCompare(r);
   }
 
-  /** Large scans (full checks, fallback scans) go to the worker thread. */
-  private async compareInWorker(
+  /**
+   * Large scans (full checks, fallback scans) go to the worker thread, and their findings come
+   * back in batches while it scans: each batch is journaled and alerted at once, so a tree where
+   * everything changed never has all its findings in memory (50,000 at once exhausted the worker's
+   * heap). The open findings the scan did not see again are resolved at the end, against `seen`.
+   */
+  private async scanInWorker(
     scope: Buffer[] | undefined,
-    depth: number | undefined,
-  ): Promise<CompareResult> {
-    const r = await this.scanWorker.compare({
-      baselineId: this.baseline.id,
-      policyFiles: this.policy.files,
-      policyHash: this.policy.hash.toString('hex'),
-      ...(scope ? { scope } : {}),
-      ...(depth !== undefined ? { scopeDepth: depth } : {}),
-      fast: false,
-    });
-    return this.afterCompare(r);
+    scopes: Scopes | null,
+    why: string,
+  ): Promise<{
+    r: CompareResult;
+    fresh: number;
+    counts: Record<'added' | 'removed' | 'changed', number>;
+  } | null> {
+    const started = Date.now();
+    const baselineId = this.baseline.id;
+    const seen = new Set<string>();
+    const counts = { added: 0, removed: 0, changed: 0 };
+    let fresh = 0;
+    const stale = () => this.stopping || baselineId !== this.baseline.id;
+    const r = await this.scanWorker.compare(
+      {
+        baselineId,
+        policyFiles: this.policy.files,
+        policyHash: this.policy.hash.toString('hex'),
+        ...(scope ? { scope } : {}),
+        fast: false,
+      },
+      (batch) => {
+        if (stale()) return;
+        this.guard(() => {
+          this.afterFindings(batch);
+          for (const f of batch) {
+            seen.add(pathToKey(f.path).toString('latin1'));
+            counts[f.kind]++;
+          }
+          fresh += this.handle(batch, [], scopes, why, started, { partial: true });
+        });
+      },
+    );
+    if (stale()) return null;
+    this.afterCompare(r);
+    fresh += this.handle(r.findings, r.errors, scopes, why, started, { seen });
+    return { r, fresh, counts };
   }
 
   private afterCompare(r: CompareResult): CompareResult {
@@ -452,15 +488,19 @@ export class Daemon {
       }
       if (this.watch(d)) this.markDirty(d, false);
     }
-    for (const f of r.findings) {
+    this.afterFindings(r.findings);
+    return r;
+  }
+
+  private afterFindings(findings: readonly Finding[]): void {
+    for (const f of findings) {
       if (f.severity === 'critical' && f.kind !== 'removed' && f.record.type === 'file') {
         this.watcher.remove(f.path);
         this.watcher.add(f.path, true);
       }
     }
-    for (const f of r.findings)
+    for (const f of findings)
       if (f.kind === 'removed' && f.record.type === 'dir') this.watcher.removeTree(f.path);
-    return r;
   }
 
   /** One full check at a time; requests while one runs are coalesced into one more. */
@@ -486,19 +526,11 @@ export class Daemon {
 
   private async runFullCheck(reason: string): Promise<void> {
     const t0 = performance.now();
-    const started = Date.now();
-    const baselineId = this.baseline.id;
-    const r = await this.compareInWorker(undefined, undefined);
-    if (this.stopping || baselineId !== this.baseline.id) return;
+    const done = await this.scanInWorker(undefined, null, reason);
+    if (!done) return;
+    const { r, fresh, counts } = done;
     this.lastFullCheckNs = nowNs();
-    const fresh = this.handle([r], null, reason, started);
-    const c = {
-      scanned: r.stats.recorded,
-      added: r.findings.filter((f) => f.kind === 'added').length,
-      removed: r.findings.filter((f) => f.kind === 'removed').length,
-      changed: r.findings.filter((f) => f.kind === 'changed').length,
-      errors: r.errors.length,
-    };
+    const c = { scanned: r.stats.recorded, ...counts, errors: r.errors.length };
     this.files = r.stats.files;
     this.log(
       Pri.info,
@@ -525,16 +557,8 @@ export class Daemon {
     for (const d of [...this.unwatched.values()]) this.watch(d);
     const keys = outermostKeys([...this.unwatched.values()].map(pathToKey));
     if (keys.length === 0) return;
-    const started = Date.now();
-    const baselineId = this.baseline.id;
     this.fallbackRunning = true;
-    this.compareInWorker(keys.map(keyToPath), undefined)
-      .then((r) => {
-        if (this.stopping || baselineId !== this.baseline.id) return;
-        this.guard(() => {
-          this.handle([r], { deep: new ScopeSet(keys), shallow: new ScopeSet() }, 'fallback', started);
-        });
-      })
+    this.scanInWorker(keys.map(keyToPath), { deep: new ScopeSet(keys), shallow: new ScopeSet() }, 'fallback')
       .catch((err: unknown) =>
         this.guard(() => {
           throw err;
@@ -580,16 +604,26 @@ export class Daemon {
    * Journal and alert what is new; forget what was reported in the scanned scopes and is clean now.
    * `scopes` null: everything was scanned. Returns the number of new findings.
    */
-  private handle(results: CompareResult[], scopes: Scopes | null, why: string, startedAt?: number): number {
+  private handle(
+    findings: readonly Finding[],
+    scanErrors: readonly ScanError[],
+    scopes: Scopes | null,
+    why: string,
+    startedAt?: number,
+    opts: {
+      /** One batch of a streamed scan: journal and alert, but resolve nothing yet. */
+      partial?: boolean;
+      /** Keys the streamed batches already found: not resolved at the end. */
+      seen?: ReadonlySet<string>;
+    } = {},
+  ): number {
     // A scan that started before a finding was reported (by an event rescan meanwhile) must not
     // undo that report: for those paths the newer result wins.
     const newer = (k: string) => startedAt !== undefined && (this.reportedAt.get(k) ?? 0) > startedAt;
     const found = new Map<string, Finding>();
     const errors = new Map<string, ScanError>();
-    for (const r of results) {
-      for (const f of r.findings) found.set(pathToKey(f.path).toString('latin1'), f);
-      for (const e of r.errors) errors.set(pathToKey(e.path).toString('latin1'), e);
-    }
+    for (const f of findings) found.set(pathToKey(f.path).toString('latin1'), f);
+    for (const e of scanErrors) errors.set(pathToKey(e.path).toString('latin1'), e);
     const fresh: { f: Finding; key: Buffer; sig: string }[] = [];
     /** Open findings seen again, the same: their journal entry takes the latest state. */
     const same: { f: Finding; id: number }[] = [];
@@ -606,8 +640,11 @@ export class Daemon {
       scopes.deep.containing(key) !== undefined ||
       ((s) => s !== undefined && levelsBelow(key, s) <= 1)(scopes.shallow.containing(key));
     const resolved: Buffer[] = [];
-    for (const k of scopes === null ? this.reported.keys() : this.reportedIn(scopes)) {
-      if (!found.has(k) && !errors.has(k) && !newer(k)) resolved.push(Buffer.from(k, 'latin1'));
+    if (!opts.partial) {
+      for (const k of scopes === null ? this.reported.keys() : this.reportedIn(scopes)) {
+        if (!found.has(k) && !opts.seen?.has(k) && !errors.has(k) && !newer(k))
+          resolved.push(Buffer.from(k, 'latin1'));
+      }
     }
     const freshErrors: ScanError[] = [];
     for (const [k, e] of errors) {
@@ -627,8 +664,10 @@ export class Daemon {
         freshErrors.push(e);
       }
     }
-    for (const k of [...this.errorsReported.keys()]) {
-      if (!errors.has(k) && inScope(Buffer.from(k, 'latin1'))) this.errorsReported.delete(k);
+    if (!opts.partial) {
+      for (const k of [...this.errorsReported.keys()]) {
+        if (!errors.has(k) && inScope(Buffer.from(k, 'latin1'))) this.errorsReported.delete(k);
+      }
     }
     if (fresh.length === 0 && resolved.length === 0 && freshErrors.length === 0 && same.length === 0)
       return 0;

@@ -20,9 +20,21 @@ export interface CompareRequest {
   scope?: Buffer[];
   scopeDepth?: number;
   fast: boolean;
+  /** Send findings in batches of this many as they are found (`compare`'s onBatch), not in the result. */
+  batch?: number;
 }
 
-type Reply = { id: number; ok: true; result: CompareResult } | { id: number; ok: false; message: string };
+type Reply =
+  | { id: number; ok: true; result: CompareResult }
+  | { id: number; ok: false; message: string }
+  | { id: number; batch: Finding[] };
+
+/**
+ * Batches the main thread accepts ahead of handling them. The worker blocks (Atomics.wait on a
+ * shared counter) when they are used up: a check where every file changed streams its findings
+ * through a bounded window instead of queueing all of them in the main thread's message port.
+ */
+const CREDITS = 4;
 
 // Structured clone turns a Buffer into a plain Uint8Array: wrap them back, without copying.
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -36,11 +48,13 @@ function reviveRecord(r: FileRecord): FileRecord {
   return r;
 }
 
+function reviveFinding(f: Finding): void {
+  f.path = buf(f.path);
+  reviveRecord(f.record);
+}
+
 export function reviveResult(r: CompareResult): CompareResult {
-  for (const f of r.findings as Finding[]) {
-    f.path = buf(f.path);
-    reviveRecord(f.record);
-  }
+  for (const f of r.findings as Finding[]) reviveFinding(f);
   for (const e of r.errors as ScanError[]) e.path = buf(e.path);
   r.directories = r.directories.map(buf);
   return r;
@@ -60,7 +74,11 @@ export class ScanWorker {
   private next = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (r: CompareResult) => void; reject: (e: Error) => void }
+    {
+      resolve: (r: CompareResult) => void;
+      reject: (e: Error) => void;
+      onBatch: ((findings: Finding[]) => void) | undefined;
+    }
   >();
 
   constructor(
@@ -76,13 +94,26 @@ export class ScanWorker {
   private start(): Worker {
     // A full check streams, so its live heap is small; without a cap V8 lets the worker's heap
     // grow with the garbage of each pass, and the daemon's memory with it.
+    const credits = new Int32Array(new SharedArrayBuffer(4));
+    credits[0] = CREDITS;
     const worker = new Worker(new URL(import.meta.url), {
-      workerData: { database: this.database },
+      workerData: { database: this.database, credits },
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 },
     });
     worker.on('message', (m: Reply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
+      if ('batch' in m) {
+        try {
+          for (const f of m.batch) reviveFinding(f);
+          p.onBatch?.(m.batch);
+        } finally {
+          // Handled (or failed): the worker may send the next one.
+          Atomics.add(credits, 0, 1);
+          Atomics.notify(credits, 0);
+        }
+        return;
+      }
       this.pending.delete(m.id);
       if (this.pending.size === 0) this.armIdle();
       if (m.ok) p.resolve(reviveResult(m.result));
@@ -113,7 +144,12 @@ export class ScanWorker {
     this.pending.clear();
   }
 
-  compare(req: CompareRequest): Promise<CompareResult> {
+  /**
+   * Compare in the worker. With `onBatch`, findings arrive through it in batches while the worker
+   * scans (the result's `findings` is then empty); each batch is handled before the worker may
+   * send more than CREDITS ahead.
+   */
+  compare(req: CompareRequest, onBatch?: (findings: Finding[]) => void): Promise<CompareResult> {
     if (this.idleTimer) {
       clearTimeout(this.idleTimer);
       this.idleTimer = null;
@@ -122,8 +158,8 @@ export class ScanWorker {
     const worker = this.worker;
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, req });
+      this.pending.set(id, { resolve, reject, onBatch });
+      worker.postMessage({ id, req: onBatch ? { ...req, batch: req.batch ?? 256 } : req });
     });
   }
 
@@ -137,7 +173,17 @@ export class ScanWorker {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
-  const store = Store.open((workerData as { database: string }).database, { readonly: true });
+  const data = workerData as { database: string; credits: Int32Array };
+  const store = Store.open(data.database, { readonly: true });
+  const credits = data.credits;
+  /** Wait for the main thread to accept one more batch. */
+  const takeCredit = () => {
+    for (;;) {
+      const v = Atomics.load(credits, 0);
+      if (v > 0 && Atomics.compareExchange(credits, 0, v, v - 1) === v) return;
+      if (v <= 0) Atomics.wait(credits, 0, v, 1000);
+    }
+  };
   let policyKey = '';
   let index: RuleIndex | null = null;
   port.on('message', ({ id, req }: { id: number; req: CompareRequest }) => {
@@ -147,6 +193,14 @@ if (!isMainThread && parentPort) {
         index = new RuleIndex(loadPolicies(req.policyFiles).rules);
         policyKey = key;
       }
+      let batch: Finding[] = [];
+      const flush = () => {
+        if (batch.length === 0) return;
+        takeCredit();
+        port.postMessage({ id, batch } satisfies Reply);
+        batch = [];
+      };
+      const size = req.batch;
       const result = compareScope({
         store,
         baselineId: req.baselineId,
@@ -155,7 +209,16 @@ if (!isMainThread && parentPort) {
         ...(req.scopeDepth !== undefined ? { scopeDepth: req.scopeDepth } : {}),
         fast: req.fast,
         collectDirectories: true,
+        ...(size
+          ? {
+              onFinding: (f: Finding) => {
+                batch.push(f);
+                if (batch.length >= size) flush();
+              },
+            }
+          : {}),
       });
+      flush();
       port.postMessage({ id, ok: true, result } satisfies Reply);
     } catch (err) {
       port.postMessage({ id, ok: false, message: (err as Error).message } satisfies Reply);

@@ -312,6 +312,38 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     }
   });
 
+  it.runIf(Boolean(process.env.FIM_LONG_TESTS))(
+    'everything changed while it was down (50,000 files): every change is journaled at start',
+    async () => {
+      // The start check streams its findings from the worker in bounded batches: holding 50,000 at
+      // once exhausted the worker's heap, and then nothing at all was reported.
+      const sb5 = new Sandbox('fim-watch-mass-');
+      try {
+        for (let i = 0; i < 50_000; i++) sb5.write(`m/d${i % 500}/f${i}`, 'a');
+        sb5.policy('  - name: mass\n    paths: ["{tree}/m"]\n    check: readonly\n');
+        const config = setup(sb5, rs.port);
+        expect(fim(['baseline', '--config', config]).code).toBe(0);
+        for (let i = 0; i < 50_000; i++) writeFileSync(sb5.path(`m/d${i % 500}/f${i}`), 'b');
+        const d = new DaemonProcess(['--config', config]);
+        try {
+          const line = await d.waitFor(/full check \(start\)|error/, 120_000);
+          expect(line, d.output()).toMatch(/50000 changed, 0 errors, 50000 new/);
+          const db = new Database(join(sb5.dir, 'fim.db'), { readonly: true });
+          const n = (
+            db.prepare("SELECT count(*) AS n FROM finding WHERE kind = 'changed'").get() as { n: number }
+          ).n;
+          db.close();
+          expect(n).toBe(50_000);
+        } finally {
+          expect(await d.stop()).toBe(0);
+        }
+      } finally {
+        sb5.cleanup();
+      }
+    },
+    240_000,
+  );
+
   it('the kernel event queue overflowing: it alerts, runs a full check and finds what no event named', async () => {
     // A real overflow: the daemon is held (test hook) while more events than the kernel queues
     // (fs.inotify.max_queued_events) pile up in one directory; the change made after them, in

@@ -75,4 +75,29 @@ describe('ScanWorker', () => {
       await w.close();
     }
   });
+
+  it('streams findings in batches, in scan order, with at most a few batches ahead of the handler', async () => {
+    for (let i = 0; i < 12; i++) sb.write(`app/s/f${String(i).padStart(2, '0')}.py`, `${i}\n`);
+    const w = new ScanWorker(sb.db, 150);
+    try {
+      const batches: string[][] = [];
+      const r = await w.compare({ ...request(), batch: 2 }, (fs) => {
+        batches.push(fs.map((f) => `${f.kind} ${f.path}`));
+        // A slow handler: the worker must wait for it rather than queue everything.
+        const until = Date.now() + 20;
+        while (Date.now() < until);
+      });
+      expect(r.findings).toEqual([]);
+      expect(batches.every((b) => b.length <= 2)).toBe(true);
+      const all = batches.flat();
+      for (let i = 0; i < 12; i++)
+        expect(all).toContain(`added ${sb.path(`app/s/f${String(i).padStart(2, '0')}.py`)}`);
+      // Walk order: a directory's entries by name, so f00..f11 arrive in order.
+      const streamed = all.filter((x) => x.includes('/app/s/f'));
+      expect(streamed).toEqual([...streamed].sort());
+      expect(r.stats.recorded).toBeGreaterThan(12);
+    } finally {
+      await w.close();
+    }
+  });
 });
