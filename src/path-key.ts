@@ -145,6 +145,12 @@ export class ScopeSet {
     return this.keys.length;
   }
 
+  /** True when `key` is one of the scope keys or a direct entry of one (scopes one level deep). */
+  holdsEntry(key: Buffer): boolean {
+    if (this.exact.has(key.toString('latin1'))) return true;
+    return key.length > 0 && this.byDir.has(splitKey(key).parent.toString('latin1'));
+  }
+
   /** The scope key that `key` is at or below, if any. */
   containing(key: Buffer): Buffer | undefined {
     if (this.exact.has(key.toString('latin1'))) return key;

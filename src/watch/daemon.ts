@@ -21,15 +21,7 @@ import { FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
-import {
-  keyDepth,
-  keyToPath,
-  levelsBelow,
-  outermostKeys,
-  pathToKey,
-  ScopeSet,
-  SortedKeys,
-} from '../path-key.js';
+import { keyDepth, keyToPath, outermostKeys, pathToKey, ScopeSet, SortedKeys } from '../path-key.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { joinPath, RuleIndex } from '../policy/rule-index.js';
 import { findingToJson } from '../report/report.js';
@@ -636,9 +628,7 @@ export class Daemon {
       else if (prev && prev.finding !== null) same.push({ f, id: prev.finding });
     }
     const inScope = (key: Buffer) =>
-      scopes === null ||
-      scopes.deep.containing(key) !== undefined ||
-      ((s) => s !== undefined && levelsBelow(key, s) <= 1)(scopes.shallow.containing(key));
+      scopes === null || scopes.deep.containing(key) !== undefined || scopes.shallow.holdsEntry(key);
     const resolved: Buffer[] = [];
     if (!opts.partial) {
       for (const k of scopes === null ? this.reported.keys() : this.reportedIn(scopes)) {

@@ -170,4 +170,25 @@ describe('path keys', () => {
       { numRuns: 500 },
     );
   });
+
+  it('ScopeSet.holdsEntry: a scope itself or a direct entry of one, nested scopes included', () => {
+    // A rescan of a directory at depth 1 covers it and its entries; with nested scopes (a and a/b)
+    // an entry of a/b is covered even though a, the outer scope, holds it two levels down.
+    fc.assert(
+      fc.property(fc.array(pathArb, { minLength: 1, maxLength: 6 }), pathArb, (scopePaths, p) => {
+        const set = new ScopeSet(scopePaths.map(pathToKey));
+        const parent = p.subarray(0, Math.max(1, p.lastIndexOf(0x2f)));
+        const expected = scopePaths.some((s) => s.equals(p) || s.equals(parent));
+        expect(set.holdsEntry(pathToKey(p))).toBe(expected);
+        // and every scope path's own direct child is held
+        const child = Buffer.concat([scopePaths[0]!, Buffer.from('/zz')]);
+        expect(set.holdsEntry(pathToKey(child))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    const nested = new ScopeSet([pathToKey(Buffer.from('/a')), pathToKey(Buffer.from('/a/b'))]);
+    expect(nested.holdsEntry(pathToKey(Buffer.from('/a/b/c')))).toBe(true);
+    expect(nested.holdsEntry(pathToKey(Buffer.from('/a/x/c')))).toBe(false);
+    expect(new ScopeSet([Buffer.alloc(0)]).holdsEntry(pathToKey(Buffer.from('/top')))).toBe(true);
+  });
 });
