@@ -18,9 +18,9 @@
 
 const SLASH = 0x2f;
 
-/** Components of an absolute path, as views. */
-function parts(path: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
+/** Split an absolute path into its components, as Buffers (views, not copies). */
+export function components(path: Buffer): Buffer[] {
+  const out: Buffer[] = [];
   let start = 1;
   for (let i = 1; i <= path.length; i++) {
     if (i === path.length || path[i] === SLASH) {
@@ -33,7 +33,7 @@ function parts(path: Uint8Array): Uint8Array[] {
 
 /** The directory code of a directory path: 00 01 before each component ("/" has the empty code). */
 export function dirCode(dirPath: Buffer): Buffer {
-  const cs = parts(dirPath);
+  const cs = components(dirPath);
   const out = Buffer.allocUnsafe(cs.reduce((n, c) => n + 2 + c.length, 0));
   let o = 0;
   for (const c of cs) {
@@ -46,7 +46,7 @@ export function dirCode(dirPath: Buffer): Buffer {
 }
 
 export function pathToKey(path: Buffer): Buffer {
-  const cs = parts(path);
+  const cs = components(path);
   if (cs.length === 0) return Buffer.alloc(0);
   const out = Buffer.allocUnsafe(cs.reduce((n, c) => n + 2 + c.length, 0));
   let o = 0;

@@ -4,6 +4,8 @@
  * so no name is ever mangled). The scanner walks it to reach rule paths without listing the
  * directories above them; compare and explain ask it about single paths.
  */
+
+import { components } from '../path-key.js';
 import type { Rule } from './policy.js';
 
 export interface TrieNode {
@@ -21,19 +23,6 @@ export type Classification =
   | { status: 'uncovered' };
 
 const SLASH = 0x2f;
-
-/** Split an absolute path into its components, as Buffers (views, not copies). */
-export function components(path: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  let start = 1;
-  for (let i = 1; i <= path.length; i++) {
-    if (i === path.length || path[i] === SLASH) {
-      if (i > start) out.push(path.subarray(start, i));
-      start = i + 1;
-    }
-  }
-  return out;
-}
 
 export function sortedChildNames(node: TrieNode): Buffer[] {
   node.sortedNames ??= [...node.children.keys()].map((k) => Buffer.from(k, 'latin1')).sort(Buffer.compare);
