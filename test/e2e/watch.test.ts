@@ -282,6 +282,34 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     sb?.cleanup();
   });
 
+  /**
+   * A fresh sandbox with `files`, one readonly rule over {tree}/t, a config, keys and a baseline;
+   * then a daemon (with `env`) that `body` drives. The daemon must stop with 0; the sandbox goes.
+   */
+  async function withDaemon(
+    prefix: string,
+    files: Record<string, string>,
+    env: NodeJS.ProcessEnv,
+    body: (sb: Sandbox, d: DaemonProcess) => Promise<void>,
+  ): Promise<void> {
+    const box = new Sandbox(prefix);
+    try {
+      for (const [rel, content] of Object.entries(files)) box.write(rel, content);
+      box.policy('  - name: t\n    paths: ["{tree}/t"]\n    check: readonly\n');
+      const config = setup(box, rs.port);
+      expect(fim(['baseline', '--config', config]).code).toBe(0);
+      const d = new DaemonProcess(['--config', config], env);
+      try {
+        await d.ready();
+        await body(box, d);
+      } finally {
+        expect(await d.stop()).toBe(0);
+      }
+    } finally {
+      box.cleanup();
+    }
+  }
+
   it('a 5,000-file storm loses no finding from the journal; alerts are paced and summarised', async () => {
     sb.write('storm/.keep', '');
     sb.policy('  - name: storm\n    paths: ["{tree}/storm"]\n    check: readonly\n');
@@ -351,80 +379,47 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     // the daemon's own burst accounting can notice; the full check it then runs must find it.
     const limit = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
     const flood = Math.ceil(limit / 2) + 500; // a new file is two events (create, modify)
-    const sb4 = new Sandbox('fim-watch-overflow-');
-    try {
-      sb4.write('t/a/.keep', '');
-      sb4.write('t/b/existing.txt', 'original\n');
-      sb4.policy('  - name: q\n    paths: ["{tree}/t"]\n    check: readonly\n');
-      const config = setup(sb4, rs.port);
-      expect(fim(['baseline', '--config', config]).code).toBe(0);
-      const d = new DaemonProcess(['--config', config], { FIM_TEST_WATCH_DELAY_MS: '8000' });
-      try {
-        await d.ready();
-        const from = d.lines.length;
-        sb4.write('t/hold/x', '1');
-        await d.waitFor(/test: watching \S+\/t\/hold in 8000 ms/, 5000, from);
-        for (let i = 0; i < flood; i++) writeFileSync(sb4.path(`t/a/f${i}`), 'x');
-        writeFileSync(sb4.path('t/b/existing.txt'), 'tampered\n');
-        await d.waitFor(/inotify event queue overflowed/, 20_000, from);
-        await d.waitFor(/changed \S+\/t\/b\/existing\.txt .*\[queue overflow\]/, 30_000, from);
-        await rs.waitFor((ls) => ls.some((l) => l.includes('EOVERFLOW')), 5000);
-      } finally {
-        expect(await d.stop()).toBe(0);
-      }
-    } finally {
-      sb4.cleanup();
-    }
+    const files = { 't/a/.keep': '', 't/b/existing.txt': 'original\n' };
+    await withDaemon('fim-watch-overflow-', files, { FIM_TEST_WATCH_DELAY_MS: '8000' }, async (box, d) => {
+      const from = d.lines.length;
+      box.write('t/hold/x', '1');
+      await d.waitFor(/test: watching \S+\/t\/hold in 8000 ms/, 5000, from);
+      for (let i = 0; i < flood; i++) writeFileSync(box.path(`t/a/f${i}`), 'x');
+      writeFileSync(box.path('t/b/existing.txt'), 'tampered\n');
+      await d.waitFor(/inotify event queue overflowed/, 20_000, from);
+      await d.waitFor(/changed \S+\/t\/b\/existing\.txt .*\[queue overflow\]/, 30_000, from);
+      await rs.waitFor((ls) => ls.some((l) => l.includes('EOVERFLOW')), 5000);
+    });
   }, 90_000);
 
   it('a file created in a new directory before its watch exists is still reported', async () => {
     // inotify has no recursive watch: a new directory is read by its rescan, then watched. A file
     // created in between has no event; the daemon must list the directory again once watched.
     // The hook holds the daemon for 1.5 s between the two, and the file is written in that window.
-    const sb3 = new Sandbox('fim-watch-race-');
-    try {
-      sb3.write('t/.keep', '');
-      sb3.policy('  - name: race\n    paths: ["{tree}/t"]\n    check: readonly\n');
-      const config = setup(sb3, rs.port);
-      expect(fim(['baseline', '--config', config]).code).toBe(0);
-      const d = new DaemonProcess(['--config', config], { FIM_TEST_WATCH_DELAY_MS: '1500' });
-      try {
-        await d.ready();
+    await withDaemon(
+      'fim-watch-race-',
+      { 't/.keep': '' },
+      { FIM_TEST_WATCH_DELAY_MS: '1500' },
+      async (box, d) => {
         const from = d.lines.length;
-        sb3.write('t/new/first.txt', '1');
+        box.write('t/new/first.txt', '1');
         await d.waitFor(/test: watching \S+\/t\/new in 1500 ms/, 5000, from);
-        sb3.write('t/new/late.txt', '2');
+        box.write('t/new/late.txt', '2');
         await d.waitFor(/added \S+\/t\/new\/first\.txt /, 5000, from);
         await d.waitFor(/added \S+\/t\/new\/late\.txt /, 5000, from);
-      } finally {
-        expect(await d.stop()).toBe(0);
-      }
-    } finally {
-      sb3.cleanup();
-    }
+      },
+    );
   });
 
   it('the watch limit reached: it alerts once, falls back to periodic scans, keeps running', async () => {
-    const sb2 = new Sandbox('fim-watch-limit-');
-    try {
-      for (let i = 0; i < 6; i++) sb2.write(`t/d${i}/f.txt`, 'x');
-      sb2.policy('  - name: limited\n    paths: ["{tree}/t"]\n    check: readonly\n');
-      const config = setup(sb2, rs.port);
-      expect(fim(['baseline', '--config', config]).code).toBe(0);
-      const d = new DaemonProcess(['--config', config], { FIM_TEST_WATCH_LIMIT: '3' });
-      try {
-        await d.ready();
-        await d.waitFor(/inotify watch limit reached/);
-        // d5 is beyond the limit: a change there is found by the fallback scan
-        writeFileSync(sb2.path('t/d5/f.txt'), 'changed');
-        await d.waitFor(/changed \S+\/t\/d5\/f\.txt .*\[fallback\]/, 5000);
-        await rs.waitFor((ls) => ls.filter((l) => l.includes('ENOSPC')).length === 1, 5000);
-        expect(d.lines.filter((l) => l.includes('inotify watch limit reached')).length).toBe(1);
-      } finally {
-        expect(await d.stop()).toBe(0);
-      }
-    } finally {
-      sb2.cleanup();
-    }
+    const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`t/d${i}/f.txt`, 'x']));
+    await withDaemon('fim-watch-limit-', files, { FIM_TEST_WATCH_LIMIT: '3' }, async (box, d) => {
+      await d.waitFor(/inotify watch limit reached/);
+      // d5 is beyond the limit: a change there is found by the fallback scan
+      writeFileSync(box.path('t/d5/f.txt'), 'changed');
+      await d.waitFor(/changed \S+\/t\/d5\/f\.txt .*\[fallback\]/, 5000);
+      await rs.waitFor((ls) => ls.filter((l) => l.includes('ENOSPC')).length === 1, 5000);
+      expect(d.lines.filter((l) => l.includes('inotify watch limit reached')).length).toBe(1);
+    });
   });
 });
