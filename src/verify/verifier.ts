@@ -584,7 +584,14 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         parsed: { kind: 'malformed', detail: 'repeated parameter in fim structured data' },
       };
     }
-    return { signature: signatureCheck(m, eventEl.params), parsed: { kind: 'fim', m, ev } };
+    let signature: SignatureCheck | null;
+    try {
+      signature = signatureCheck(m, eventEl.params);
+    } catch {
+      // Defensive, as in commit: no input may crash the verifier; no check means a bad signature.
+      signature = null;
+    }
+    return { signature, parsed: { kind: 'fim', m, ev } };
   };
 
   const commit = (p: PreparedLine, sigOk?: boolean): Problem[] => {
