@@ -70,6 +70,7 @@ const IDLE_MS = 2_000;
 /** The main thread's handle on the worker: one request at a time, in order; started on demand. */
 export class ScanWorker {
   private worker: Worker | null = null;
+  private credits: Int32Array | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private next = 1;
   private readonly pending = new Map<
@@ -91,11 +92,17 @@ export class ScanWorker {
     return this.worker !== null;
   }
 
+  /** Batches the worker may still send before it must wait (tests: 0 to CREDITS). */
+  get creditsLeft(): number {
+    return this.credits ? Atomics.load(this.credits, 0) : CREDITS;
+  }
+
   private start(): Worker {
     // A full check streams, so its live heap is small; without a cap V8 lets the worker's heap
     // grow with the garbage of each pass, and the daemon's memory with it.
     const credits = new Int32Array(new SharedArrayBuffer(4));
     credits[0] = CREDITS;
+    this.credits = credits;
     const worker = new Worker(new URL(import.meta.url), {
       workerData: { database: this.database, credits },
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 },

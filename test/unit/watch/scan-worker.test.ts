@@ -81,13 +81,21 @@ describe('ScanWorker', () => {
     const w = new ScanWorker(sb.db, 150);
     try {
       const batches: string[][] = [];
+      const left: number[] = [];
       const r = await w.compare({ ...request(), batch: 2 }, (fs) => {
         batches.push(fs.map((f) => `${f.kind} ${f.path}`));
-        // A slow handler: the worker must wait for it rather than queue everything.
-        const until = Date.now() + 20;
+        left.push(w.creditsLeft);
+        // A slow handler (the first one very slow, so the worker surely runs ahead meanwhile): the
+        // worker must wait for it rather than queue everything.
+        const until = Date.now() + (batches.length === 1 ? 300 : 20);
         while (Date.now() < until);
       });
       expect(r.findings).toEqual([]);
+      // The worker ran ahead until its credits were used up (0 left), never beyond them: this
+      // batch's own credit is not back yet when its handler runs, so at most 3 of 4 remain.
+      expect(batches.length).toBeGreaterThanOrEqual(6);
+      expect(Math.min(...left)).toBe(0);
+      expect(Math.max(...left)).toBeLessThanOrEqual(3);
       expect(batches.every((b) => b.length <= 2)).toBe(true);
       const all = batches.flat();
       for (let i = 0; i < 12; i++)
