@@ -119,6 +119,8 @@ async function startRsyslogd(bin: string, dir: string): Promise<Receiver | null>
 }
 
 export async function startReceiver(dir: string): Promise<Receiver> {
+  // Both receivers write into `dir`: make it first (without rsyslog nothing else would).
+  mkdirSync(dir, { recursive: true });
   for (const bin of ['/usr/sbin/rsyslogd', '/sbin/rsyslogd']) {
     try {
       accessSync(bin, constants.X_OK);
