@@ -1,5 +1,5 @@
 /**
- * The one way fim reads a BLAKE3 digest. `@napi-rs/blake-hash` 1.3.6's `digestBuffer()` leaks its
+ * The one way fim reads a BLAKE3 digest. `@napi-rs/blake-hash`'s `digestBuffer()` (1.3.4 and 1.3.6) leaks its
  * result's native memory (measured: ~320 bytes per call, +97 MB RSS over 300,000 calls, which made
  * a scan's memory grow with the number of files); `digest('hex')` does not.
  */

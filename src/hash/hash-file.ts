@@ -33,13 +33,6 @@ export class FileHasher {
     this.buf = Buffer.allocUnsafe(bufferSize);
   }
 
-  /** Hash a whole buffer (roots, canonical encodings). */
-  digestOf(...parts: Uint8Array[]): Buffer {
-    this.hasher.reset();
-    for (const p of parts) this.hasher.update(p);
-    return digestOf(this.hasher);
-  }
-
   /**
    * Hash the file at `path`, which `lstat` showed to be a regular file with `expected` dev/ino.
    * `prefixLength`: also return the hash of the first that many bytes (growing files).

@@ -25,6 +25,19 @@ describe('quick start and packaging', () => {
     expect(quickStart()).toEqual(['npm install && npx fim demo', 'npm test']);
   });
 
+  it('the lock holds every optional package its dependencies list (npm ci refuses it otherwise)', () => {
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { optionalDependencies?: Record<string, string> }>;
+    };
+    const missing: string[] = [];
+    for (const [where, entry] of Object.entries(lock.packages)) {
+      for (const [name, version] of Object.entries(entry.optionalDependencies ?? {})) {
+        if (!lock.packages[`node_modules/${name}`]) missing.push(`${name}@${version} (for ${where})`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it.runIf(LONG)(
     'the quick start runs exactly as written in a fresh clone',
     () => {
