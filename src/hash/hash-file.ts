@@ -8,9 +8,8 @@
  */
 
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { errnoCode } from '../errors.js';
-import { digestOf } from './digest.js';
+import { Blake3 } from './blake3.js';
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const NOATIME = constants.O_NOATIME ?? 0;
@@ -25,7 +24,7 @@ export type HashOutcome =
  * to gigabytes before the GC notices (measured, design.md).
  */
 export class FileHasher {
-  private readonly hasher = new Blake3Hasher();
+  private readonly hasher = new Blake3();
   private readonly buf: Buffer;
   private noatime = NOATIME !== 0;
 
@@ -103,7 +102,7 @@ export class FileHasher {
     let total = 0n;
     let prefix: { length: bigint; hash: Buffer } | null = null;
     const want = prefixLength;
-    if (want === 0n) prefix = { length: 0n, hash: digestOf(h) };
+    if (want === 0n) prefix = { length: 0n, hash: h.digest() };
     for (;;) {
       const n = readSync(fd, this.buf, 0, this.buf.length, null);
       if (n === 0) break;
@@ -111,13 +110,13 @@ export class FileHasher {
       if (want !== undefined && prefix === null && total + BigInt(n) >= want) {
         const cut = Number(want - total);
         h.update(chunk.subarray(0, cut));
-        prefix = { length: want, hash: digestOf(h) };
+        prefix = { length: want, hash: h.digest() };
         h.update(chunk.subarray(cut));
       } else {
         h.update(chunk);
       }
       total += BigInt(n);
     }
-    return { total, content: digestOf(h), prefix };
+    return { total, content: h.digest(), prefix };
   }
 }

@@ -5,10 +5,9 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { type CheckSpec, PRESET_NAMES, PRESETS, type PresetName } from '../attributes.js';
 import { errnoCode, PolicyError } from '../errors.js';
-import { digestOf } from '../hash/digest.js';
+import { Blake3 } from '../hash/blake3.js';
 import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
 import { compileGlob, globProblem } from './glob.js';
 import { suggest, YamlSource } from './yaml-source.js';
@@ -188,7 +187,7 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
 export function loadPolicies(files: readonly string[]): Policy {
   const problems: string[] = [];
   const rules: Rule[] = [];
-  const hasher = new Blake3Hasher();
+  const hasher = new Blake3();
   if (files.length === 0)
     throw new PolicyError(['no policy files: give --policy FILE or list "policies" in the configuration']);
   for (const file of new Set(files)) {
@@ -225,5 +224,5 @@ export function loadPolicies(files: readonly string[]): Policy {
   }
   if (problems.length) throw new PolicyError(problems);
   if (rules.length === 0) throw new PolicyError([`${files.join(', ')}: no rules`]);
-  return { rules, files: [...files], hash: digestOf(hasher) };
+  return { rules, files: [...files], hash: hasher.digest() };
 }

@@ -4,8 +4,7 @@
  * changes it; the root is what gets signed and announced to the log server.
  */
 
-import { Blake3Hasher } from '@napi-rs/blake-hash';
-import { digestOf } from '../hash/digest.js';
+import { Blake3 } from '../hash/blake3.js';
 import { FILE_TYPES, type FileRecord } from '../types.js';
 
 const DOMAIN = 'fim baseline root v1';
@@ -46,7 +45,7 @@ export interface RootMeta {
 
 /** Feeds records in key order; `finish` binds the metadata and returns the root. */
 export class RootBuilder {
-  private readonly h = new Blake3Hasher();
+  private readonly h = new Blake3();
   private count = 0;
   private lastKey: Buffer | null = null;
 
@@ -62,7 +61,7 @@ export class RootBuilder {
   }
 
   finish(m: RootMeta): Buffer {
-    const recordsDigest = digestOf(this.h);
+    const recordsDigest = this.h.digest();
     const meta = Buffer.from(
       JSON.stringify([
         DOMAIN,
@@ -73,9 +72,9 @@ export class RootBuilder {
         this.count,
       ]),
     );
-    const outer = new Blake3Hasher();
+    const outer = new Blake3();
     outer.update(meta);
     outer.update(recordsDigest);
-    return digestOf(outer);
+    return outer.digest();
   }
 }

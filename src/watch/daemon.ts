@@ -13,12 +13,12 @@
  * full check).
  */
 
-import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { type Alerter, findingEvent, type HeartbeatStatus } from '../alert/index.js';
 import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
-import { FimError } from '../errors.js';
+import { ExitCode, FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
+import { Blake3 } from '../hash/blake3.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { keyDepth, keyToPath, outermostKeys, pathToKey, ScopeSet, SortedKeys } from '../path-key.js';
@@ -105,7 +105,7 @@ export class Daemon {
   private readonly timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private resolveDone: ((code: number) => void) | null = null;
-  private readonly sigHasher = new Blake3Hasher();
+  private readonly sigHasher = new Blake3();
   private readonly log: Logger;
 
   /**
@@ -193,8 +193,8 @@ export class Daemon {
         code: err instanceof FimError ? `EXIT${err.exitCode}` : 'EINTERNAL',
         message: e.message,
       });
-      if (err instanceof FimError && err.exitCode === 18)
-        void this.stop('baseline failed its integrity check', 18);
+      if (err instanceof FimError && err.exitCode === ExitCode.baselineIntegrity)
+        void this.stop('baseline failed its integrity check', ExitCode.baselineIntegrity);
     }
   }
 
@@ -575,7 +575,7 @@ export class Daemon {
     this.sigHasher.update(JSON.stringify([f.kind, f.rule, what]));
     // A string, not a Buffer: thousands of small long-lived Buffers would each pin an 8 KB slab
     // of Node's buffer pool (measured: 63 MB of external memory after a 10,000-file storm).
-    return this.sigHasher.digest('hex');
+    return this.sigHasher.digestHex();
   }
 
   private setReported(m: Map<string, { sig: string; finding: number | null }>): void {
