@@ -64,7 +64,7 @@ export const CLASSIC_RULES = `  - name: code
     check: growing
 `;
 
-/** A temp directory with a tree, a policy and a database; `cleanup` removes it. */
+/** A temp directory with a tree, a policy and a database; disposable (`await using`), or `cleanup()`. */
 export class Sandbox {
   readonly dir: string;
   readonly tree: string;
@@ -114,6 +114,15 @@ export class Sandbox {
 
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** `using sb = new Sandbox()`: removed when the block ends, whatever the test did. */
+  [Symbol.dispose](): void {
+    this.cleanup();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.cleanup();
   }
 }
 
