@@ -20,6 +20,8 @@ export const ExitCode = {
   storage: 19,
   key: 20,
   internal: 21,
+  /** `fim verify-log`: something did not verify (forgery, gap, replay, silence, swapped root). */
+  verifyProblems: 1,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

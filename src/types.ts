@@ -77,3 +77,9 @@ export interface Finding {
   /** The new record for `added`, the old one for `removed`, the new one for `changed`. */
   record: FileRecord;
 }
+
+/** Where a command or the demo writes: results on `out`, diagnostics on `err`. */
+export interface Output {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}

@@ -1,37 +1,25 @@
+import { baseline } from '../api/baseline.js';
 import { displayBytes } from '../display.js';
-import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
-import { createBaseline } from '../ops/baseline.js';
 import { baselineJson, errorToJson } from '../report/report.js';
-import { type CommonOptions, loadConfig, loadPolicy, type Output, openStore } from './context.js';
+import { type CommonOptions, type Output, sessionOf } from './context.js';
 import { progressReporter } from './progress.js';
 
 export async function baselineCommand(o: CommonOptions & { label?: string }, io: Output): Promise<number> {
-  const cfg = loadConfig(o);
-  const policy = loadPolicy(cfg);
-  const keys = loadKeyStore(cfg);
-  const sign = rootSigner(keys);
-  const store = openStore(cfg, true);
   const progress = progressReporter(!o.quiet && !o.json);
   try {
-    const r = createBaseline({
-      store,
-      policy,
-      host: cfg.host,
-      label: o.label ?? 'manual',
-      ...(sign ? { sign } : {}),
+    const r = await baseline({
+      ...sessionOf(o),
+      ...(o.label !== undefined ? { label: o.label } : {}),
       ...(progress.update ? { onProgress: progress.update } : {}),
     });
     progress.done();
-    await sendAndClose(openAlerter(cfg, keys, store), [
-      { type: 'baseline', root: r.meta.root.toString('hex'), label: r.meta.label, baselineId: r.meta.id },
-    ]);
     const secs = r.elapsedMs / 1000;
     if (o.json) {
       io.out(
         `${JSON.stringify(
           {
             version: 1,
-            host: cfg.host,
+            host: r.host,
             baseline: baselineJson(r.meta),
             files: r.meta.files,
             bytes: Number(r.stats.bytes),
@@ -49,15 +37,14 @@ export async function baselineCommand(o: CommonOptions & { label?: string }, io:
         `baseline ${r.meta.id} "${r.meta.label}": ${r.meta.files} entries, ${r.stats.files} files, ${mb.toFixed(1)} MB in ${secs.toFixed(2)} s (${(mb / Math.max(secs, 1e-3)).toFixed(0)} MB/s)\n`,
       );
       io.out(
-        `root ${r.meta.root.toString('hex')}${sign ? ' (signed)' : ' (unsigned: no keys; run "fim keygen")'}\n`,
+        `root ${r.meta.root.toString('hex')}${r.signed ? ' (signed)' : ' (unsigned: no keys; run "fim keygen")'}\n`,
       );
       for (const m of r.missing)
         io.err(`note: rule "${m.rule}": path ${displayBytes(m.path)} does not exist\n`);
       for (const e of r.errors) io.err(`error: ${e.code} ${displayBytes(e.path)}: ${e.message}\n`);
     }
-    return r.errors.length ? 8 : 0;
+    return r.exitCode;
   } finally {
     progress.done();
-    store.close();
   }
 }

@@ -1,12 +1,8 @@
-import { resolve } from 'node:path';
-import { ATTRIBUTES } from '../attributes.js';
-import { loadPolicies } from '../policy/policy.js';
-import { RuleIndex } from '../policy/rule-index.js';
-import { type CommonOptions, loadConfig, loadPolicy, type Output } from './context.js';
+import { checkPolicies, explainPath } from '../api/policy.js';
+import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function policyCheckCommand(files: string[], o: CommonOptions, io: Output): Promise<number> {
-  const list = files.length ? files : loadConfig(o).policies;
-  const p = loadPolicies(list);
+  const p = checkPolicies(files, sessionOf(o));
   if (o.json)
     io.out(
       `${JSON.stringify({ ok: true, files: p.files, rules: p.rules.map((r) => r.name), hash: p.hash.toString('hex') })}\n`,
@@ -19,23 +15,20 @@ export async function policyCheckCommand(files: string[], o: CommonOptions, io: 
 }
 
 export async function policyExplainCommand(path: string, o: CommonOptions, io: Output): Promise<number> {
-  const policy = loadPolicy(loadConfig(o));
-  const abs = Buffer.from(resolve(path));
-  const c = new RuleIndex(policy.rules).classify(abs);
-  const result: Record<string, unknown> = { path: resolve(path), status: c.status };
+  const { path: abs, classification: c, attributes: attrs } = explainPath(path, sessionOf(o));
+  const result: Record<string, unknown> = { path: abs, status: c.status };
   let text: string;
   if (c.status === 'uncovered') {
-    text = `${resolve(path)}: not covered by any rule`;
+    text = `${abs}: not covered by any rule`;
   } else {
     const rule = c.rule;
-    const attrs = ATTRIBUTES.filter((a) => rule.check.attributes.has(a.name)).map((a) => a.name);
     Object.assign(result, {
       rule: rule.name,
       severity: rule.severity,
       anchor: c.anchor.toString(),
       source: rule.source,
     });
-    const head = `${resolve(path)}: rule "${rule.name}" (${rule.severity}, ${rule.source}) via ${c.anchor.toString()}`;
+    const head = `${abs}: rule "${rule.name}" (${rule.severity}, ${rule.source}) via ${c.anchor.toString()}`;
     if (c.status === 'excluded') {
       Object.assign(result, { pattern: c.pattern, excluded_at: c.at.toString() });
       text = `${head}\n  excluded: ${c.at.toString()} matches "${c.pattern}"`;

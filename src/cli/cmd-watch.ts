@@ -1,16 +1,10 @@
-import { Daemon } from '../watch/daemon.js';
-import type { CommonOptions, Output } from './context.js';
+import { watch } from '../api/watch.js';
+import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 /** `fim watch`: one line per event on stdout, with `<N>` priority prefixes for journald. */
-export async function watchCommand(o: CommonOptions, io: Output): Promise<number> {
-  const log = (pri: number, msg: string) => io.out(`<${pri}>${msg.replace(/[\r\n]+/g, '; ')}\n`);
-  const daemon = new Daemon({
-    overrides: {
-      ...(o.config !== undefined ? { config: o.config } : {}),
-      ...(o.policy !== undefined ? { policy: o.policy } : {}),
-      ...(o.db !== undefined ? { db: o.db } : {}),
-    },
-    log,
+export function watchCommand(o: CommonOptions, io: Output): Promise<number> {
+  return watch({
+    ...sessionOf(o),
+    log: (pri, msg) => io.out(`<${pri}>${msg.replace(/[\r\n]+/g, '; ')}\n`),
   });
-  return daemon.run();
 }

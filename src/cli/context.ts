@@ -1,11 +1,11 @@
 /**
- * What every command needs before it starts: the configuration in force, the policy and the
- * database, built from the common options. Kept here so each command file stays a thin adapter.
+ * What every command shares: the common options, where output goes, and the option helpers. The
+ * commands are thin adapters over the library API (src/api/), which loads configuration, policy
+ * and database.
  */
 import type { Command } from 'commander';
-import { type Config, resolveConfig } from '../config.js';
-import { loadPolicies, type Policy } from '../policy/policy.js';
-import { Store } from '../store/store.js';
+import type { SessionOptions } from '../api/session.js';
+import type { Output } from '../types.js';
 
 export interface CommonOptions {
   config?: string;
@@ -15,27 +15,16 @@ export interface CommonOptions {
   quiet?: boolean;
 }
 
-export function loadConfig(o: CommonOptions): Config {
-  return resolveConfig({
+/** The session part of the common options: where configuration, policies and database come from. */
+export function sessionOf(o: CommonOptions): SessionOptions {
+  return {
     ...(o.config !== undefined ? { config: o.config } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     ...(o.db !== undefined ? { db: o.db } : {}),
-  });
+  };
 }
 
-export function loadPolicy(cfg: Config): Policy {
-  return loadPolicies(cfg.policies);
-}
-
-export function openStore(cfg: Config, create = false): Store {
-  return Store.open(cfg.database, { create });
-}
-
-/** Where a command writes: stdout for results, stderr for diagnostics. */
-export interface Output {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
+export type { Output } from '../types.js';
 
 export const stdio: Output = {
   out: (s) => process.stdout.write(s),

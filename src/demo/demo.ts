@@ -17,11 +17,15 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { acceptCommand } from '../cli/cmd-accept.js';
-import { baselineCommand } from '../cli/cmd-baseline.js';
-import { checkCommand } from '../cli/cmd-check.js';
-import { keygenCommand, verifyLogCommand } from '../cli/cmd-evidence.js';
-import type { Output } from '../cli/context.js';
+import { accept } from '../api/accept.js';
+import { baseline } from '../api/baseline.js';
+import { check } from '../api/check.js';
+import { keygen } from '../api/keygen.js';
+import { verifyLog } from '../api/verify-log.js';
+import { displayBytes } from '../display.js';
+import { checkToText } from '../report/report.js';
+import type { Output } from '../types.js';
+import { formatVerifyReport, problemsFound } from '../verify/index.js';
 import { startReceiver } from './receiver.js';
 
 const HOST = 'demo-worker';
@@ -120,13 +124,17 @@ export async function runDemo(o: { keep?: boolean }, io: Output): Promise<number
       config,
       `host: ${HOST}\npolicies: [policy.yaml]\ndatabase: fim.db\nkeys: keys\nsyslog: { target: "udp://127.0.0.1:${receiver.port}", max_per_second: 200 }\n`,
     );
-    const common = { config, quiet: false };
+    const common = { config };
 
     step(3, 'fim keygen: forward-secure signing keys; the public key goes to the log server');
-    await keygenCommand({ ...common, epochs: '24' }, sub);
+    const k = keygen({ ...common, epochs: 24 });
+    sub.out(`keys for ${k.host} written to ${k.dir} (the master private key was never stored)\n`);
+    sub.out(`enrol this public key on the log server: ${k.pubPath}\nfingerprint: ${k.fingerprint}\n`);
 
     step(4, 'fim baseline --label deploy-1: hash everything the policy names, sign the root, announce it');
-    await baselineCommand({ ...common, label: 'deploy-1' }, sub);
+    const b = await baseline({ ...common, label: 'deploy-1' });
+    sub.out(`baseline ${b.meta.id} "${b.meta.label}": ${b.meta.files} entries, ${b.stats.files} files\n`);
+    sub.out(`root ${b.meta.root.toString('hex')}${b.signed ? ' (signed)' : ''}\n`);
 
     step(5, 'The intruder gets in, and:');
     const tasks = join(tree, 'srv/celery/app/tasks.py');
@@ -155,28 +163,33 @@ export async function runDemo(o: { keep?: boolean }, io: Output): Promise<number
     sub.out('- rewrites the old part of the worker log\n');
 
     step(6, 'fim check: what changed, attribute by attribute (exit status: 1 added | 2 removed | 4 changed)');
-    const code = await checkCommand([], common, sub);
+    const report = await check(common);
+    sub.out(checkToText(report));
+    const code = report.exitCode;
     sub.out(`exit status ${code}\n`);
     if ((code & 5) !== 5) ok = false;
 
     step(7, 'On the log server: fim verify-log proves every alert authentic, in order and complete');
     await receiver.waitFor((ls) => ls.some((l) => l.includes('ev="summary"')));
     const pub = join(dir, 'keys', `${HOST}.pub`);
-    const v = await verifyLogCommand(receiver.logFile, { pubkey: [pub], maxSilence: '0' }, sub);
-    if (v !== 0) ok = false;
+    const v = await verifyLog(receiver.logFile, { pubkeys: [pub], maxSilenceMs: 0 });
+    sub.out(formatVerifyReport(v));
+    if (problemsFound(v)) ok = false;
 
     step(8, "The intruder also deletes a line from the server's log: verify-log sees the gap");
     const lines = readFileSync(receiver.logFile, 'utf8').split('\n');
     const victim = lines.findIndex((l) => l.includes('ev="finding"') && l.includes('worker.key'));
     const forged = join(dir, 'tampered.log');
     writeFileSync(forged, lines.filter((_, i) => i !== victim).join('\n'));
-    const v2 = await verifyLogCommand(forged, { pubkey: [pub], maxSilence: '0', quiet: false }, sub);
-    if (v2 === 0) ok = false;
+    const v2 = await verifyLog(forged, { pubkeys: [pub], maxSilenceMs: 0 });
+    sub.out(formatVerifyReport(v2));
+    if (!problemsFound(v2)) ok = false;
 
     step(9, 'Had the key change been a planned rotation, fim accept takes just that reviewed change');
-    await acceptCommand([key, dirname(key)], common, sub);
-    const silent: Output = { out: () => {}, err: () => {} };
-    const after = await checkCommand([], { ...common, quiet: true }, silent);
+    const a = await accept({ ...common, paths: [key, dirname(key)] });
+    for (const f of a.accepted) sub.out(`accepted ${f.kind.padEnd(8)} ${displayBytes(f.path)}\n`);
+    sub.out(`baseline ${a.meta.id} (from ${a.previous.id}): root ${a.meta.root.toString('hex')}\n`);
+    const after = (await check(common)).exitCode;
     sub.out(
       `fim check now exits ${after}: the key is trusted again, the intruder's other changes are still reported\n`,
     );

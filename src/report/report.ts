@@ -5,9 +5,16 @@
  */
 import { nsToIso, recordDisplay } from '../attributes.js';
 import { displayBytes } from '../display.js';
-import type { BaselineMeta } from '../store/store.js';
 import type { AttributeChange, Finding, ScanError, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
+
+/** What a report says of the baseline it compared against (the store's BaselineMeta has more). */
+export interface BaselineInfo {
+  id: number;
+  createdNs: bigint;
+  label: string;
+  root: Buffer;
+}
 
 export interface FindingJson {
   id?: number;
@@ -30,7 +37,7 @@ export interface ErrorJson {
 export interface CheckReport {
   host: string;
   run: number | null;
-  baseline: BaselineMeta;
+  baseline: BaselineInfo;
   summary: { scanned: number; added: number; removed: number; changed: number; errors: number };
   findings: FindingJson[];
   errors: ErrorJson[];
@@ -61,7 +68,7 @@ export function errorToJson(e: ScanError): ErrorJson {
   };
 }
 
-export function baselineJson(b: BaselineMeta) {
+export function baselineJson(b: BaselineInfo) {
   return {
     id: b.id,
     created: nsToIso(b.createdNs).replace(/\.\d+Z$/, 'Z'),

@@ -1,0 +1,42 @@
+/**
+ * `accept()`: take reviewed findings of the latest check into a new signed baseline and announce
+ * its root. Returns the new and previous baselines and what was accepted.
+ */
+import { resolve } from 'node:path';
+import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from '../evidence.js';
+import { type AcceptResult, acceptFindings } from '../ops/accept.js';
+import { loadConfig, openStore, type SessionOptions } from './session.js';
+
+export interface AcceptOptions extends SessionOptions {
+  /** Paths whose findings to accept (absolute or relative to the working directory). */
+  paths?: string[];
+  /** Accept every finding of the latest check. */
+  all?: boolean;
+  /** Label of the new baseline. */
+  label?: string;
+}
+
+export type AcceptOutcome = AcceptResult;
+
+export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
+  const cfg = loadConfig(o);
+  const keys = loadKeyStore(cfg);
+  const sign = rootSigner(keys);
+  const store = openStore(cfg);
+  try {
+    const r = acceptFindings({
+      store,
+      verifySignature: rootVerifier(cfg),
+      ...(sign ? { sign } : {}),
+      paths: (o.paths ?? []).map((p) => Buffer.from(resolve(p))),
+      all: o.all ?? false,
+      ...(o.label ? { label: o.label } : {}),
+    });
+    await sendAndClose(openAlerter(cfg, keys, store), [
+      { type: 'accept', root: r.meta.root.toString('hex'), accepted: r.accepted.length },
+    ]);
+    return r;
+  } finally {
+    store.close();
+  }
+}

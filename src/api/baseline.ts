@@ -1,0 +1,63 @@
+/**
+ * `baseline()`: scan everything the policies name, store a new signed baseline, announce its root.
+ * Returns what happened; rendering is the caller's.
+ */
+import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
+import { createBaseline } from '../ops/baseline.js';
+import type { ScanStats } from '../scan/scan.js';
+import type { BaselineMeta } from '../store/store.js';
+import type { ScanError } from '../types.js';
+import { loadConfig, loadPolicy, openStore, type SessionOptions } from './session.js';
+
+export interface BaselineOptions extends SessionOptions {
+  /** A label for this baseline, e.g. deploy-1234 (default "manual"). */
+  label?: string;
+  onProgress?: (s: ScanStats) => void;
+}
+
+export interface BaselineOutcome {
+  host: string;
+  meta: BaselineMeta;
+  stats: ScanStats;
+  errors: ScanError[];
+  /** Rule paths that do not exist. */
+  missing: { path: Buffer; rule: string }[];
+  elapsedMs: number;
+  /** Whether the root was signed (false: the host has no keys yet). */
+  signed: boolean;
+  /** 0, or 8 when some entries could not be recorded. */
+  exitCode: number;
+}
+
+export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
+  const cfg = loadConfig(o);
+  const policy = loadPolicy(cfg);
+  const keys = loadKeyStore(cfg);
+  const sign = rootSigner(keys);
+  const store = openStore(cfg, true);
+  try {
+    const r = createBaseline({
+      store,
+      policy,
+      host: cfg.host,
+      label: o.label ?? 'manual',
+      ...(sign ? { sign } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    });
+    await sendAndClose(openAlerter(cfg, keys, store), [
+      { type: 'baseline', root: r.meta.root.toString('hex'), label: r.meta.label, baselineId: r.meta.id },
+    ]);
+    return {
+      host: cfg.host,
+      meta: r.meta,
+      stats: r.stats,
+      errors: r.errors,
+      missing: r.missing,
+      elapsedMs: r.elapsedMs,
+      signed: sign !== undefined,
+      exitCode: r.errors.length ? 8 : 0,
+    };
+  } finally {
+    store.close();
+  }
+}
