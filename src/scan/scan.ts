@@ -18,10 +18,8 @@ import {
   lstatSync,
   openSync,
   readdirSync,
-  readlinkSync,
 } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import { FileHasher } from '../hash/hash-file.js';
 import { pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import {
@@ -31,7 +29,9 @@ import {
   sortedChildNames,
   type TrieNode,
 } from '../policy/rule-index.js';
-import type { FileRecord, FileType, ScanError } from '../types.js';
+import type { FileRecord, ScanError } from '../types.js';
+import { RecordReader } from './record.js';
+import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
 export type ScanItem =
   | { kind: 'record'; key: Buffer; record: FileRecord; rule: Rule }
@@ -94,104 +94,22 @@ interface Ctx {
   excluded: boolean;
 }
 
-/**
- * Where a path stands relative to the scan's scope: inside it (a number: how many levels below the
- * scope path), or on the way to it (the scope trie node).
- */
-type Scope = number | TrieNode;
-
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FD_PREFIX = '/proc/self/fd/';
 
-export function fileTypeOf(st: BigIntStats): FileType {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  return 'unknown';
-}
-
-export function recordFromStat(path: Buffer, st: BigIntStats): FileRecord {
-  return {
-    path,
-    type: fileTypeOf(st),
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    size: st.size,
-    mtime: st.mtimeNs,
-    ctime: st.ctimeNs,
-    inode: st.ino,
-    dev: st.dev,
-    nlink: Number(st.nlink),
-    target: null,
-    content: null,
-  };
-}
-
-function buildScopeTrie(scope: readonly Buffer[], index: RuleIndex): TrieNode {
-  const root: TrieNode = { children: new Map() };
-  for (const p of scope) {
-    let node = root;
-    for (const c of p.toString('latin1').split('/').filter(Boolean)) {
-      let next = node.children.get(c);
-      if (!next) {
-        next = { children: new Map() };
-        node.children.set(c, next);
-      }
-      node = next;
-    }
-    // Mark the end: reuse `rule` as a flag holder with any rule (only its presence matters).
-    node.rule = index.rules[0];
-    node.children.clear();
-  }
-  return root;
-}
-
-/** Merge two sorted, duplicate-free lists of names. */
-function mergeNames(a: Buffer[], b: Buffer[]): Buffer[] {
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  const out: Buffer[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length) out.push(a[i++]!);
-    else if (i >= a.length) out.push(b[j++]!);
-    else {
-      const c = Buffer.compare(a[i]!, b[j]!);
-      if (c < 0) out.push(a[i++]!);
-      else if (c > 0) out.push(b[j++]!);
-      else {
-        out.push(a[i++]!);
-        j++;
-      }
-    }
-  }
-  return out;
-}
-
-/**
- * One hasher (a native BLAKE3 state and a 1 MiB read buffer) for every scan in this thread: the
- * daemon runs thousands of small rescans, and a fresh one each would churn memory.
- */
-let sharedHasher: FileHasher | undefined;
-function sharedFileHasher(): FileHasher {
-  sharedHasher ??= new FileHasher();
-  return sharedHasher;
-}
-
 export class Scanner {
   readonly stats: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
-  private readonly hasher = sharedFileHasher();
+  private readonly reader: RecordReader;
   private lastProgress = 0;
   private readonly scopeDepth: number;
 
   constructor(private readonly opts: ScanOptions) {
     this.scopeDepth = opts.scopeDepth ?? Number.POSITIVE_INFINITY;
+    this.reader = new RecordReader({
+      noHash: opts.noHash ?? false,
+      fast: opts.fast ?? false,
+      ...(opts.lookup ? { lookup: opts.lookup } : {}),
+    });
   }
 
   run(): ScanStats {
@@ -362,51 +280,14 @@ export class Scanner {
 
   private record(path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule): void {
     const key = pathToKey(path);
-    const rec = recordFromStat(path, st);
-    if (rec.type === 'symlink') {
-      try {
-        rec.target = readlinkSync(access, { encoding: 'buffer' });
-      } catch (err) {
-        const code = errnoCode(err) ?? 'EIO';
-        if (code === 'ENOENT') return;
-        this.error(path, rule, code, `cannot read link: ${code}`, rec, key);
-        return;
-      }
-    } else if (
-      rec.type === 'file' &&
-      !this.opts.noHash &&
-      (rule.check.attributes.has('content') || rule.check.growing)
-    ) {
-      const old = this.opts.lookup?.(key);
-      if (
-        this.opts.fast &&
-        old?.content &&
-        old.type === 'file' &&
-        old.size === st.size &&
-        old.mtime === st.mtimeNs &&
-        old.ctime === st.ctimeNs &&
-        old.inode === st.ino &&
-        old.dev === st.dev
-      ) {
-        rec.content = old.content;
-        if (rule.check.growing) rec.prefix = { length: old.size, hash: old.content };
-      } else {
-        const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
-        const h = this.hasher.hash(access, st, prefixLen);
-        if (!h.ok) {
-          if (h.vanished) return;
-          this.error(path, rule, h.code, h.message, rec, key);
-          return;
-        }
-        const fresh = recordFromStat(path, h.stat);
-        fresh.content = h.content;
-        if (prefixLen !== undefined) fresh.prefix = h.prefix;
-        this.stats.hashedBytes += h.stat.size;
-        this.emitRecord(key, fresh, rule);
-        return;
-      }
+    const r = this.reader.read(key, path, access, st, rule);
+    if (r.kind === 'vanished') return;
+    if (r.kind === 'error') {
+      this.error(path, rule, r.code, r.message, r.record, key);
+      return;
     }
-    this.emitRecord(key, rec, rule);
+    this.stats.hashedBytes += r.hashedBytes;
+    this.emitRecord(key, r.record, rule);
   }
 
   private emitRecord(key: Buffer, record: FileRecord, rule: Rule): void {
