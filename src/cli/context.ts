@@ -26,10 +26,27 @@ export function sessionOf(o: CommonOptions): SessionOptions {
 
 export type { Output } from '../types.js';
 
+/**
+ * The process's stdout and stderr. A reader that goes away (`fim check | head`) is not an error of
+ * fim's: the run has already journaled and alerted, so the rest of the output is dropped quietly,
+ * as coreutils do on SIGPIPE, and the exit status still says what was found.
+ */
 export const stdio: Output = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
+  out: (s) => writeUnlessClosed(process.stdout, s),
+  err: (s) => writeUnlessClosed(process.stderr, s),
 };
+
+const closed = new WeakSet<NodeJS.WriteStream>();
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
+function writeUnlessClosed(stream: NodeJS.WriteStream, s: string): void {
+  if (!guarded.has(stream)) {
+    guarded.add(stream);
+    // EPIPE, or any other failure of the stream itself: nothing more can be written to it.
+    stream.on('error', () => closed.add(stream));
+  }
+  if (!closed.has(stream)) stream.write(s);
+}
 
 export function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];

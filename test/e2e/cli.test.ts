@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fim, ROOT, Sandbox } from '../helpers/fim.js';
+import { FIM, fim, ROOT, Sandbox } from '../helpers/fim.js';
 
 describe('help, version, man page', () => {
   it('--version prints the package version', () => {
@@ -45,6 +45,26 @@ describe('help, version, man page', () => {
     ]) {
       expect(man).toContain(`.SS "fim ${c}`);
     }
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`fim … | head -1` ends quietly with its own exit status, no EPIPE stack trace', () => {
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `set -o pipefail; "${process.execPath}" "${FIM}" demo | head -1; echo "fim exit \${PIPESTATUS[0]}" >&2`,
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(r.stdout).toMatch(/^fim demo: /);
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toContain('fim exit 0');
   });
 });
 
