@@ -3,7 +3,6 @@
  * commands are thin adapters over the library API (src/api/), which loads configuration, policy
  * and database.
  */
-import type { Command } from 'commander';
 import type { SessionOptions } from '../api/session.js';
 import type { Output } from '../types.js';
 
@@ -46,18 +45,4 @@ function writeUnlessClosed(stream: NodeJS.WriteStream, s: string): void {
     stream.on('error', () => closed.add(stream));
   }
   if (!closed.has(stream)) stream.write(s);
-}
-
-export function collect(v: string, prev: string[] | undefined): string[] {
-  return [...(prev ?? []), v];
-}
-
-/** The options every command takes. */
-export function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)')
-    .option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect)
-    .option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)')
-    .option('--json', 'machine-readable output')
-    .option('-q, --quiet', 'print nothing unless something is found');
 }

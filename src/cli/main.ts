@@ -5,14 +5,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { runDemo } from '../demo/demo.js';
 import { ExitCode, FimError } from '../errors.js';
 import { acceptCommand } from './cmd-accept.js';
 import { baselineCommand } from './cmd-baseline.js';
 import { checkCommand } from './cmd-check.js';
+import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
 import { historyCommand, showCommand } from './cmd-history.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
-import { type CommonOptions, collect, type Output, stdio, withCommon } from './context.js';
-import { extraCommands } from './extra.js';
+import { watchCommand } from './cmd-watch.js';
+import { type CommonOptions, type Output, stdio } from './context.js';
 
 export const EXIT_CODES_HELP = `
 Exit status (check): 0 nothing found; otherwise the OR of
@@ -36,6 +38,20 @@ function version(): string {
   } catch {
     return 'unknown';
   }
+}
+
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
+
+/** The options every command takes. */
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)')
+    .option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect)
+    .option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)')
+    .option('--json', 'machine-readable output')
+    .option('-q, --quiet', 'print nothing unless something is found');
 }
 
 export function buildProgram(io: Output, setCode: (n: number) => void): Command {
@@ -103,7 +119,42 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .argument('<path>')
     .action((p: string, o) => run(policyExplainCommand(p, o, io)));
 
-  extraCommands(program, io, run);
+  withCommon(program.command('keygen'))
+    .description(
+      "create the host's forward-secure signing keys; print the public key to enrol on the log server",
+    )
+    .option('--force', 'overwrite existing keys (then re-enrol the new public key)')
+    .option('--epochs <n>', 'number of epochs (default: a year and a day of epochs)')
+    .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
+    .action((o) => run(keygenCommand(o, io)));
+
+  withCommon(program.command('watch'))
+    .description(
+      'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
+    )
+    .action((o) => run(watchCommand(o, io)));
+
+  program
+    .command('demo')
+    .description('the whole loop on a generated sample worker with a local log server, in seconds')
+    .option('--keep', 'keep the temp directory to look around')
+    .action((o: { keep?: boolean }) => run(runDemo(o, io)));
+
+  program
+    .command('verify-log')
+    .description(
+      'on the log server: verify stored fim alerts (FILE, or - for standard input as an rsyslog omprog program)',
+    )
+    .argument('<file>', 'a log file in RSYSLOG_SyslogProtocol23Format or raw RFC 5424, or -')
+    .option('--pubkey <file>', "a host's enrolled public key (<keys>/<host>.pub); repeatable", collect)
+    .option(
+      '--max-silence <duration>',
+      'report a host silent for longer than this at the end (default 3m; 0 = off)',
+    )
+    .option('--skew <duration>', 'allowed clock skew between message time and its key epoch (default 120s)')
+    .option('--json', 'machine-readable report')
+    .option('-q, --quiet', 'print nothing when all verifies')
+    .action((file: string, o) => run(verifyLogCommand(file, o, io)));
 
   program
     .command('help')
