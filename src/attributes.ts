@@ -1,11 +1,17 @@
 /**
- * THE attribute table (after AIDE's src/attributes.c): for each attribute, how it is read from a
- * record, compared and shown. Policy presets, compare, the reports and the alerts all read from it,
- * so adding an attribute is one row here.
+ * THE attribute table (after AIDE's src/attributes.c), in two parts:
+ * - RECORD_FIELDS: each stored field of a FileRecord, with its database column, its key in the
+ *   journal's JSON, and its kind, which fixes its codecs (SQL, JSON, the root's canonical bytes,
+ *   the scan worker's structured clone). The store, the root, the journal and the scan worker read
+ *   records only through the codecs below.
+ * - ATTRIBUTES: each checkable attribute, with its label, equality, presence and display. Policy
+ *   presets, compare, the reports and the alerts read from it.
+ * Adding an attribute is a field row (if it stores something new), an attribute row, and its
+ * reader in src/scan/record.ts.
  */
 
 import { displayBytes } from './display.js';
-import type { AttributeName, FileRecord } from './types.js';
+import { type AttributeName, FILE_TYPES, type FileRecord, type FileType } from './types.js';
 
 export type DisplayValue = string | number | null;
 
@@ -148,3 +154,204 @@ export function recordDisplay(r: FileRecord): Record<string, DisplayValue> {
   for (const a of ATTRIBUTES) if (a.present(r)) out[a.name] = a.display(r);
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Stored fields and their codecs
+
+/** The fields of a FileRecord that are stored (the path is the key; `prefix` is never stored). */
+export type RecordField = Exclude<keyof FileRecord, 'path' | 'prefix'>;
+
+/**
+ * How a field is stored: `type` a small integer code (its index in FILE_TYPES), `u32` an unsigned
+ * 32-bit number, `u64`/`i64` a 64-bit integer held as a bigint (nanosecond times exceed 2^53),
+ * `bytes` a byte string or null.
+ */
+export type FieldKind = 'type' | 'u32' | 'u64' | 'i64' | 'bytes';
+
+export interface FieldSpec {
+  field: RecordField;
+  /** Column of the `record` table. */
+  column: string;
+  /** Key in the journal's JSON encoding of a record. */
+  json: string;
+  kind: FieldKind;
+}
+
+/**
+ * In the order of the baseline root's canonical form (store/root.ts): that order is part of every
+ * signed root, so a new field goes at the end, never in between.
+ */
+export const RECORD_FIELDS: readonly FieldSpec[] = [
+  { field: 'type', column: 'type', json: 't', kind: 'type' },
+  { field: 'mode', column: 'mode', json: 'm', kind: 'u32' },
+  { field: 'uid', column: 'uid', json: 'u', kind: 'u32' },
+  { field: 'gid', column: 'gid', json: 'g', kind: 'u32' },
+  { field: 'nlink', column: 'nlink', json: 'n', kind: 'u32' },
+  { field: 'size', column: 'size', json: 's', kind: 'u64' },
+  { field: 'mtime', column: 'mtime', json: 'mt', kind: 'i64' },
+  { field: 'ctime', column: 'ctime', json: 'ct', kind: 'i64' },
+  { field: 'inode', column: 'inode', json: 'i', kind: 'u64' },
+  { field: 'dev', column: 'dev', json: 'd', kind: 'u64' },
+  { field: 'target', column: 'target', json: 'l', kind: 'bytes' },
+  { field: 'content', column: 'content', json: 'c', kind: 'bytes' },
+];
+
+export type SqlValue = number | bigint | Buffer | null;
+type FieldValue = FileRecord[RecordField];
+
+const TYPE_CODE = new Map<FileType, number>(FILE_TYPES.map((t, i) => [t, i]));
+const U32_MAX = 0xffff_ffff;
+
+/** A stored value as its kind's value, or undefined when it cannot be one (a corrupt or edited row). */
+function fromSql(kind: FieldKind, v: unknown): FieldValue | undefined {
+  switch (kind) {
+    case 'type': {
+      const n = typeof v === 'bigint' ? Number(v) : v;
+      return typeof n === 'number' ? FILE_TYPES[n] : undefined;
+    }
+    case 'u32': {
+      const n = typeof v === 'bigint' ? Number(v) : v;
+      return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= U32_MAX ? n : undefined;
+    }
+    case 'u64':
+    case 'i64': {
+      const b =
+        typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : undefined;
+      if (b === undefined) return undefined;
+      // SQLite integers are signed 64-bit: a u64 above 2^63 is stored as its two's complement.
+      return kind === 'u64' ? BigInt.asUintN(64, b) : b;
+    }
+    case 'bytes':
+      return v === null ? null : v instanceof Uint8Array ? Buffer.from(v) : undefined;
+  }
+}
+
+function toSql(kind: FieldKind, v: FieldValue): SqlValue {
+  switch (kind) {
+    case 'type':
+      return TYPE_CODE.get(v as FileType) ?? TYPE_CODE.get('unknown') ?? 7;
+    case 'u64':
+      return BigInt.asIntN(64, v as bigint);
+    default:
+      return v as number | bigint | Buffer | null;
+  }
+}
+
+/** A record's stored fields as SQL values, in RECORD_FIELDS order. */
+export function recordToSql(r: FileRecord): SqlValue[] {
+  return RECORD_FIELDS.map((f) => toSql(f.kind, r[f.field]));
+}
+
+/**
+ * A record from a row holding every column of RECORD_FIELDS. Returns the first column whose value
+ * its kind cannot hold, instead of a record that lies.
+ */
+export function recordFromSql(
+  row: Readonly<Record<string, unknown>>,
+  path: Buffer,
+): { record: FileRecord } | { badColumn: string; value: unknown } {
+  const rec: Record<string, unknown> = { path };
+  for (const f of RECORD_FIELDS) {
+    const v = fromSql(f.kind, row[f.column]);
+    if (v === undefined) return { badColumn: f.column, value: row[f.column] };
+    rec[f.field] = v;
+  }
+  // Every field was set from its kind's codec above.
+  return { record: rec as unknown as FileRecord };
+}
+
+/** A record as the journal's compact JSON object (path as base64, 64-bit integers as strings). */
+export function recordToJson(r: FileRecord): Record<string, string | number | null> {
+  const o: Record<string, string | number | null> = { p: r.path.toString('base64') };
+  for (const f of RECORD_FIELDS) {
+    const v = r[f.field];
+    if (f.kind === 'bytes')
+      o[f.json] = v === null ? null : (v as Buffer).toString(f.field === 'content' ? 'hex' : 'base64');
+    else if (f.kind === 'u64' || f.kind === 'i64') o[f.json] = (v as bigint).toString();
+    else o[f.json] = v as string | number;
+  }
+  return o;
+}
+
+/** The inverse of recordToJson; undefined when a field does not decode. */
+export function recordFromJson(o: Readonly<Record<string, unknown>>): FileRecord | undefined {
+  if (typeof o.p !== 'string') return undefined;
+  const rec: Record<string, unknown> = { path: Buffer.from(o.p, 'base64') };
+  for (const f of RECORD_FIELDS) {
+    const v = o[f.json];
+    let out: FieldValue | undefined;
+    if (f.kind === 'bytes')
+      out =
+        v === null
+          ? null
+          : typeof v === 'string'
+            ? Buffer.from(v, f.field === 'content' ? 'hex' : 'base64')
+            : undefined;
+    else if (f.kind === 'u64' || f.kind === 'i64')
+      out = typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
+    else if (f.kind === 'type')
+      out = typeof v === 'string' && TYPE_CODE.has(v as FileType) ? (v as FileType) : 'unknown';
+    else out = typeof v === 'number' ? v : undefined;
+    if (out === undefined) return undefined;
+    rec[f.field] = out;
+  }
+  return rec as unknown as FileRecord;
+}
+
+const FIXED_BYTES: Record<Exclude<FieldKind, 'bytes'>, number> = { type: 1, u32: 4, u64: 8, i64: 8 };
+
+/**
+ * The root's canonical bytes of one record: the key, length-prefixed, then each field in
+ * RECORD_FIELDS order: fixed-width big-endian integers, and byte strings prefixed by their length
+ * (0xffffffff for null).
+ */
+export function canonicalRecord(key: Buffer, r: FileRecord): Buffer {
+  let size = 4 + key.length;
+  for (const f of RECORD_FIELDS) {
+    if (f.kind !== 'bytes') size += FIXED_BYTES[f.kind];
+    else size += 4 + ((r[f.field] as Buffer | null)?.length ?? 0);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let o = out.writeUInt32BE(key.length, 0);
+  o += key.copy(out, o);
+  for (const f of RECORD_FIELDS) {
+    const v = r[f.field];
+    switch (f.kind) {
+      case 'type':
+        o = out.writeUInt8(FILE_TYPES.indexOf(v as FileType) & 0xff, o);
+        break;
+      case 'u32':
+        o = out.writeUInt32BE((v as number) >>> 0, o);
+        break;
+      case 'u64':
+        o = out.writeBigUInt64BE(BigInt.asUintN(64, v as bigint), o);
+        break;
+      case 'i64':
+        o = out.writeBigInt64BE(BigInt.asIntN(64, v as bigint), o);
+        break;
+      case 'bytes': {
+        const b = v as Buffer | null;
+        o = out.writeUInt32BE(b === null ? U32_MAX : b.length, o);
+        if (b !== null) o += b.copy(out, o);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+// Structured clone (worker threads) turns a Buffer into a plain Uint8Array: wrap it back, no copy.
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/** Restore the Buffers of a record that crossed a worker boundary. */
+export function reviveRecord(r: FileRecord): FileRecord {
+  r.path = asBuffer(r.path);
+  for (const f of RECORD_FIELDS) {
+    if (f.kind !== 'bytes') continue;
+    const v = r[f.field] as Uint8Array | null;
+    (r as unknown as Record<string, unknown>)[f.field] = v === null ? null : asBuffer(v);
+  }
+  if (r.prefix) r.prefix = { length: r.prefix.length, hash: asBuffer(r.prefix.hash) };
+  return r;
+}
+
