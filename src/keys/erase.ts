@@ -2,8 +2,8 @@
  * Destroys the private keys of ended epochs in the private key file, so they cannot be read back
  * from it afterwards. Two steps, each leaving a valid file at every moment:
  * 1. overwrite in place: each ended seed's text in the existing file (the same inode) becomes
- *    ERASED_SEED_TEXT, of the same length, and the file is synced, so the blocks that held the seeds
- *    now hold zeros, and a copy of the inode kept by a hard link or an open descriptor loses them too;
+ *    ERASED_SEED_TEXT, of the same length, and the file is synced: the blocks that held the seeds
+ *    now hold the marker, and a hard link or an open descriptor to the old inode loses them too;
  * 2. replace atomically: the remaining seeds are written to a new file renamed over the old one.
  * A crash between the two leaves overwritten entries, which readers skip.
  *
