@@ -10,8 +10,9 @@
 import { statSync } from 'node:fs';
 import { errnoCode, KeyError } from '../errors.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES, verifyRaw } from './ed25519.js';
+import { readPublicMaterial } from './key-files.js';
 import { checkCertificate, type EnrolledKey, epochBounds, readPublicKeyFile } from './material.js';
-import { type EpochSigner, type PublicMaterial, readPublicMaterial } from './store.js';
+import type { EpochSigner, PublicMaterial } from './types.js';
 
 export const BASELINE_SIG_FORMAT = 'fim-baseline-sig/1';
 /** Allowed distance between the baseline's creation time and its signing epoch. */

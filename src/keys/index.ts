@@ -5,6 +5,9 @@ export {
   signBaselineRoot,
   verifyBaselineRoot,
 } from './baseline.js';
+export { loadKeys } from './forward-secure.js';
+export { DEFAULT_EPOCH_SECONDS, DEFAULT_EPOCHS, generateKeys } from './generate.js';
+export { assertPrivateMode, PRIVATE_FILE, PUBLIC_FILE, readPublicMaterial } from './key-files.js';
 export {
   assertHost,
   checkCertificate,
@@ -16,20 +19,12 @@ export {
   parsePublicKeyFile,
   readPublicKeyFile,
 } from './material.js';
-export {
-  assertPrivateMode,
-  DEFAULT_EPOCH_SECONDS,
-  DEFAULT_EPOCHS,
-  type EpochCert,
-  type EpochSigner,
-  type GenerateKeysOptions,
-  type GenerateKeysResult,
-  generateKeys,
-  type KeyStore,
-  loadKeys,
-  PRIVATE_FILE,
-  PUBLIC_FILE,
-  type PublicMaterial,
-  readPublicMaterial,
-  type SignerSource,
-} from './store.js';
+export type {
+  EpochCert,
+  EpochSigner,
+  GenerateKeysOptions,
+  GenerateKeysResult,
+  KeyStore,
+  PublicMaterial,
+  SignerSource,
+} from './types.js';

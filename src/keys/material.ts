@@ -43,6 +43,12 @@ export function epochBounds(key: EnrolledKey, epoch: number): { startMs: number;
   return { startMs, endMs: startMs + key.epochMs };
 }
 
+/** Milliseconds since the Unix epoch of a moment given as a number, a Date, or not at all (now). */
+export function toMs(t?: number | Date): number {
+  if (t === undefined) return Date.now();
+  return typeof t === 'number' ? t : t.getTime();
+}
+
 /** The epoch containing `nowMs` (may be negative or past the last epoch; callers check). */
 export function epochAt(key: EnrolledKey, nowMs: number): number {
   return Math.floor((nowMs - key.startMs) / key.epochMs);

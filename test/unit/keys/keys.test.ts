@@ -14,6 +14,7 @@ import {
   signBaselineRoot,
   verifyBaselineRoot,
 } from '../../../src/keys/index.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let dir: string;
 beforeEach(() => {
@@ -81,7 +82,7 @@ describe('loadKeys', () => {
 
 describe('forward security', () => {
   test('after an epoch change the old private key bytes are gone from the file and from memory', async () => {
-    // Real time, epochs of 1 s: wait (by polling, not a fixed sleep) for the next epoch.
+    // Real time, epochs of 1 s: wait (by polling, with a deadline) for the next epoch to begin.
     const start = Date.now();
     generateKeys({ dir, host: 'h', epochs: 5, epochSeconds: 1, start });
     const ks = loadKeys(dir);
@@ -92,7 +93,7 @@ describe('forward security', () => {
     const sig = s0.sign(Buffer.from('hello'));
     expect(sig).toHaveLength(64);
 
-    while (Date.now() < start + 1000) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => Date.now() >= start + 1000, { what: 'epoch 1 to begin', timeoutMs: 5000 });
     const s1 = ks.currentSigner();
     expect(s1.epoch).toBe(1);
 

@@ -1,0 +1,116 @@
+/**
+ * The forward-secure key store: loads a keys directory (refusing key files that group or others
+ * may access), hands out the signer of the current epoch, and erases every ended epoch's private
+ * key, from memory and (through erase.ts) from the private key file, before signing anything in
+ * a later epoch. So an intruder who becomes root at time t cannot sign as an epoch before t.
+ *
+ * It must not write key files itself (erase.ts and key-files.ts own their bytes) and it never
+ * brings an erased key back: a clock moved back gets an error, not a resurrected key. A JS
+ * KeyObject cannot be wiped; the seed Buffers we hold are zeroed when their epoch ends.
+ */
+import { join } from 'node:path';
+import { KeyError } from '../errors.js';
+import { privateKeyFromSeed, signRaw } from './ed25519.js';
+import { eraseEndedKeys } from './erase.js';
+import {
+  assertPrivateMode,
+  PRIVATE_FILE,
+  PUBLIC_FILE,
+  readPrivateKeys,
+  readPublicMaterial,
+} from './key-files.js';
+import { epochAt, epochBounds, toMs } from './material.js';
+import type { EpochSigner, KeyStore, PublicMaterial } from './types.js';
+
+class FileKeyStore implements KeyStore {
+  readonly dir: string;
+  readonly host: string;
+  readonly material: PublicMaterial;
+  private readonly seeds: Map<number, Buffer>;
+  private readonly signers = new Map<number, { signer: EpochSigner; erased: { value: boolean } }>();
+
+  constructor(dir: string, material: PublicMaterial, seeds: Map<number, Buffer>) {
+    this.dir = dir;
+    this.host = material.host;
+    this.material = material;
+    this.seeds = seeds;
+  }
+
+  heldEpochs(): number[] {
+    return [...this.seeds.keys()].sort((a, b) => a - b);
+  }
+
+  erasePast(now?: number | Date): number {
+    const current = epochAt(this.material, toMs(now));
+    const past = [...this.seeds.keys()].filter((e) => e < current);
+    if (past.length === 0) return 0;
+    // Erase from the file as it is now rather than writing our copy back: another fim process may
+    // already have erased more, and writing our in-memory set would resurrect keys it destroyed.
+    eraseEndedKeys(this.dir, current);
+    for (const e of past) {
+      this.seeds.get(e)?.fill(0);
+      this.seeds.delete(e);
+      const s = this.signers.get(e);
+      if (s) s.erased.value = true;
+      this.signers.delete(e);
+    }
+    return past.length;
+  }
+
+  currentSigner(now?: number | Date): EpochSigner {
+    const nowMs = toMs(now);
+    const m = this.material;
+    const epoch = epochAt(m, nowMs);
+    if (epoch < 0) {
+      throw new KeyError(`keys in ${this.dir} are not valid before ${new Date(m.startMs).toISOString()}`);
+    }
+    if (epoch >= m.epochs) {
+      const end = new Date(m.startMs + m.epochs * m.epochMs).toISOString();
+      throw new KeyError(
+        `keys in ${this.dir} expired at ${end}: run "fim keygen --force" and enrol the new key`,
+      );
+    }
+    this.erasePast(nowMs);
+    const cached = this.signers.get(epoch);
+    if (cached) return cached.signer;
+    const seed = this.seeds.get(epoch);
+    if (!seed) {
+      throw new KeyError(
+        `the private key of epoch ${epoch} was already erased (clock moved back, or keys damaged): check the time`,
+      );
+    }
+    const cert = m.certs[epoch]!;
+    const key = privateKeyFromSeed(seed);
+    const erased = { value: false };
+    const { startMs, endMs } = epochBounds(m, epoch);
+    const dir = this.dir;
+    const signer: EpochSigner = {
+      host: m.host,
+      epoch,
+      startMs,
+      endMs,
+      publicKey: cert.pub,
+      certificate: cert.cert,
+      sign(data: Buffer): Buffer {
+        if (erased.value) throw new KeyError(`the key of epoch ${epoch} in ${dir} has been erased`);
+        return signRaw(key, data);
+      },
+    };
+    this.signers.set(epoch, { signer, erased });
+    return signer;
+  }
+}
+
+/** Loads the keys of `dir`, refusing key files that group or others can access. */
+export function loadKeys(dir: string): KeyStore {
+  const privatePath = join(dir, PRIVATE_FILE);
+  const publicPath = join(dir, PUBLIC_FILE);
+  assertPrivateMode(privatePath);
+  assertPrivateMode(publicPath);
+  const material = readPublicMaterial(dir);
+  const priv = readPrivateKeys(privatePath);
+  if (priv.host !== material.host) {
+    throw new KeyError(`${privatePath} is for host ${priv.host} but ${publicPath} for ${material.host}`);
+  }
+  return new FileKeyStore(dir, material, priv.keys);
+}

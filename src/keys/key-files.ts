@@ -1,0 +1,193 @@
+/**
+ * The key files of a keys directory, byte for byte: their names, their formats (writing, reading,
+ * validating), the permission check that refuses a key file group or others may access, and the
+ * one way they are written (atomically, mode 0600). Every error is a KeyError naming the file.
+ *
+ *   epoch-keys.json    private seeds of the epochs not yet ended
+ *   epoch-certs.json   public material: master public key, schedule, epoch public keys and certificates
+ *   <host>.pub         the enrolment public key for the log server (format in material.ts)
+ *
+ * It must not decide anything: which keys to make, which epoch is current or which keys to erase
+ * belong to generate.ts, forward-secure.ts and erase.ts.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomicSync } from '../atomic-file.js';
+import { errnoCode, KeyError } from '../errors.js';
+import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES } from './ed25519.js';
+import type { EpochCert, PublicMaterial } from './types.js';
+
+export const PRIVATE_FILE = 'epoch-keys.json';
+export const PUBLIC_FILE = 'epoch-certs.json';
+export const PRIVATE_FORMAT = 'fim-epoch-private/1';
+export const PUBLIC_FORMAT = 'fim-epoch-public/1';
+
+/** Key files are for root alone: the directory is made 0700 and every file 0600. */
+export const KEY_DIR_MODE = 0o700;
+export const KEY_FILE_MODE = 0o600;
+
+/**
+ * The text an erased seed is overwritten with in place: base64 of 32 zero bytes, the same length as
+ * any seed, so the file stays valid while erase.ts overwrites it. Readers skip such an entry.
+ */
+export const ERASED_SEED_TEXT = Buffer.alloc(ED25519_KEY_BYTES).toString('base64');
+
+/** The content of the private key file: the host and the seed of every epoch still held. */
+export interface PrivateKeys {
+  host: string;
+  keys: Map<number, Buffer>;
+}
+
+export function formatPrivateKeys(host: string, keys: ReadonlyMap<number, Buffer>): string {
+  const entries = [...keys.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([epoch, seed]) => `{"epoch":${epoch},"seed":"${seed.toString('base64')}"}`);
+  // One entry per line keeps the rewrite simple to inspect.
+  return `{"format":"${PRIVATE_FORMAT}","host":${JSON.stringify(host)},"keys":[\n${entries.join(',\n')}\n]}\n`;
+}
+
+export function formatPublicMaterial(m: PublicMaterial): string {
+  const certs = m.certs.map(
+    (c) => `{"epoch":${c.epoch},"pub":"${c.pub.toString('base64')}","cert":"${c.cert.toString('base64')}"}`,
+  );
+  const head = {
+    format: PUBLIC_FORMAT,
+    host: m.host,
+    master: m.master.toString('base64'),
+    startMs: m.startMs,
+    epochMs: m.epochMs,
+    epochs: m.epochs,
+  };
+  return `${JSON.stringify(head).slice(0, -1)},"certs":[\n${certs.join(',\n')}\n]}\n`;
+}
+
+/** The message for a key file that cannot be opened or read; ENOENT means keygen never ran. */
+export function unreadableKeyFile(path: string, err: unknown): KeyError {
+  const code = errnoCode(err);
+  const hint = code === 'ENOENT' ? ': run "fim keygen" first' : '';
+  return new KeyError(`cannot read key file ${path}: ${code ?? String(err)}${hint}`, { cause: err });
+}
+
+function readKeyFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    throw unreadableKeyFile(path, err);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseJson(text: string, path: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err: unknown) {
+    throw new KeyError(`key file ${path} is not valid JSON (damaged?)`, { cause: err });
+  }
+  if (!isRecord(value)) throw new KeyError(`key file ${path} is not a fim key file`);
+  return value;
+}
+
+function intField(obj: Record<string, unknown>, name: string, path: string, min = 0): number {
+  const v = obj[name];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    throw new KeyError(`key file ${path}: "${name}" must be an integer >= ${min}`);
+  }
+  return v;
+}
+
+/**
+ * Parses the private key file's text; `path` names it in errors. An entry whose seed was
+ * overwritten by an interrupted erasure (ERASED_SEED_TEXT) is left out: that key is gone.
+ */
+export function parsePrivateKeys(text: string, path: string): PrivateKeys {
+  const obj = parseJson(text, path);
+  if (obj['format'] !== PRIVATE_FORMAT || typeof obj['host'] !== 'string' || !Array.isArray(obj['keys'])) {
+    throw new KeyError(`key file ${path} is not a fim private key file (${PRIVATE_FORMAT})`);
+  }
+  const keys = new Map<number, Buffer>();
+  for (const entry of obj['keys'] as unknown[]) {
+    if (!isRecord(entry) || typeof entry['seed'] !== 'string')
+      throw new KeyError(`key file ${path}: bad entry`);
+    const epoch = intField(entry, 'epoch', path);
+    if (entry['seed'] === ERASED_SEED_TEXT) continue;
+    const seed = decodeBase64Strict(entry['seed'], ED25519_KEY_BYTES);
+    if (!seed) throw new KeyError(`key file ${path}: bad seed for epoch ${epoch}`);
+    keys.set(epoch, seed);
+  }
+  return { host: obj['host'], keys };
+}
+
+/** Reads the private key file at `path`. No permission check here: see assertPrivateMode. */
+export function readPrivateKeys(path: string): PrivateKeys {
+  return parsePrivateKeys(readKeyFile(path), path);
+}
+
+/** Parses the public material's text; `path` names it in errors. */
+export function parsePublicMaterial(text: string, path: string): PublicMaterial {
+  const obj = parseJson(text, path);
+  if (obj['format'] !== PUBLIC_FORMAT || typeof obj['host'] !== 'string' || !Array.isArray(obj['certs'])) {
+    throw new KeyError(`key file ${path} is not a fim public key file (${PUBLIC_FORMAT})`);
+  }
+  const master =
+    typeof obj['master'] === 'string' ? decodeBase64Strict(obj['master'], ED25519_KEY_BYTES) : null;
+  if (!master) throw new KeyError(`key file ${path}: bad master public key`);
+  const certs: EpochCert[] = [];
+  for (const entry of obj['certs'] as unknown[]) {
+    if (!isRecord(entry) || typeof entry['pub'] !== 'string' || typeof entry['cert'] !== 'string') {
+      throw new KeyError(`key file ${path}: bad certificate entry`);
+    }
+    const epoch = intField(entry, 'epoch', path);
+    const pub = decodeBase64Strict(entry['pub'], ED25519_KEY_BYTES);
+    const cert = decodeBase64Strict(entry['cert'], ED25519_SIG_BYTES);
+    if (!pub || !cert) throw new KeyError(`key file ${path}: bad key or certificate for epoch ${epoch}`);
+    certs[epoch] = { epoch, pub, cert };
+  }
+  const m: PublicMaterial = {
+    host: obj['host'],
+    master,
+    startMs: intField(obj, 'startMs', path),
+    epochMs: intField(obj, 'epochMs', path, 1),
+    epochs: intField(obj, 'epochs', path, 1),
+    certs,
+  };
+  for (let e = 0; e < m.epochs; e++) {
+    if (!m.certs[e]) throw new KeyError(`key file ${path}: no certificate for epoch ${e}`);
+  }
+  return m;
+}
+
+/** Reads the public material (`epoch-certs.json`) of a keys directory. No permission check: it is public. */
+export function readPublicMaterial(dir: string): PublicMaterial {
+  const path = join(dir, PUBLIC_FILE);
+  return parsePublicMaterial(readKeyFile(path), path);
+}
+
+/** Refuses a key file that group or others may read or write, naming the fix. */
+export function assertPrivateMode(path: string): void {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch (err: unknown) {
+    throw unreadableKeyFile(path, err);
+  }
+  if ((mode & 0o077) !== 0) {
+    const shown = (mode & 0o7777).toString(8).padStart(4, '0');
+    throw new KeyError(
+      `key file ${path} is accessible by group or others (mode ${shown}): run "chmod 600 ${path}" and check who may have copied it`,
+    );
+  }
+}
+
+/** Writes the key file `name` in `dir`: atomically (see atomic-file.ts), mode 0600 from the start. */
+export function writeKeyFile(dir: string, name: string, data: string): void {
+  const path = join(dir, name);
+  try {
+    writeFileAtomicSync(path, data, { mode: KEY_FILE_MODE });
+  } catch (err: unknown) {
+    throw new KeyError(`cannot write ${path}: ${errnoCode(err) ?? String(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,197 @@
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { ExitCode, KeyError } from '../../../src/errors.js';
+import {
+  assertPrivateMode,
+  ERASED_SEED_TEXT,
+  formatPrivateKeys,
+  formatPublicMaterial,
+  PRIVATE_FILE,
+  PUBLIC_FILE,
+  parsePrivateKeys,
+  parsePublicMaterial,
+  readPrivateKeys,
+  readPublicMaterial,
+  writeKeyFile,
+} from '../../../src/keys/key-files.js';
+import type { PublicMaterial } from '../../../src/keys/types.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'fim-key-files-'));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const seed = (n: number) => Buffer.alloc(32, n);
+const material: PublicMaterial = {
+  host: 'web-1',
+  master: Buffer.alloc(32, 9),
+  startMs: 1000,
+  epochMs: 500,
+  epochs: 2,
+  certs: [
+    { epoch: 0, pub: Buffer.alloc(32, 1), cert: Buffer.alloc(64, 2) },
+    { epoch: 1, pub: Buffer.alloc(32, 3), cert: Buffer.alloc(64, 4) },
+  ],
+};
+
+describe('formats', () => {
+  test('the private key file is byte for byte what fim has always written: one entry per line, by epoch', () => {
+    const text = formatPrivateKeys(
+      'web-1',
+      new Map([
+        [2, seed(2)],
+        [1, seed(1)],
+      ]),
+    );
+    expect(text).toBe(
+      `{"format":"fim-epoch-private/1","host":"web-1","keys":[\n` +
+        `{"epoch":1,"seed":"${seed(1).toString('base64')}"},\n` +
+        `{"epoch":2,"seed":"${seed(2).toString('base64')}"}\n]}\n`,
+    );
+    const back = parsePrivateKeys(text, 'p');
+    expect(back.host).toBe('web-1');
+    expect([...back.keys]).toEqual([
+      [1, seed(1)],
+      [2, seed(2)],
+    ]);
+  });
+
+  test('the public material is byte for byte what fim has always written, and reads back equal', () => {
+    const text = formatPublicMaterial(material);
+    expect(text).toBe(
+      `{"format":"fim-epoch-public/1","host":"web-1","master":"${material.master.toString('base64')}","startMs":1000,"epochMs":500,"epochs":2,"certs":[\n` +
+        material.certs
+          .map(
+            (c) =>
+              `{"epoch":${c.epoch},"pub":"${c.pub.toString('base64')}","cert":"${c.cert.toString('base64')}"}`,
+          )
+          .join(',\n') +
+        '\n]}\n',
+    );
+    expect(parsePublicMaterial(text, 'p')).toEqual(material);
+  });
+
+  test('an entry overwritten by an interrupted erasure is read as gone', () => {
+    const text = formatPrivateKeys(
+      'h',
+      new Map([
+        [0, seed(5)],
+        [1, seed(6)],
+      ]),
+    ).replace(seed(5).toString('base64'), ERASED_SEED_TEXT);
+    expect([...parsePrivateKeys(text, 'p').keys.keys()]).toEqual([1]);
+  });
+
+  const privateOk = formatPrivateKeys('h', new Map([[0, seed(1)]]));
+  test.each([
+    { what: 'not JSON', text: '{"format":', message: 'key file F is not valid JSON (damaged?)' },
+    { what: 'not an object', text: '[1]', message: 'key file F is not a fim key file' },
+    {
+      what: 'another format',
+      text: privateOk.replace('fim-epoch-private/1', 'fim-epoch-private/2'),
+      message: 'key file F is not a fim private key file (fim-epoch-private/1)',
+    },
+    {
+      what: 'a bad entry',
+      text: privateOk.replace(/"seed":"[^"]*"/, '"seed":1'),
+      message: 'key file F: bad entry',
+    },
+    {
+      what: 'a negative epoch',
+      text: privateOk.replace('"epoch":0', '"epoch":-1'),
+      message: 'key file F: "epoch" must be an integer >= 0',
+    },
+    {
+      what: 'a short seed',
+      text: privateOk.replace(/"seed":"[^"]*"/, '"seed":"AAAA"'),
+      message: 'key file F: bad seed for epoch 0',
+    },
+  ])('a private key file with $what is refused, naming the file', ({ text, message }) => {
+    expect(() => parsePrivateKeys(text, 'F')).toThrow(new KeyError(message));
+  });
+
+  const publicOk = formatPublicMaterial(material);
+  test.each([
+    {
+      what: 'a bad master key',
+      text: publicOk.replace(/"master":"[^"]*"/, '"master":"x"'),
+      message: 'key file F: bad master public key',
+    },
+    {
+      what: 'a missing certificate',
+      text: publicOk.replace(/,\n\{"epoch":1[^\n]*/, ''),
+      message: 'key file F: no certificate for epoch 1',
+    },
+    {
+      what: 'a zero epoch length',
+      text: publicOk.replace('"epochMs":500', '"epochMs":0'),
+      message: 'key file F: "epochMs" must be an integer >= 1',
+    },
+    {
+      what: 'a short certificate',
+      text: publicOk.replace(/"cert":"[^"]*"/, '"cert":"AAAA"'),
+      message: 'key file F: bad key or certificate for epoch 0',
+    },
+  ])('public material with $what is refused, naming the file', ({ text, message }) => {
+    expect(() => parsePublicMaterial(text, 'F')).toThrow(new KeyError(message));
+  });
+
+  test('missing files say to run keygen', () => {
+    expect(() => readPublicMaterial(dir)).toThrow(
+      `cannot read key file ${join(dir, PUBLIC_FILE)}: ENOENT: run "fim keygen" first`,
+    );
+    expect(() => readPrivateKeys(join(dir, PRIVATE_FILE))).toThrow(/ENOENT: run "fim keygen" first/);
+  });
+});
+
+describe('assertPrivateMode', () => {
+  test.each([0o600, 0o400, 0o700, 0o200])('accepts mode %s (owner only)', (mode) => {
+    const path = join(dir, 'k');
+    writeFileSync(path, '');
+    chmodSync(path, mode);
+    expect(() => assertPrivateMode(path)).not.toThrow();
+  });
+
+  test.each([0o640, 0o604, 0o620, 0o602, 0o660, 0o644, 0o610])('refuses mode %s, naming the fix', (mode) => {
+    const path = join(dir, 'k');
+    writeFileSync(path, '');
+    chmodSync(path, mode);
+    const shown = mode.toString(8).padStart(4, '0');
+    expect(() => assertPrivateMode(path)).toThrow(
+      new KeyError(
+        `key file ${path} is accessible by group or others (mode ${shown}): run "chmod 600 ${path}" and check who may have copied it`,
+      ),
+    );
+  });
+
+  test('a missing file says to run keygen', () => {
+    expect(() => assertPrivateMode(join(dir, 'k'))).toThrow(/ENOENT: run "fim keygen" first/);
+  });
+});
+
+describe('writeKeyFile', () => {
+  test('writes mode 0600 and leaves no temp file', () => {
+    writeFileSync(join(dir, PRIVATE_FILE), 'old', { mode: 0o644 });
+    writeKeyFile(dir, PRIVATE_FILE, 'new');
+    expect(readFileSync(join(dir, PRIVATE_FILE), 'utf8')).toBe('new');
+    expect(statSync(join(dir, PRIVATE_FILE)).mode & 0o7777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual([PRIVATE_FILE]);
+  });
+
+  test('a failure is a KeyError (exit 20) naming the file', () => {
+    const path = join(dir, 'missing', PUBLIC_FILE);
+    let caught: unknown;
+    try {
+      writeKeyFile(join(dir, 'missing'), PUBLIC_FILE, 'x');
+    } catch (err: unknown) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(KeyError);
+    expect(caught).toMatchObject({ exitCode: ExitCode.key, message: `cannot write ${path}: ENOENT` });
+  });
+});
