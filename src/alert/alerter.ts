@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
-import type { SignerSource } from '../keys/store.js';
+import type { SignerSource } from '../keys/index.js';
 import type { AlertEvent, FloodEvent, WireEvent } from './events.js';
 import { FACILITIES, type Facility, formatMessage, isFacility, MAX_MESSAGE_BYTES } from './format.js';
 import { MemoryQueue, type OutboundQueue } from './queue.js';

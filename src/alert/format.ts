@@ -9,7 +9,7 @@
  * CUT_MARKER; the `cut` parameter names the cut fields and `jid` names the journal record that
  * keeps the full finding. The signature is computed last, over canonicalBytes (see sd.ts).
  */
-import type { EpochSigner } from '../keys/store.js';
+import type { EpochSigner } from '../keys/index.js';
 import type { WireEvent } from './events.js';
 import { canonicalBytes, escapeParamValue, SD_ID_EVENT, SD_ID_SIG, safeText, WIRE_VERSION } from './sd.js';
 
