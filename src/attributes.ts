@@ -354,4 +354,3 @@ export function reviveRecord(r: FileRecord): FileRecord {
   if (r.prefix) r.prefix = { length: r.prefix.length, hash: asBuffer(r.prefix.hash) };
   return r;
 }
-

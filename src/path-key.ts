@@ -234,3 +234,17 @@ export class SortedKeys {
     }
   }
 }
+
+/** The absolute path of these components ("/" for none). */
+export function joinComponents(comps: readonly Buffer[]): Buffer {
+  if (comps.length === 0) return Buffer.from('/');
+  const parts: Buffer[] = [];
+  for (const c of comps) parts.push(Buffer.from('/'), c);
+  return Buffer.concat(parts);
+}
+
+/** `dir` + "/" + `name`, without doubling the root's slash. */
+export function joinPath(dir: Buffer, name: Buffer): Buffer {
+  if (dir.length === 1 && dir[0] === SLASH) return Buffer.concat([dir, name]);
+  return Buffer.concat([dir, Buffer.from('/'), name]);
+}

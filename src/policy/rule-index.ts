@@ -5,7 +5,7 @@
  * directories above them; compare and explain ask it about single paths.
  */
 
-import { components } from '../path-key.js';
+import { components, joinComponents } from '../path-key.js';
 import type { Rule } from './policy.js';
 
 export interface TrieNode {
@@ -22,7 +22,6 @@ export type Classification =
   | { status: 'too-deep'; rule: Rule; anchor: Buffer; depth: number }
   | { status: 'uncovered' };
 
-const SLASH = 0x2f;
 
 export function sortedChildNames(node: TrieNode): Buffer[] {
   node.sortedNames ??= [...node.children.keys()].map((k) => Buffer.from(k, 'latin1')).sort(Buffer.compare);
@@ -88,14 +87,5 @@ export class RuleIndex {
   }
 }
 
-export function joinComponents(comps: readonly Buffer[]): Buffer {
-  if (comps.length === 0) return Buffer.from('/');
-  const parts: Buffer[] = [];
-  for (const c of comps) parts.push(Buffer.from('/'), c);
-  return Buffer.concat(parts);
-}
-
-export function joinPath(dir: Buffer, name: Buffer): Buffer {
-  if (dir.length === 1 && dir[0] === SLASH) return Buffer.concat([dir, name]);
-  return Buffer.concat([dir, Buffer.from('/'), name]);
-}
+/** Path joins live with the other path-byte helpers; re-exported for the daemon until it moves. */
+export { joinComponents, joinPath } from '../path-key.js';

@@ -10,25 +10,11 @@
  * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
  * entry, or hold more than one directory listing per level in memory.
  */
-import {
-  type BigIntStats,
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-} from 'node:fs';
+import { type BigIntStats, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import { pathToKey } from '../path-key.js';
+import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
-import {
-  isExcluded,
-  joinPath,
-  type RuleIndex,
-  sortedChildNames,
-  type TrieNode,
-} from '../policy/rule-index.js';
+import { isExcluded, type RuleIndex, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
 import type { FileRecord, ScanError } from '../types.js';
 import { RecordReader } from './record.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
