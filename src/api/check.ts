@@ -25,6 +25,8 @@ export interface CheckOptions extends SessionOptions {
   /** Skip rehashing files whose size, times, inode and device are unchanged. */
   fast?: boolean;
   onProgress?: (s: ScanStats) => void;
+  /** Called before the scan with the baseline's totals (for a progress display). */
+  onTotals?: (t: { entries: number; bytes: bigint }) => void;
 }
 
 export async function check(o: CheckOptions): Promise<CheckReport> {
@@ -47,6 +49,10 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
   const store = openStore(cfg);
   try {
     const startedNs = nowNs();
+    if (o.onTotals) {
+      const b = store.requireBaseline();
+      o.onTotals({ entries: b.files, bytes: b.bytes });
+    }
     const r = runCheck({
       store,
       policy,

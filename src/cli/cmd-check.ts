@@ -18,7 +18,7 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
       fast: o.fast ?? false,
       ...(o.rule ? { rules: o.rule } : {}),
       ...(o.minSeverity !== undefined ? { minSeverity: o.minSeverity } : {}),
-      ...(progress.update ? { onProgress: progress.update } : {}),
+      ...(progress.update ? { onProgress: progress.update, onTotals: progress.totals } : {}),
     });
     progress.done();
     if (o.json) io.out(`${checkToJson(report)}\n`);
