@@ -22,7 +22,7 @@ export async function keygenCommand(
     force: o.force ?? false,
   });
   if (o.json) io.out(`${JSON.stringify({ host: r.host, pubkey: r.pubPath, fingerprint: r.fingerprint })}\n`);
-  else {
+  else if (!o.quiet) {
     io.out(`keys for ${r.host} written to ${r.dir} (the master private key was never stored)\n`);
     io.out(`enrol this public key on the log server: ${r.pubPath}\n`);
     io.out(`fingerprint: ${r.fingerprint}\n`);

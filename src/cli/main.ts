@@ -44,14 +44,18 @@ function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
 
-/** The options every command takes. */
-function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)')
-    .option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect)
-    .option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)')
-    .option('--json', 'machine-readable output')
-    .option('-q, --quiet', 'print nothing unless something is found');
+type CommonOption = 'config' | 'policy' | 'db' | 'json' | 'quiet';
+
+/** The common options a command takes: each only where it means something for that command. */
+function withCommon(cmd: Command, ...which: CommonOption[]): Command {
+  cmd.option('--config <file>', 'configuration file (default /etc/fim/fim.yaml)');
+  if (which.includes('policy'))
+    cmd.option('--policy <file>', "policy file; repeatable; replaces the configuration's list", collect);
+  if (which.includes('db'))
+    cmd.option('--db <file>', 'database file (default from the configuration: /var/lib/fim/fim.db)');
+  if (which.includes('json')) cmd.option('--json', 'machine-readable output');
+  if (which.includes('quiet')) cmd.option('-q, --quiet', 'print nothing unless something is found');
+  return cmd;
 }
 
 export function buildProgram(io: Output, setCode: (n: number) => void): Command {
@@ -66,12 +70,12 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .exitOverride();
   const run = (p: Promise<number>) => p.then(setCode);
 
-  withCommon(program.command('baseline'))
+  withCommon(program.command('baseline'), 'policy', 'db', 'json', 'quiet')
     .description('scan everything the policies name and store a new baseline; print its root')
     .option('--label <label>', 'a label for this baseline, e.g. deploy-1234')
     .action((o: CommonOptions & { label?: string }) => run(baselineCommand(o, io)));
 
-  withCommon(program.command('check'))
+  withCommon(program.command('check'), 'policy', 'db', 'json', 'quiet')
     .description(
       'scan (all, or the given paths), compare with the baseline, report; exit status says what was found',
     )
@@ -92,34 +96,34 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .addHelpText('after', EXIT_CODES_HELP)
     .action((paths: string[], o) => run(checkCommand(paths, o, io)));
 
-  withCommon(program.command('accept'))
+  withCommon(program.command('accept'), 'db', 'json', 'quiet')
     .description('take reviewed findings of the latest check into the baseline (a new baseline id)')
     .argument('[paths...]', 'paths whose findings to accept')
     .option('--all', 'accept every finding of the latest check')
     .option('--label <label>', 'label of the new baseline')
     .action((paths: string[], o) => run(acceptCommand(paths, o, io)));
 
-  withCommon(program.command('history'))
+  withCommon(program.command('history'), 'db', 'json')
     .description('past check runs')
     .option('--limit <n>', 'how many runs', '20')
     .action((o) => run(historyCommand(o, io)));
 
-  withCommon(program.command('show'))
+  withCommon(program.command('show'), 'db', 'json')
     .description('the findings of one run')
     .argument('<run>', 'run id from "fim history"')
     .action((r: string, o) => run(showCommand(r, o, io)));
 
   const policy = program.command('policy').description('validate and explain policies');
-  withCommon(policy.command('check'))
+  withCommon(policy.command('check'), 'json', 'quiet')
     .description('validate policy files (default: the configured ones)')
     .argument('[files...]')
     .action((files: string[], o) => run(policyCheckCommand(files, o, io)));
-  withCommon(policy.command('explain'))
+  withCommon(policy.command('explain'), 'policy', 'json')
     .description('which rule governs a path, with which attributes, or why it is not covered')
     .argument('<path>')
     .action((p: string, o) => run(policyExplainCommand(p, o, io)));
 
-  withCommon(program.command('keygen'))
+  withCommon(program.command('keygen'), 'json', 'quiet')
     .description(
       "create the host's forward-secure signing keys; print the public key to enrol on the log server",
     )
@@ -128,7 +132,7 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
     .action((o) => run(keygenCommand(o, io)));
 
-  withCommon(program.command('watch'))
+  withCommon(program.command('watch'), 'policy', 'db')
     .description(
       'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
     )
@@ -171,7 +175,8 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
         }
         cmd = next;
       }
-      io.out(cmd.helpInformation());
+      // The same text as `fim CMD --help`, the exit codes and other after-texts included.
+      cmd.outputHelp();
       setCode(0);
     });
   return program;

@@ -22,7 +22,6 @@ export type Classification =
   | { status: 'too-deep'; rule: Rule; anchor: Buffer; depth: number }
   | { status: 'uncovered' };
 
-
 export function sortedChildNames(node: TrieNode): Buffer[] {
   node.sortedNames ??= [...node.children.keys()].map((k) => Buffer.from(k, 'latin1')).sort(Buffer.compare);
   return node.sortedNames;

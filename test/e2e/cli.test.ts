@@ -48,6 +48,49 @@ describe('help, version, man page', () => {
   });
 });
 
+describe('help and options per command', () => {
+  const COMMANDS = [
+    ['baseline'],
+    ['check'],
+    ['accept'],
+    ['history'],
+    ['show'],
+    ['policy', 'check'],
+    ['policy', 'explain'],
+    ['keygen'],
+    ['watch'],
+    ['demo'],
+    ['verify-log'],
+  ];
+
+  it.each(COMMANDS)('fim help %s prints exactly what --help prints', (...cmd) => {
+    const viaHelp = fim(['help', ...cmd]);
+    const viaFlag = fim([...cmd, '--help']);
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    expect(viaHelp.stdout).toContain(`Usage: fim ${cmd.join(' ')}`);
+  });
+
+  it('offers an option only where it applies', () => {
+    const opts = (cmd: string[]) => fim([...cmd, '--help']).stdout;
+    expect(opts(['keygen'])).not.toMatch(/--policy|--db/);
+    expect(opts(['watch'])).not.toMatch(/--json|--quiet/);
+    expect(opts(['history'])).not.toContain('--policy');
+    expect(opts(['check'])).toMatch(/--policy[\s\S]*--db[\s\S]*--json[\s\S]*--quiet/);
+    expect(fim(['keygen', '--db', '/tmp/x.db']).stderr).toContain("unknown option '--db'");
+  });
+
+  it('keygen -q writes the keys and prints nothing', async () => {
+    await using sb = new Sandbox();
+    const config = join(sb.dir, 'fim.yaml');
+    writeFileSync(config, 'host: quiet-host\nkeys: keys\n');
+    const r = fim(['keygen', '-q', '--epochs', '2', '--config', config]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(join(sb.dir, 'keys', 'quiet-host.pub'), 'utf8').length).toBeGreaterThan(0);
+  });
+});
+
 describe('a reader that goes away', () => {
   it('`fim … | head -1` ends quietly with its own exit status, no EPIPE stack trace', () => {
     const r = spawnSync(

@@ -96,8 +96,22 @@ export class Sandbox {
     return this.policyFile;
   }
 
+  /**
+   * Run fim with this sandbox's policy and database, through a configuration file (every command
+   * takes --config; --policy and --db only where they apply).
+   */
   fim(args: readonly string[], opts: SpawnSyncOptions = {}): FimResult {
-    return fim([...args, '--policy', this.policyFile, '--db', this.db], opts);
+    return fim([...args, ...this.configArgs()], opts);
+  }
+
+  /** `--config FILE` naming this sandbox's policy and database (written anew: policyFile may change). */
+  configArgs(): string[] {
+    const config = join(this.dir, 'sandbox-fim.yaml');
+    writeFileSync(
+      config,
+      `policies: [${JSON.stringify(this.policyFile)}]\ndatabase: ${JSON.stringify(this.db)}\n`,
+    );
+    return ['--config', config];
   }
 
   /** `fim check --json`, parsed. */

@@ -33,7 +33,7 @@ async function runAndKill(
   args: string[],
   delayMs: number,
 ): Promise<{ killed: boolean; code: number | null }> {
-  const child = fimSpawn([...args, '--policy', sb.policyFile, '--db', sb.db]);
+  const child = fimSpawn([...args, ...sb.configArgs()]);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
