@@ -3,7 +3,7 @@
  * per-host text summary. The JSON form is the VerifyReport itself (it holds no bigint).
  */
 import { displayBytes } from '../display.js';
-import type { Problem, VerifyReport } from './verifier.js';
+import type { Problem, VerifyReport } from './problems.js';
 
 /** Report text is built from log content: keep it one line per item, whatever a line held. */
 function safe(s: string): string {

@@ -12,7 +12,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { verifyRawAsync } from '../keys/ed25519.js';
-import type { Problem, Verifier, VerifyReport } from './verifier.js';
+import type { Problem, VerifyReport } from './problems.js';
+import type { Verifier } from './verifier.js';
 
 export interface VerifyStreamOptions {
   onProblem?: (p: Problem) => void;
