@@ -9,7 +9,7 @@
  */
 import { canonicalBytes, SD_ID_SIG } from '../alert/sd.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES, verifyRaw } from '../keys/ed25519.js';
-import { checkCertificate, type EnrolledKey, epochBounds } from '../keys/material.js';
+import { checkCertificate, type EnrolledKey, epochBounds } from '../keys/index.js';
 import type { SdElement } from './parse.js';
 import { type MessageAt, nsToIso, nsToMs, type Problem } from './problems.js';
 

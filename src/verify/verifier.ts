@@ -11,7 +11,7 @@
  * Only fully verified messages move the state (sequence, roots, last time): a forged message can
  * add a problem, never hide one.
  */
-import type { EnrolledKey } from '../keys/material.js';
+import type { EnrolledKey } from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
 import { type HostReport, type Problem, ProblemLog, type VerifyReport } from './problems.js';
