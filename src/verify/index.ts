@@ -1,20 +1,20 @@
 /** verify-log: checks stored fim alerts for forgery, loss, replay, restarts, silence, swapped baselines. Re-exports only. */
+export { DEFAULT_SKEW_MS, type SignatureCheck } from './auth.js';
+export type { PreparedLine } from './line.js';
 export { parseSyslogLine, type SdElement, type SyslogMessage } from './parse.js';
-export { formatProblem, formatVerifyReport } from './report.js';
-export { formatIntervals, type Interval, SequenceTracker } from './sequence.js';
-export { type VerifyStreamOptions, verifyStream } from './stream.js';
 export {
-  createVerifier,
-  DEFAULT_MAX_SILENCE_MS,
-  DEFAULT_SKEW_MS,
   type HostReport,
   PROBLEM_KINDS,
   type Problem,
   type ProblemKind,
   problemsFound,
-  REORDER_WINDOW,
   type SessionReport,
-  type Verifier,
-  type VerifierOptions,
   type VerifyReport,
-} from './verifier.js';
+} from './problems.js';
+export { formatProblem, formatVerifyReport } from './report.js';
+export { ROOT_HANDOVER_MS } from './roots.js';
+export { formatIntervals, type Interval, SequenceTracker } from './sequence.js';
+export { REORDER_WINDOW } from './sessions.js';
+export { DEFAULT_MAX_SILENCE_MS } from './silence.js';
+export { type VerifyStreamOptions, verifyStream } from './stream.js';
+export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';

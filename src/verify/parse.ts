@@ -2,7 +2,8 @@
  * A strict, allocation-light parser for one RFC 5424 line, as rsyslog's
  * `RSYSLOG_SyslogProtocol23Format` writes it (`<PRI>1 TS HOST APP PROCID MSGID SD MSG`), or a raw
  * line, optionally with an RFC 5425 octet-count prefix. It never throws: anything it does not
- * understand is `null`, and the caller counts the line as malformed.
+ * understand is `null`, and the caller counts the line as malformed. It must not interpret what
+ * it parses (fim's SD-IDs, signatures): that is line.ts and auth.ts.
  */
 import { unescapeParamValue } from '../alert/sd.js';
 

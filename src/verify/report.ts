@@ -1,9 +1,10 @@
 /**
  * Presentation of verify-log results: one line per problem (streamed as they are found) and a
- * per-host text summary. The JSON form is the VerifyReport itself (it holds no bigint).
+ * per-host text summary. The JSON form is the VerifyReport itself (it holds no bigint). It formats
+ * and returns strings: it must not print, nor compute anything the report does not already hold.
  */
 import { displayBytes } from '../display.js';
-import type { Problem, VerifyReport } from './verifier.js';
+import type { Problem, VerifyReport } from './problems.js';
 
 /** Report text is built from log content: keep it one line per item, whatever a line held. */
 function safe(s: string): string {

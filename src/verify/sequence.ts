@@ -3,7 +3,8 @@
  * sorted intervals still missing below it. A message below the highest that falls in a missing
  * interval arrived late (UDP reorders); anything else below the highest is a duplicate or replay.
  * At most MAX_INTERVALS intervals are kept; beyond that the oldest are given up (counted in
- * `abandoned`), and a message later arriving from them is counted as a duplicate.
+ * `abandoned`), and a message later arriving from them is counted as a duplicate. It knows numbers
+ * only: sessions, problems and their wording are sessions.ts's.
  */
 
 export const MAX_INTERVALS = 1000;

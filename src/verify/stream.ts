@@ -6,13 +6,15 @@
  * Signatures are checked ahead on libuv's thread pool (Ed25519 verify is ~80% of the cost, and a
  * log server has more than one core) while lines are committed to the verifier strictly in input
  * order: each line waits for its own verdict and for the line before it, never for a batch, so a
- * slow trickle on stdin is reported line by line without delay.
+ * slow trickle on stdin is reported line by line without delay. It must not judge lines itself:
+ * every verdict is the verifier's, given through prepare and commit.
  */
 
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { verifyRawAsync } from '../keys/ed25519.js';
-import type { Problem, Verifier, VerifyReport } from './verifier.js';
+import type { Problem, VerifyReport } from './problems.js';
+import type { Verifier } from './verifier.js';
 
 export interface VerifyStreamOptions {
   onProblem?: (p: Problem) => void;

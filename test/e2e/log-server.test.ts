@@ -26,15 +26,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIM, fim, ROOT, Sandbox } from '../helpers/fim.js';
 import { findRsyslogd, freeUdpPort, rsyslogAvailable, spawnRsyslogd } from '../helpers/rsyslog.js';
+import { waitFor } from '../helpers/wait.js';
 
 const CONF_DOC = join(ROOT, 'docs', 'rsyslog-server.conf');
 const GUIDE = join(ROOT, 'docs', 'log-server.md');
 /** The enrolled host is this machine's name: what fim and logger both put in the syslog header. */
 const HOST = hostname();
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 function readText(path: string): string {
   try {
@@ -50,14 +47,22 @@ function nonEmptyLines(path: string): string[] {
     .filter((l) => l !== '');
 }
 
-/** Polls until `get()` returns a value for which `ok` holds; throws with `describe()` after the timeout. */
-async function waitFor<T>(get: () => T, ok: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last value:\n${String(v)}`);
-    await sleep(25);
+/** Polls until `ok(get())` holds; on timeout the error shows the last value seen. */
+async function until<T>(get: () => T, ok: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  let last: T | undefined;
+  try {
+    const got = await waitFor(
+      () => {
+        last = get();
+        return ok(last) ? { value: last } : undefined;
+      },
+      { what, timeoutMs, intervalMs: 25 },
+    );
+    return got.value;
+  } catch (err: unknown) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; last value:\n${String(last)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -127,16 +132,25 @@ async function startServer(dir: string, conf: string, port: number): Promise<Log
   const { stop } = proc;
   const nonce = randomBytes(6).toString('hex');
   const probeFile = join(dir, 'log', 'hosts', 'fim-probe.log');
-  const deadline = Date.now() + 15_000;
-  while (!readText(probeFile).includes(nonce)) {
-    if (proc.exitCode() !== undefined || Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `rsyslogd did not start on 127.0.0.1:${port} (exit ${proc.exitCode()}): ${proc.output()}`,
-      );
-    }
-    await sendDatagram(port, `<14>1 - fim-probe probe - - - probe-${nonce}`);
-    await sleep(50);
+  try {
+    // Probe datagrams until one is stored: UDP gives no other sign that rsyslog is listening.
+    await waitFor(
+      async () => {
+        if (readText(probeFile).includes(nonce)) return true;
+        if (proc.exitCode() !== undefined) throw new Error(`rsyslogd exited (${proc.exitCode()})`);
+        await sendDatagram(port, `<14>1 - fim-probe probe - - - probe-${nonce}`);
+        return false;
+      },
+      { what: `a probe stored by rsyslogd on 127.0.0.1:${port}`, timeoutMs: 15_000, intervalMs: 50 },
+    );
+  } catch (err: unknown) {
+    await stop();
+    throw new Error(
+      `rsyslogd did not start on 127.0.0.1:${port} (exit ${proc.exitCode()}): ${proc.output()}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (proc.pid === undefined) throw new Error('rsyslogd has no pid');
   return { pid: proc.pid, port, stop };
@@ -243,12 +257,12 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     server = await startServer(dir, conf, port);
     const b = run(['baseline', '--label', 'deploy-1']);
     expect(b.code, b.stderr).toBe(0);
-    await waitFor(honest, (ls) => ls.some((l) => l.includes('ev="baseline"')), 'the baseline announcement');
+    await until(honest, (ls) => ls.some((l) => l.includes('ev="baseline"')), 'the baseline announcement');
 
     writeFileSync(sb.path('app/tasks.py'), 'import os\ndef add(a, b):\n    os.system("id")\n');
     const c = run(['check']);
     expect(c.code, c.stderr).toBe(4);
-    const stored = await waitFor(
+    const stored = await until(
       honest,
       (ls) => ls.some((l) => l.includes('ev="summary"')),
       'the check summary',
@@ -258,7 +272,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     expect(readdirSync(join(dir, 'log', 'hosts')).sort()).toEqual([`${HOST}.log`, 'fim-probe.log'].sort());
 
     // The live verifier is running under rsyslogd, with the enrolled key, on standard input.
-    const kids = await waitFor(
+    const kids = await until(
       () => childrenOf(server?.pid ?? -1).filter((k) => k.cmdline.includes('verify-log')),
       (ks) => ks.length === 1,
       'the omprog verifier process',
@@ -308,8 +322,8 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
       `sig="${Buffer.alloc(64, 7).toString('base64')}"`,
       'check: 0 changed, all is well',
     ]);
-    await waitFor(honest, (ls) => ls.length > storedBefore, 'the forged message to be stored');
-    const got = await waitFor(alerts, (ls) => ls.length >= 1, 'the log server alert');
+    await until(honest, (ls) => ls.length > storedBefore, 'the forged message to be stored');
+    const got = await until(alerts, (ls) => ls.length >= 1, 'the log server alert');
     expect(got).toHaveLength(1);
     expect(got[0]).toContain('fim-verify:');
     expect(got[0]).toMatch(/PROBLEM bad-signature host=\S+/);
@@ -323,11 +337,11 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     expect(finding).not.toBe('');
     // The intruder rewrites the reported path before it reaches the log server...
     await sendDatagram(port, finding.replace('tasks.py', 'tasks.pY'));
-    await waitFor(alerts, (ls) => ls.length >= 2, 'the alert for the tampered message');
+    await until(alerts, (ls) => ls.length >= 2, 'the alert for the tampered message');
     // ...or sends an old, genuinely signed message again.
     const baseline = honest().find((l) => l.includes('ev="baseline"')) ?? '';
     await sendDatagram(port, baseline);
-    const got = await waitFor(alerts, (ls) => ls.length >= 3, 'the alert for the replay');
+    const got = await until(alerts, (ls) => ls.length >= 3, 'the alert for the replay');
     expect(got).toHaveLength(3);
     expect(got[1]).toMatch(/PROBLEM bad-signature /);
     expect(got[2]).toMatch(/PROBLEM duplicate /);
@@ -339,7 +353,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     await sendDatagram(port, `<14>1 - ../verify/${HOST}.out fim - - - PROBLEM fake-${nonce}`);
     await sendDatagram(port, `<14>1 - ..%2F..%2Fverify fim - - - PROBLEM fake-${nonce}`);
     const hosts = join(dir, 'log', 'hosts');
-    await waitFor(
+    await until(
       () => readdirSync(hosts).filter((f) => readText(join(hosts, f)).includes(`fake-${nonce}`)),
       (fs) => fs.length === 2,
       'both hostile datagrams stored in the hosts directory',
@@ -362,8 +376,8 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     writeFileSync(sb.path('app/celeryconfig.py'), "accept_content = ['auth', 'pickle']\n");
     const storedBefore = honest().length;
     expect(run(['check']).code).toBe(4);
-    await waitFor(honest, (ls) => ls.length >= storedBefore + 2, 'the post-restart messages');
-    await waitFor(
+    await until(honest, (ls) => ls.length >= storedBefore + 2, 'the post-restart messages');
+    await until(
       () => childrenOf(server?.pid ?? -1).filter((k) => k.cmdline.includes('verify-log')),
       (ks) => ks.length === 1,
       'the restarted verifier',
@@ -371,7 +385,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     // A marker forgery: once its alert is in, everything before it has been read by imfile.
     const summary = honest().find((l) => l.includes('ev="summary"')) ?? '';
     await sendDatagram(port, summary.replace('ev="summary"', 'ev="summary" x="1"'));
-    const got = await waitFor(alerts, (ls) => ls.length > before, 'the marker alert');
+    const got = await until(alerts, (ls) => ls.length > before, 'the marker alert');
     expect(nonProblem, 'verifier output that is not a problem line').toEqual([]);
     expect(got.slice(before)).toHaveLength(1);
     expect(got.at(-1)).toMatch(/PROBLEM bad-signature /);

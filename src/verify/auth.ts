@@ -1,0 +1,207 @@
+/**
+ * Authentication of one fim message on its own (UDP drops datagrams: no message may need another
+ * to verify): the seal read once from the line (epoch key, its certificate, the signature and the
+ * canonical bytes it covers), the certificate of the epoch key by the host's enrolled master key,
+ * the Ed25519 signature, and the message time inside the signing epoch give or take the stated
+ * skew (journald's CVE-2023-31439 came from skipping that last check). It owns the per-host counts
+ * of each failure and the tally of hosts without an enrolled key. It must not look at sessions,
+ * sequence numbers, roots or silence: it says whether a message is authentic, not what it means.
+ */
+import { canonicalBytes, SD_ID_SIG } from '../alert/sd.js';
+import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES, verifyRaw } from '../keys/ed25519.js';
+import { checkCertificate, type EnrolledKey, epochBounds } from '../keys/index.js';
+import type { SdElement } from './parse.js';
+import { type MessageAt, nsToIso, nsToMs, type Problem } from './problems.js';
+
+export const DEFAULT_SKEW_MS = 120_000;
+const MAX_UNKNOWN_HOSTS = 100;
+const MAX_CACHED_CERTIFICATES = 10_000;
+const EP_RE = /^(0|[1-9]\d{0,8})$/;
+
+/** The one Ed25519 check a line needs: `sig` over `data` by the epoch key `pub`. */
+export interface SignatureCheck {
+  readonly pub: Buffer;
+  readonly data: Buffer;
+  readonly sig: Buffer;
+}
+
+/**
+ * A message's seal, extracted once when the line is prepared. `check` is what the signature
+ * verdict is about (a driver may compute it on another thread); the texts key the certificate
+ * cache; the decoded epoch key is the same one `check` names, so the verdict and the certificate
+ * can never be about two different keys.
+ */
+export interface Seal {
+  readonly epkText: string;
+  readonly certText: string;
+  /** Null when the text is not exactly one base64 key (the key is then uncertified). */
+  readonly epk: Buffer | null;
+  readonly cert: Buffer | null;
+  /** Null when the key or the signature does not decode: a bad signature. */
+  readonly check: SignatureCheck | null;
+}
+
+/** Parameters of an SD element by name; null when one repeats (the value would be ambiguous). */
+export function paramMap(params: ReadonlyArray<readonly [string, string]>): Map<string, string> | null {
+  const m = new Map<string, string>();
+  for (const [k, v] of params) {
+    // A repeated parameter would make "the" value ambiguous between signer and reader.
+    if (m.has(k)) return null;
+    m.set(k, v);
+  }
+  return m;
+}
+
+/**
+ * The seal of a fim message whose event element holds `eventParams`; null when the message is
+ * unsigned (no seal element, a repeated parameter in it, or epk, cert or sig missing).
+ */
+export function readSeal(
+  sd: readonly SdElement[],
+  eventParams: ReadonlyArray<readonly [string, string]>,
+  msg: string,
+): Seal | null {
+  const el = sd.find((e) => e.id === SD_ID_SIG);
+  const sig = el ? paramMap(el.params) : null;
+  const epkText = sig?.get('epk');
+  const certText = sig?.get('cert');
+  const sigText = sig?.get('sig');
+  if (epkText === undefined || certText === undefined || sigText === undefined) return null;
+  const epk = decodeBase64Strict(epkText, ED25519_KEY_BYTES);
+  const cert = decodeBase64Strict(certText, ED25519_SIG_BYTES);
+  const sigBuf = decodeBase64Strict(sigText, ED25519_SIG_BYTES);
+  let check: SignatureCheck | null = null;
+  if (epk && sigBuf) {
+    try {
+      check = { pub: epk, data: canonicalBytes(eventParams, msg), sig: sigBuf };
+    } catch {
+      // Defensive: no input may crash the verifier; no check means a bad signature.
+      check = null;
+    }
+  }
+  return { epkText, certText, epk, cert, check };
+}
+
+/**
+ * Certificate verdicts by (host, epoch, key, certificate): every message of an epoch carries the
+ * same pair, and checking it is an Ed25519 verify. Bounded; cleared when full.
+ */
+export class CertificateCache {
+  private readonly verdicts = new Map<string, boolean>();
+
+  certified(key: EnrolledKey, ep: number, seal: Seal, epk: Buffer, cert: Buffer): boolean {
+    const id = `${key.host}|${ep}|${seal.epkText}|${seal.certText}`;
+    const hit = this.verdicts.get(id);
+    if (hit !== undefined) return hit;
+    const ok = checkCertificate(key, ep, epk, cert);
+    if (this.verdicts.size > MAX_CACHED_CERTIFICATES) this.verdicts.clear();
+    this.verdicts.set(id, ok);
+    return ok;
+  }
+}
+
+export type SealVerdict =
+  | { readonly ok: true; readonly ep: number }
+  | { readonly ok: false; readonly problem: Problem };
+
+/** One enrolled host's authentication: its key and the counts of each failure. */
+export class HostAuth {
+  unsigned = 0;
+  uncertified = 0;
+  badSignature = 0;
+  epochMismatch = 0;
+
+  constructor(
+    readonly key: EnrolledKey,
+    private readonly certs: CertificateCache,
+    private readonly skewMs: number,
+  ) {}
+
+  /**
+   * The seal's verdict, checked in this order: present, certified for the epoch `epText` names,
+   * signature good. `sigOk` is the verdict of `seal.check` when the caller computed it already.
+   */
+  checkSeal(epText: string, seal: Seal | null, sigOk: boolean | undefined, line: number): SealVerdict {
+    const host = this.key.host;
+    if (seal === null) {
+      this.unsigned++;
+      return {
+        ok: false,
+        problem: { kind: 'unsigned', line, host, detail: 'fim message without a signature' },
+      };
+    }
+    const ep = EP_RE.test(epText) ? Number(epText) : -1;
+    const { epk, cert } = seal;
+    if (!epk || !cert || ep < 0 || !this.certs.certified(this.key, ep, seal, epk, cert)) {
+      this.uncertified++;
+      return {
+        ok: false,
+        problem: {
+          kind: 'uncertified',
+          line,
+          host,
+          detail: `the signing key is not certified by the enrolled master key for epoch ${epText.slice(0, 20)}`,
+        },
+      };
+    }
+    const check = seal.check;
+    const good = check !== null && (sigOk ?? verifyRaw(check.pub, check.data, check.sig));
+    if (!good) {
+      this.badSignature++;
+      return {
+        ok: false,
+        problem: {
+          kind: 'bad-signature',
+          line,
+          host,
+          detail: 'signature does not match: the message was forged or altered',
+        },
+      };
+    }
+    return { ok: true, ep };
+  }
+
+  /**
+   * The epoch window: a message dated outside its signing epoch (widened by the skew on both sides)
+   * was back-dated, or signed with an old key that should have been erased.
+   */
+  checkTime(ep: number, tNs: bigint, at: MessageAt): Problem | null {
+    const bounds = epochBounds(this.key, ep);
+    const tMs = nsToMs(tNs);
+    if (tMs >= bounds.startMs - this.skewMs && tMs < bounds.endMs + this.skewMs) return null;
+    this.epochMismatch++;
+    return {
+      kind: 'epoch-mismatch',
+      line: at.line,
+      host: this.key.host,
+      sid: at.sid,
+      seq: at.seq,
+      detail: `message time ${nsToIso(tNs)} is outside epoch ${ep} (${new Date(bounds.startMs).toISOString()} .. ${new Date(bounds.endMs).toISOString()}, skew ${this.skewMs / 1000} s): back-dated, or signed with an old key`,
+    };
+  }
+}
+
+/** Messages claiming hosts without an enrolled key, by name; past MAX_UNKNOWN_HOSTS names, folded. */
+export class UnknownHosts {
+  private readonly byName = new Map<string, number>();
+  private others = 0;
+
+  note(name: string, line: number): Problem {
+    if (this.byName.has(name) || this.byName.size < MAX_UNKNOWN_HOSTS) {
+      this.byName.set(name, (this.byName.get(name) ?? 0) + 1);
+    } else {
+      this.others++;
+    }
+    return {
+      kind: 'unknown-host',
+      line,
+      detail: `message claims host ${JSON.stringify(name.slice(0, 255))}, which has no enrolled public key`,
+    };
+  }
+
+  toRecord(): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.byName);
+    if (this.others > 0) out['(others)'] = this.others;
+    return out;
+  }
+}

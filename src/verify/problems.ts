@@ -1,0 +1,138 @@
+/**
+ * What verify-log reports: the Problem type and its kinds, the report's data (VerifyReport, the
+ * JSON form as it is printed, and what report.ts turns into text), and the ProblemLog that
+ * collects problems in input order within a bound. It does not decide what is a problem (the
+ * modules that find them hand them in) and it never prints.
+ */
+
+export const PROBLEM_KINDS = [
+  'malformed',
+  'unsigned',
+  'unknown-host',
+  'uncertified',
+  'bad-signature',
+  'epoch-mismatch',
+  'duplicate',
+  'gap',
+  'unclean-restart',
+  'baseline-mismatch',
+  'silence',
+] as const;
+export type ProblemKind = (typeof PROBLEM_KINDS)[number];
+
+export interface Problem {
+  kind: ProblemKind;
+  /** 1-based line number in the input, when the problem is about one line. */
+  line?: number;
+  host?: string;
+  sid?: string;
+  seq?: number;
+  detail: string;
+}
+
+/** Where a problem about one authenticated message was found: its line, session and seq. */
+export interface MessageAt {
+  readonly line: number;
+  readonly sid: string;
+  readonly seq: number;
+}
+
+export interface SessionReport {
+  sid: string;
+  firstSeq: number;
+  lastSeq: number;
+  verified: number;
+  duplicates: number;
+  late: number;
+  missingCount: number;
+  /** The exact missing sequence numbers, as `4-6,9`. */
+  missing: string;
+  started: boolean;
+  stopped: boolean;
+  firstTime: string;
+  lastTime: string;
+}
+
+export interface HostReport {
+  host: string;
+  verified: number;
+  unsigned: number;
+  uncertified: number;
+  badSignature: number;
+  epochMismatch: number;
+  duplicates: number;
+  missingCount: number;
+  sessions: SessionReport[];
+  /** Sessions after the first one: each is a restart of the sender. */
+  restarts: number;
+  uncleanRestarts: number;
+  announcedRoot: string | null;
+  rootMismatches: number;
+  lastMessage: string | null;
+  silentForMs: number | null;
+  silence: boolean;
+}
+
+export interface VerifyReport {
+  version: 1;
+  lines: number;
+  malformed: number;
+  /** Valid RFC 5424 lines that are not fim messages (other programs): counted, not a problem. */
+  foreign: number;
+  unknownHosts: Record<string, number>;
+  hosts: HostReport[];
+  problems: Problem[];
+  problemCount: number;
+  problemsOmitted: number;
+}
+
+/** The report keeps this many problems; the rest are counted in `problemsOmitted`. */
+export const MAX_PROBLEMS = 1000;
+
+/**
+ * Problems in input order, the first MAX_PROBLEMS kept. Gaps streamed while reading go to the
+ * caller only: the gaps that count are the ones still open at the end (`final`), so a gap warned
+ * about early and filled later by a late datagram is not a problem of the report.
+ */
+export class ProblemLog {
+  private readonly kept: Problem[] = [];
+  private count = 0;
+  private omitted = 0;
+
+  /** Hands `p` to `out` (what the current line revealed) and, unless it is a gap, to the report. */
+  record(p: Problem, out: Problem[]): void {
+    out.push(p);
+    if (p.kind === 'gap') return;
+    this.count++;
+    if (this.kept.length < MAX_PROBLEMS) this.kept.push(p);
+    else this.omitted++;
+  }
+
+  /** The report's problems: those recorded, then `gaps` (the final ones), within the bound. */
+  final(gaps: readonly Problem[]): Pick<VerifyReport, 'problems' | 'problemCount' | 'problemsOmitted'> {
+    const problems = this.kept.slice();
+    let omitted = this.omitted;
+    for (const g of gaps) {
+      if (problems.length < MAX_PROBLEMS) problems.push(g);
+      else omitted++;
+    }
+    return { problems, problemCount: this.count + gaps.length, problemsOmitted: omitted };
+  }
+}
+
+/** True when the report shows anything wrong: verify-log exits non-zero. */
+export function problemsFound(report: VerifyReport): boolean {
+  return report.problemCount > 0;
+}
+
+/** A message time (ns since the epoch) for a person; the raw number when it is no valid date. */
+export function nsToIso(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ns) : d.toISOString();
+}
+
+/** Milliseconds of a message time, as the clocks compare them. */
+export function nsToMs(ns: bigint): number {
+  return Number(ns / 1_000_000n);
+}
