@@ -1,6 +1,7 @@
 import { check } from '../api/check.js';
 import { checkToJson, checkToText } from '../report/report.js';
-import { type CommonOptions, type Output, sessionOf } from './context.js';
+import { type CommonOptions, type Output, sessionOf, stdio } from './context.js';
+import { stdoutIsJournal } from './journal-stream.js';
 import { progressReporter } from './progress.js';
 
 export interface CheckCliOptions extends CommonOptions {
@@ -22,7 +23,8 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
     });
     progress.done();
     if (o.json) io.out(`${checkToJson(report)}\n`);
-    else if (!o.quiet || report.exitCode !== 0) io.out(checkToText(report));
+    else if (!o.quiet || report.exitCode !== 0)
+      io.out(checkToText(report, { priorities: io === stdio && stdoutIsJournal() }));
     return report.exitCode;
   } finally {
     progress.done();

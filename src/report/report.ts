@@ -104,11 +104,35 @@ function fmtValue(v: string | number | null): string {
   return v === null ? '-' : String(v);
 }
 
-export function checkToText(r: CheckReport): string {
+/**
+ * Syslog priority of a finding's severity, for journald (`journalctl -p err` shows high and
+ * critical findings): critical → crit (2), high → err (3), medium → warning (4), low → notice (5).
+ */
+export const SEVERITY_PRIORITY: Readonly<Record<Severity, number>> = {
+  critical: 2,
+  high: 3,
+  medium: 4,
+  low: 5,
+};
+/** Priority of the report's other lines: info; scan errors: err, as an unchecked file may hide anything. */
+const INFO = 6;
+const ERR = 3;
+
+export interface TextOptions {
+  /** Prefix every line with `<N>`, its syslog priority, as journald reads a service's stdout. */
+  priorities?: boolean;
+}
+
+export function checkToText(r: CheckReport, opts: TextOptions = {}): string {
   const lines: string[] = [];
+  const pri: number[] = [];
+  const push = (line: string, p = INFO) => {
+    lines.push(line);
+    pri.push(p);
+  };
   const b = baselineJson(r.baseline);
-  lines.push(`fim check on ${r.host}: baseline ${b.id} "${b.label}" of ${b.created}`);
-  lines.push(`baseline root ${b.root}`);
+  push(`fim check on ${r.host}: baseline ${b.id} "${b.label}" of ${b.created}`);
+  push(`baseline root ${b.root}`);
   const groups = new Map<string, FindingJson[]>();
   for (const f of r.findings) {
     const k = `${f.severity}\0${f.rule}`;
@@ -124,33 +148,36 @@ export function checkToText(r: CheckReport): string {
   for (const k of keys) {
     const [sev, rule] = k.split('\0') as [Severity, string];
     const g = groups.get(k)!;
-    lines.push('');
-    lines.push(`${sev.toUpperCase()}  rule ${rule}  (${g.length} finding${g.length === 1 ? '' : 's'})`);
+    const p = SEVERITY_PRIORITY[sev];
+    push('');
+    push(`${sev.toUpperCase()}  rule ${rule}  (${g.length} finding${g.length === 1 ? '' : 's'})`, p);
     for (const f of g) {
-      lines.push(`  ${f.kind.padEnd(8)} ${f.path}`);
+      push(`  ${f.kind.padEnd(8)} ${f.path}`, p);
       if (f.changes) {
         const w = Math.max(...f.changes.map((c) => c.attribute.length));
         for (const c of f.changes)
-          lines.push(`           ${c.attribute.padEnd(w)}  ${fmtValue(c.old)} -> ${fmtValue(c.new)}`);
+          push(`           ${c.attribute.padEnd(w)}  ${fmtValue(c.old)} -> ${fmtValue(c.new)}`, p);
       } else if (f.attributes && f.kind === 'added') {
         const a = f.attributes;
-        lines.push(
+        push(
           `           ${a.type} mode ${a.mode} uid ${a.uid} gid ${a.gid} size ${a.size}${a.target !== undefined ? ` -> ${a.target}` : ''}`,
+          p,
         );
       }
     }
   }
   if (r.errors.length) {
-    lines.push('');
-    lines.push(`ERRORS  (${r.errors.length} could not be checked)`);
-    for (const e of r.errors) lines.push(`  ${e.code.padEnd(8)} ${e.path}: ${e.message}`);
+    push('');
+    push(`ERRORS  (${r.errors.length} could not be checked)`, ERR);
+    for (const e of r.errors) push(`  ${e.code.padEnd(8)} ${e.path}: ${e.message}`, ERR);
   }
-  for (const n of r.notes) lines.push(`note: ${n}`);
+  for (const n of r.notes) push(`note: ${n}`, 5);
   const s = r.summary;
-  lines.push('');
-  lines.push(
+  push('');
+  push(
     `summary: scanned ${s.scanned}, added ${s.added}, removed ${s.removed}, changed ${s.changed}, errors ${s.errors}${r.run !== null ? ` (run ${r.run})` : ''}`,
   );
+  if (opts.priorities) return `${lines.map((l, i) => `<${pri[i]}>${l}`).join('\n')}\n`;
   return `${lines.join('\n')}\n`;
 }
 
