@@ -12,6 +12,7 @@
 import {
   appendFileSync,
   chmodSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -434,6 +435,8 @@ describe('shipped policies on a generated host tree', () => {
     // The worker's message-signing key replaced the way an editor or `mv` does it (new inode).
     host.file('/etc/ssl/private/worker.key.new', '-----BEGIN PRIVATE KEY----- intruder\n', 0o600);
     renameSync(host.p('/etc/ssl/private/worker.key.new'), host.p('/etc/ssl/private/worker.key'));
+    // A hard link to it beside it, under another name (AIDE's default covers /etc/ssl/private whole).
+    linkSync(host.p('/etc/ssl/private/worker.key'), host.p('/etc/ssl/private/snakeoil.key'));
     // A key appended to root's authorized_keys.
     appendFileSync(host.p('/root/.ssh/authorized_keys'), 'ssh-ed25519 AAAAevil intruder@x\n');
     // A sudoers drop-in.
@@ -471,6 +474,8 @@ describe('shipped policies on a generated host tree', () => {
             ['added', '/srv/celery/app/__pycache__/backdoor.cpython-311.pyc', 'celery-code', 'high'],
             ['added', '/usr/bin/.dbus-helper', 'os-binaries', 'critical'],
             ['changed', '/etc/shadow', 'os-password-hashes', 'critical'],
+            ['added', '/etc/ssl/private/snakeoil.key', 'celery-message-signing', 'critical'],
+            ['changed', '/etc/ssl/private', 'celery-message-signing', 'critical'],
             ['changed', '/etc/ssl/private/worker.key', 'celery-message-signing', 'critical'],
             ['changed', '/etc/sudoers.d', 'os-sudo', 'critical'],
             ['changed', '/etc/systemd/system/fim.service.d', 'fim-units', 'critical'],
