@@ -1,4 +1,5 @@
 import { checkPolicies, explainPath } from '../api/policy.js';
+import { displayBytes } from '../display.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function policyCheckCommand(files: string[], o: CommonOptions, io: Output): Promise<number> {
@@ -25,13 +26,18 @@ export async function policyExplainCommand(path: string, o: CommonOptions, io: O
     Object.assign(result, {
       rule: rule.name,
       severity: rule.severity,
-      anchor: c.anchor.toString(),
+      anchor: displayBytes(c.anchor),
       source: rule.source,
     });
-    const head = `${abs}: rule "${rule.name}" (${rule.severity}, ${rule.source}) via ${c.anchor.toString()}`;
+    let head = `${abs}: rule "${rule.name}" (${rule.severity}, ${rule.source}) via ${displayBytes(c.anchor)}`;
+    const won = rule.overrides?.paths.some((p) => p.equals(c.anchor)) ? rule.overrides : undefined;
+    if (won) {
+      Object.assign(result, { overrides: won.rule, overrides_source: won.source });
+      head += `\n  overrides: rule "${won.rule}" (${won.source}) for ${displayBytes(c.anchor)}`;
+    }
     if (c.status === 'excluded') {
-      Object.assign(result, { pattern: c.pattern, excluded_at: c.at.toString() });
-      text = `${head}\n  excluded: ${c.at.toString()} matches "${c.pattern}"`;
+      Object.assign(result, { pattern: c.pattern, excluded_at: displayBytes(c.at) });
+      text = `${head}\n  excluded: ${displayBytes(c.at)} matches "${c.pattern}"`;
     } else if (c.status === 'too-deep') {
       Object.assign(result, { depth: c.depth, recurse: rule.recurse });
       text = `${head}\n  not recorded: depth ${c.depth} is beyond recurse ${rule.recurse}`;

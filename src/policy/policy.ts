@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { type CheckSpec, PRESET_NAMES, PRESETS, type PresetName } from '../attributes.js';
+import { displayBytes } from '../display.js';
 import { errnoCode, PolicyError } from '../errors.js';
 import { Blake3 } from '../hash/blake3.js';
 import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
@@ -25,6 +26,10 @@ export interface Rule {
   /** How many levels below a rule path are covered: 0 = the path only, Infinity = all. */
   recurse: number;
   source: string;
+  /** `override: NAME`: this rule takes the paths it shares with rule NAME (a local rule over a shipped one). */
+  override: string | null;
+  /** Filled by loadPolicies: the paths this rule took from the rule it overrides. */
+  overrides?: { rule: string; source: string; paths: Buffer[] };
 }
 
 export interface Policy {
@@ -34,7 +39,16 @@ export interface Policy {
   hash: Buffer;
 }
 
-const RULE_KEYS = ['name', 'description', 'severity', 'paths', 'exclude', 'check', 'recurse'] as const;
+const RULE_KEYS = [
+  'name',
+  'description',
+  'severity',
+  'paths',
+  'exclude',
+  'check',
+  'recurse',
+  'override',
+] as const;
 const TOP_KEYS = ['version', 'rules'] as const;
 
 /** Normalise an absolute path; undefined when it is not one we accept. */
@@ -166,6 +180,13 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
         src.problem(e.get('recurse'), `${label}: recurse must be true, false or a depth (0, 1, 2...)`);
       else recurse = r;
     }
+    let override: string | null = null;
+    if (e.has('override')) {
+      const o = src.string(e.get('override'), `${label} "override"`);
+      if (o !== undefined && o === name)
+        src.problem(e.get('override'), `${label}: a rule cannot override itself`);
+      else if (o !== undefined) override = o;
+    }
     if (src.problems.length === before && name && check) {
       rules.push({
         name,
@@ -177,6 +198,7 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
         checkText,
         recurse,
         source: src.where(rn),
+        override,
       });
     }
   }
@@ -205,23 +227,51 @@ export function loadPolicies(files: readonly string[]): Policy {
     rules.push(...r.rules);
   }
   const byName = new Map<string, Rule>();
-  const byPath = new Map<string, Rule>();
   for (const rule of rules) {
     const prev = byName.get(rule.name);
     if (prev)
       problems.push(`${rule.source}: duplicate rule name "${rule.name}" (first defined at ${prev.source})`);
     byName.set(rule.name, rule);
+  }
+  for (const rule of rules) {
+    if (rule.override !== null && !byName.has(rule.override))
+      problems.push(
+        `${rule.source}: rule "${rule.name}" overrides "${rule.override}", but no rule has that name`,
+      );
+  }
+  // A path named by two rules is an error, unless one of them says it overrides the other: then the
+  // path is the overriding rule's alone (the other keeps its remaining paths).
+  const byPath = new Map<string, Rule>();
+  const taken = new Map<Rule, Set<string>>();
+  for (const rule of rules) {
     for (const p of rule.paths) {
       const key = p.toString('latin1');
       const other = byPath.get(key);
-      if (other) {
-        problems.push(
-          `${rule.source}: path "${p.toString()}" is already governed by rule "${other.name}" (${other.source})`,
-        );
+      if (!other) {
+        byPath.set(key, rule);
+        continue;
       }
-      byPath.set(key, rule);
+      const [winner, loser] =
+        rule.override === other.name
+          ? [rule, other]
+          : other.override === rule.name
+            ? [other, rule]
+            : [null, null];
+      if (winner === null || loser === null) {
+        problems.push(
+          `${rule.source}: path "${displayBytes(p)}" is already governed by rule "${other.name}" (${other.source}); to replace that rule for this path, add "override: ${other.name}" to rule "${rule.name}"`,
+        );
+        continue;
+      }
+      byPath.set(key, winner);
+      const set = taken.get(loser) ?? new Set<string>();
+      set.add(key);
+      taken.set(loser, set);
+      winner.overrides ??= { rule: loser.name, source: loser.source, paths: [] };
+      winner.overrides.paths.push(p);
     }
   }
+  for (const [loser, keys] of taken) loser.paths = loser.paths.filter((p) => !keys.has(p.toString('latin1')));
   if (problems.length) throw new PolicyError(problems);
   if (rules.length === 0) throw new PolicyError([`${files.join(', ')}: no rules`]);
   return { rules, files: [...files], hash: hasher.digest() };

@@ -147,6 +147,34 @@ describe('policy explain, scoped checks, filters', () => {
     expect(sb.fim(['policy', 'explain', sb.path('app/tmp/scratch')]).stdout).toContain('matches "');
     expect(sb.fim(['policy', 'explain', sb.path('app/deep/er/x.py')]).stdout).toContain('beyond recurse 2');
     expect(sb.fim(['policy', 'explain', sb.path('other/o.txt')]).stdout).toContain('not covered by any rule');
+    // A local rule that overrides the keys rule for its path: explain says which won.
+    const local = join(sb.dir, 'local.yaml');
+    writeFileSync(
+      local,
+      `version: 1\nrules:\n  - name: keys-local\n    severity: low\n    override: keys\n    paths: ["${sb.path('keys')}"]\n    check: dynamic\n`,
+    );
+    const both = fim([
+      'policy',
+      'explain',
+      '--json',
+      '--policy',
+      sb.policyFile,
+      '--policy',
+      local,
+      sb.path('keys/k.pem'),
+    ]);
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.parse(both.stdout)).toMatchObject({ rule: 'keys-local', severity: 'low', overrides: 'keys' });
+    const text = fim([
+      'policy',
+      'explain',
+      '--policy',
+      sb.policyFile,
+      '--policy',
+      local,
+      sb.path('keys/k.pem'),
+    ]);
+    expect(text.stdout).toContain(`overrides: rule "keys" (${sb.policyFile}:`);
   });
 
   it('excluded and too-deep entries are not recorded, so changing them is no finding', () => {

@@ -23,6 +23,7 @@ function rule(check: string | string[], name = 'app'): Rule {
     checkText: Array.isArray(check) ? `[${check.join(', ')}]` : check,
     recurse: Number.POSITIVE_INFINITY,
     source: 'test.yaml:3:5',
+    override: null,
   };
 }
 

@@ -686,6 +686,57 @@ describe('loadPolicies', () => {
     expect(problems[0]).toContain(`${a}:3:5`);
   });
 
+  it("lets a local rule take a shipped rule's path with override, and nothing else", () => {
+    const shipped = write(
+      'shipped.yaml',
+      `${V}  - name: celery-venv\n    severity: high\n    paths: [/srv/venv, /srv/other]\n    check: readonly\n`,
+    );
+    const local = write(
+      'local.yaml',
+      `${V}  - name: venv-strict\n    severity: critical\n    override: celery-venv\n    paths: [/srv/venv, /srv/mine]\n    check: readonly\n`,
+    );
+    const p = loadPolicies([shipped, local]);
+    const [ship, mine] = p.rules;
+    expect(ship?.paths.map(String)).toEqual(['/srv/other']);
+    expect(mine?.paths.map(String)).toEqual(['/srv/venv', '/srv/mine']);
+    expect(mine?.overrides).toEqual({
+      rule: 'celery-venv',
+      source: `${shipped}:3:5`,
+      paths: [Buffer.from('/srv/venv')],
+    });
+    const index = new RuleIndex(p.rules);
+    const at = (path: string) => {
+      const c = index.classify(Buffer.from(path));
+      return c.status === 'uncovered' ? null : c.rule.name;
+    };
+    expect(at('/srv/venv/bin/python3')).toBe('venv-strict');
+    expect(at('/srv/other/x')).toBe('celery-venv');
+    // Listed in either order, the override decides.
+    expect(
+      loadPolicies([local, shipped])
+        .rules.find((r) => r.name === 'venv-strict')
+        ?.paths.map(String),
+    ).toEqual(['/srv/venv', '/srv/mine']);
+  });
+
+  it('without override, says how to replace the rule; an override of no rule is refused', () => {
+    const a = write('a.yaml', `${V}  - name: one\n    paths: [/srv/app]\n    check: readonly\n`);
+    const b = write('b.yaml', `${V}  - name: two\n    paths: [/srv/app]\n    check: readonly\n`);
+    expect(problemsOf([a, b])[0]).toContain('add "override: one" to rule "two"');
+    const c = write(
+      'c.yaml',
+      `${V}  - name: three\n    override: nosuch\n    paths: [/srv/x]\n    check: readonly\n`,
+    );
+    expect(problemsOf([a, c])).toEqual([
+      `${c}:3:5: rule "three" overrides "nosuch", but no rule has that name`,
+    ]);
+    const d = write(
+      'd.yaml',
+      `${V}  - name: four\n    override: four\n    paths: [/srv/y]\n    check: readonly\n`,
+    );
+    expect(problemsOf([d])[0]).toContain('a rule cannot override itself');
+  });
+
   it('refuses the same path twice in one file', () => {
     const a = write(
       'a.yaml',
