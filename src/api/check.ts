@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from '../evidence.js';
 import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
+import { hostIdNames } from '../ops/id-names.js';
 import { journalRun } from '../ops/journal.js';
 import { normalisePolicyPath } from '../policy/policy.js';
 import { type CheckReport, errorToJson, findingToJson } from '../report/report.js';
@@ -74,8 +75,12 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       exitCode: r.exitCode,
       retainRuns: cfg.retention.runs,
     });
+    const finishedNs = nowNs();
+    const names = hostIdNames();
     const report: CheckReport = {
       host: cfg.host,
+      startedNs,
+      finishedNs,
       run: j.runId,
       baseline: r.baseline,
       summary: {
@@ -85,7 +90,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         changed: r.findings.filter((f) => f.kind === 'changed').length,
         errors: r.errors.length,
       },
-      findings: r.findings.map((f, i) => findingToJson(f, j.findingIds[i])),
+      findings: r.findings.map((f, i) => findingToJson(f, j.findingIds[i], names)),
       errors: r.errors.map(errorToJson),
       notes: r.notes,
       exitCode: r.exitCode,

@@ -16,6 +16,15 @@ export interface BaselineInfo {
   root: Buffer;
 }
 
+/** A change as reported: the compared values, and reading aids beside them where they apply. */
+export interface AttributeChangeJson extends AttributeChange {
+  /** uid and gid changes: the user or group names of the two ids on this host. */
+  old_name?: string;
+  new_name?: string;
+  /** A type change to a symlink: where it points now. */
+  new_target?: string;
+}
+
 export interface FindingJson {
   id?: number;
   kind: Finding['kind'];
@@ -23,8 +32,15 @@ export interface FindingJson {
   path_b64: string;
   rule: string;
   severity: Severity;
-  changes?: AttributeChange[];
+  changes?: AttributeChangeJson[];
+  /** `owner` and `group` (names) stand beside `uid` and `gid` where the names are known. */
   attributes?: Record<string, string | number | null>;
+}
+
+/** Names of user and group ids (looked up by the caller: reporters do no I/O). */
+export interface IdNames {
+  user(uid: number): string | undefined;
+  group(gid: number): string | undefined;
 }
 
 export interface ErrorJson {
@@ -36,6 +52,9 @@ export interface ErrorJson {
 
 export interface CheckReport {
   host: string;
+  /** When the run started and finished, in nanoseconds since the epoch. */
+  startedNs: bigint;
+  finishedNs: bigint;
   run: number | null;
   baseline: BaselineInfo;
   summary: { scanned: number; added: number; removed: number; changed: number; errors: number };
@@ -45,7 +64,7 @@ export interface CheckReport {
   exitCode: number;
 }
 
-export function findingToJson(f: Finding, id?: number): FindingJson {
+export function findingToJson(f: Finding, id?: number, names?: IdNames): FindingJson {
   const out: FindingJson = {
     ...(id !== undefined ? { id } : {}),
     kind: f.kind,
@@ -54,8 +73,32 @@ export function findingToJson(f: Finding, id?: number): FindingJson {
     rule: f.rule,
     severity: f.severity,
   };
-  if (f.kind === 'changed') out.changes = f.changes;
-  else out.attributes = recordDisplay(f.record);
+  if (f.kind === 'changed') {
+    out.changes = f.changes.map((c) => changeJson(c, f, names));
+  } else {
+    const a = recordDisplay(f.record);
+    const owner = names?.user(f.record.uid);
+    const group = names?.group(f.record.gid);
+    out.attributes = {
+      ...a,
+      ...(owner !== undefined ? { owner } : {}),
+      ...(group !== undefined ? { group } : {}),
+    };
+  }
+  return out;
+}
+
+function changeJson(c: AttributeChange, f: Finding, names?: IdNames): AttributeChangeJson {
+  const lookup = c.attribute === 'uid' ? names?.user : c.attribute === 'gid' ? names?.group : undefined;
+  const out: AttributeChangeJson = { ...c };
+  if (lookup && names) {
+    const o = typeof c.old === 'number' ? lookup.call(names, c.old) : undefined;
+    const n = typeof c.new === 'number' ? lookup.call(names, c.new) : undefined;
+    if (o !== undefined) out.old_name = o;
+    if (n !== undefined) out.new_name = n;
+  }
+  if (c.attribute === 'type' && f.record.type === 'symlink' && f.record.target !== null)
+    out.new_target = displayBytes(f.record.target);
   return out;
 }
 
@@ -83,6 +126,8 @@ export function checkToJson(r: CheckReport): string {
       version: 1,
       host: r.host,
       run: r.run,
+      started: nsToIso(r.startedNs),
+      finished: nsToIso(r.finishedNs),
       baseline: baselineJson(r.baseline),
       summary: r.summary,
       findings: r.findings,
@@ -155,12 +200,16 @@ export function checkToText(r: CheckReport, opts: TextOptions = {}): string {
       push(`  ${f.kind.padEnd(8)} ${f.path}`, p);
       if (f.changes) {
         const w = Math.max(...f.changes.map((c) => c.attribute.length));
-        for (const c of f.changes)
-          push(`           ${c.attribute.padEnd(w)}  ${fmtValue(c.old)} -> ${fmtValue(c.new)}`, p);
+        for (const c of f.changes) {
+          const old = c.old_name !== undefined ? `${fmtValue(c.old)} (${c.old_name})` : fmtValue(c.old);
+          const now = c.new_name !== undefined ? `${fmtValue(c.new)} (${c.new_name})` : fmtValue(c.new);
+          const target = c.new_target !== undefined ? ` -> ${c.new_target}` : '';
+          push(`           ${c.attribute.padEnd(w)}  ${old} -> ${now}${target}`, p);
+        }
       } else if (f.attributes && f.kind === 'added') {
         const a = f.attributes;
         push(
-          `           ${a.type} mode ${a.mode} uid ${a.uid} gid ${a.gid} size ${a.size}${a.target !== undefined ? ` -> ${a.target}` : ''}`,
+          `           ${a.type} mode ${a.mode} uid ${a.uid}${a.owner !== undefined ? ` (${a.owner})` : ''} gid ${a.gid}${a.group !== undefined ? ` (${a.group})` : ''} size ${a.size}${a.target !== undefined ? ` -> ${a.target}` : ''}`,
           p,
         );
       }
