@@ -3,40 +3,31 @@
  * directory, runs a full check (so whatever changed while it was down is reported), then turns
  * watcher events into dirty places and rescans them by bytes after a short debounce.
  *
- * What it owns: the lifecycle. It opens the database, the alerter and the scan worker, wires the
- * parts together (watch-set.ts: the watches; dirty-set.ts: the dirty places and the debounce;
- * rescan.ts: the rescans and full checks; open-findings.ts: what is new, the same, or resolved;
- * src/ops/journal.ts: the journal), runs the timers (heartbeat, periodic full check, fallback
- * scans, baseline poll), adopts a new baseline, reloads on SIGHUP and stops cleanly on SIGTERM.
- * Every finding is journaled before it is logged or sent.
+ * What it owns: the lifecycle. It opens the database, the alerter and the scan worker and wires
+ * the parts together: watch-set.ts (the watches), dirty-set.ts (dirty places and the debounce),
+ * rescan.ts (rescans and full checks), reporter.ts with open-findings.ts (what is new, the same or
+ * resolved; journaled through src/ops/journal.ts before it is logged or sent). It runs the timers
+ * (heartbeat, periodic full check, fallback scans, baseline poll), adopts a new baseline, reloads
+ * on SIGHUP and stops cleanly on SIGTERM.
  *
  * What it must not do: trust an event's name (it is a hint), crash on anything the file system or
  * the network does, write the journal's tables itself, or grow without bound in a storm (past a
  * limit the dirty set collapses into one full check).
  */
 
-import { type AlertEvent, type Alerter, findingEvent, type HeartbeatStatus } from '../alert/index.js';
+import type { AlertEvent, Alerter, HeartbeatStatus } from '../alert/index.js';
 import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
-import { displayBytes } from '../display.js';
 import { ExitCode, FimError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { carryOpenFindings, RunJournal } from '../ops/journal.js';
-import { keyToPath } from '../path-key.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
-import { findingToJson } from '../report/report.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
 import { type Logger, Pri } from './log.js';
-import {
-  diffOpenFindings,
-  type FindingsDiff,
-  journalsNothing,
-  OpenFindings,
-  type ScanOutcome,
-} from './open-findings.js';
+import { FindingReporter } from './reporter.js';
 import { type FullCheckSummary, Rescanner } from './rescan.js';
 import { ScanWorker } from './scan-worker.js';
 import { WatchSet } from './watch-set.js';
@@ -63,12 +54,11 @@ export class Daemon {
   private store!: Store;
   private alerter: Alerter | null = null;
   private baseline!: BaselineMeta;
-  private journal!: RunJournal;
   private watches!: WatchSet;
   private dirty!: DirtySet;
   private rescans!: Rescanner;
   private scanWorker!: ScanWorker;
-  private readonly open = new OpenFindings();
+  private findings!: FindingReporter;
   private overflowAlerted = false;
   private files = 0;
   private lastFullCheckNs: bigint | null = null;
@@ -97,8 +87,17 @@ export class Daemon {
       `starting: baseline ${this.baseline.id} root ${root}, policy ${this.policy.hash.toString('hex')}`,
     );
     this.alerter?.send({ type: 'start', baselineRoot: root, policyHash: this.policy.hash.toString('hex') });
-    this.journal = RunJournal.start(this.store, 'watch', this.baseline.id);
-    this.open.load(this.store.reported(this.baseline.id));
+    this.dirty = new DirtySet({
+      debounceMs: this.cfg.watch.debounceMs,
+      onDue: () => this.guard(() => this.flushDirty()),
+    });
+    this.findings = new FindingReporter({
+      log: this.log,
+      alerter: this.alerter,
+      retry: (path) => this.dirty.mark(path, true),
+      files: () => this.files,
+    });
+    this.adoptRun();
 
     const done = new Promise<number>((resolve) => {
       this.resolveDone = resolve;
@@ -111,7 +110,6 @@ export class Daemon {
     const t0 = performance.now();
     const w = this.cfg.watch;
     this.scanWorker = new ScanWorker(this.cfg.database);
-    this.dirty = new DirtySet({ debounceMs: w.debounceMs, onDue: () => this.guard(() => this.flushDirty()) });
     this.watches = new WatchSet({
       onEvent: (e) => this.onEvent(e),
       onLost: (dir) => this.dirty.mark(dir, true),
@@ -131,7 +129,7 @@ export class Daemon {
         for (const d of this.watches.adopt(r)) this.dirty.mark(d, false);
       },
       adoptFindings: (f) => this.watches.adoptFindings(f),
-      handle: (o) => this.handle(o),
+      handle: (o) => this.findings.handle(o),
       fullCheckDone: (s) => this.fullCheckDone(s),
       guard: (fn) => this.guard(fn),
     });
@@ -153,7 +151,16 @@ export class Daemon {
     return code;
   }
 
+  /** A run of our own for the baseline in force, and the open findings recorded against it. */
+  private adoptRun(): void {
+    this.findings.journal = RunJournal.start(this.store, 'watch', this.baseline.id);
+    this.findings.open.load(this.store.reported(this.baseline.id));
+  }
+
   private every(ms: number, fn: () => void): void {
+    // A SIGTERM during the start check stopped us already: a timer set now would keep the
+    // process alive after `run` returned.
+    if (this.stopping) return;
     this.timers.push(
       setInterval(() => {
         if (!this.stopping) this.guard(fn);
@@ -225,46 +232,7 @@ export class Daemon {
     this.rescans.fallback(this.watches.retryUnwatched());
   }
 
-  // ---- findings: journal first, then alert, never twice ----
-
-  /** Diff a scan's results with the open findings; journal, then log and alert what is new. */
-  private handle(o: ScanOutcome): number {
-    const d = diffOpenFindings(this.open, o);
-    for (const p of d.retry) this.dirty.mark(p, true);
-    if (journalsNothing(d)) {
-      this.open.apply(d, [], Date.now());
-      return 0;
-    }
-    // The journal first: once this transaction commits, nothing that follows can lose a finding.
-    const ids = this.journal.record({
-      fresh: d.fresh,
-      same: d.same,
-      resolved: d.resolved,
-      errors: d.freshErrors,
-      scanned: this.files,
-    });
-    this.open.apply(d, ids, Date.now());
-    this.report(d, ids, o.why);
-    return d.fresh.length;
-  }
-
-  private report(d: FindingsDiff, ids: readonly number[], why: string): void {
-    d.fresh.forEach((x, i) => {
-      const id = ids[i]!;
-      const j = findingToJson(x.finding);
-      const attrs = j.changes ? ` (${j.changes.map((c) => c.attribute).join(', ')})` : '';
-      this.log(
-        Pri.warning,
-        `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]`,
-      );
-      this.alerter?.send(findingEvent(x.finding, id));
-    });
-    for (const key of d.resolved) this.log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
-    for (const e of d.freshErrors) {
-      this.log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${e.message}`);
-      this.alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
-    }
-  }
+  // ---- findings: journal first, then alert, never twice (reporter.ts) ----
 
   private fullCheckDone(s: FullCheckSummary): void {
     this.lastFullCheckNs = nowNs();
@@ -278,7 +246,7 @@ export class Daemon {
       type: 'summary',
       baselineRoot: this.baseline.root.toString('hex'),
       counts: c,
-      runId: this.journal.runId,
+      runId: this.findings.journal?.runId ?? 0,
     });
   }
 
@@ -292,7 +260,7 @@ export class Daemon {
       unwatchedDirs: this.watches.unwatchedSize,
       files: this.files,
       dirty: this.dirty.size,
-      openFindings: this.open.size,
+      openFindings: this.findings.open.size,
       lastFullCheckNs: this.lastFullCheckNs,
     };
     const mem = process.memoryUsage();
@@ -312,8 +280,7 @@ export class Daemon {
     const old = this.baseline;
     carryOpenFindings(this.store, old.id, meta.id);
     this.baseline = meta;
-    this.open.load(this.store.reported(meta.id));
-    this.journal = RunJournal.start(this.store, 'watch', meta.id);
+    this.adoptRun();
     this.log(
       Pri.notice,
       `baseline ${old.id} -> ${meta.id} (${meta.reason}), root ${meta.root.toString('hex')}`,
@@ -366,7 +333,7 @@ export class Daemon {
       // the stop event is best effort: the journal holds everything
     }
     try {
-      this.journal.finish(code);
+      this.findings.journal?.finish(code);
     } catch {
       // the database may be what failed
     }
