@@ -30,6 +30,12 @@ export interface WatchConfig {
   heartbeatMs: number;
   /** How often directories that could not be watched (watch limit) are rescanned. */
   fallbackScanMs: number;
+  /**
+   * At most this many inotify watches (`watch.max_watches`), so fim leaves the rest of
+   * fs.inotify.max_user_watches to other programs; beyond it, as beyond the kernel's limit, the
+   * unwatched trees are scanned every `fallbackScanMs`. Absent: only the kernel's limit applies.
+   */
+  maxWatches?: number;
 }
 
 export interface Config {
@@ -177,11 +183,17 @@ export function parseConfigText(file: string, text: string): Config {
       'full_check',
       'heartbeat',
       'fallback_scan',
+      'max_watches',
     ]);
     if (w.has('debounce_ms')) {
       const n = src.scalar(w.get('debounce_ms'));
       if (typeof n === 'number' && Number.isInteger(n) && n >= 0) cfg.watch.debounceMs = n;
       else src.problem(w.get('debounce_ms'), '"watch.debounce_ms" must be a non-negative integer');
+    }
+    if (w.has('max_watches')) {
+      const n = src.scalar(w.get('max_watches'));
+      if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) cfg.watch.maxWatches = n;
+      else src.problem(w.get('max_watches'), '"watch.max_watches" must be a positive integer');
     }
     for (const [key, field] of [
       ['full_check', 'fullCheckMs'],

@@ -25,7 +25,8 @@ export interface DirEvent {
   entryOnly: boolean;
 }
 
-export type AddResult = { ok: true } | { ok: false; code: string; message: string };
+/** `capped`: refused by `maxWatches`, not by the kernel. */
+export type AddResult = { ok: true } | { ok: false; code: string; message: string; capped?: true };
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 // O_NONBLOCK: never hang on a FIFO swapped in under the name.
@@ -54,8 +55,12 @@ function maxQueuedEvents(): number {
 
 export class DirWatcher {
   private readonly entries = new Map<string, Entry>();
-  /** Test hook: pretend the kernel's watch limit is this many watches (ENOSPC beyond it). */
-  private readonly injectedLimit: number | undefined;
+  /**
+   * The operator's cap (`watch.max_watches`): past it `add` fails with ENOSPC as if the kernel's
+   * limit were reached, so fim leaves inotify watches for other programs. Undefined: no cap but the
+   * kernel's. A lower cap does not drop watches already held.
+   */
+  maxWatches: number | undefined;
   /**
    * When the kernel's queue of unread events is full it drops the rest and queues one
    * IN_Q_OVERFLOW, which libuv discards without telling anyone (its watch descriptor is -1: "stale
@@ -70,9 +75,9 @@ export class DirWatcher {
     private readonly onEvent: (e: DirEvent) => void,
     private readonly onError: (dir: Buffer, code: string, message: string) => void,
     private readonly onOverflow: (events: number) => void = () => {},
+    opts: { maxWatches?: number | undefined } = {},
   ) {
-    const lim = process.env.FIM_TEST_WATCH_LIMIT;
-    this.injectedLimit = lim !== undefined && /^\d+$/.test(lim) ? Number(lim) : undefined;
+    this.maxWatches = opts.maxWatches;
     this.queueLength = maxQueuedEvents();
   }
 
@@ -106,11 +111,12 @@ export class DirWatcher {
   add(dir: Buffer, file = false): AddResult {
     const k = dir.toString('latin1');
     if (this.entries.has(k)) return { ok: true };
-    if (this.injectedLimit !== undefined && this.entries.size >= this.injectedLimit) {
+    if (this.maxWatches !== undefined && this.entries.size >= this.maxWatches) {
       return {
         ok: false,
         code: 'ENOSPC',
-        message: 'inotify watch limit reached (injected by FIM_TEST_WATCH_LIMIT)',
+        capped: true,
+        message: `watch.max_watches (${this.maxWatches}) reached`,
       };
     }
     let fd: number;

@@ -11,6 +11,7 @@ import { loadPolicies } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { Store } from '../store/store.js';
 import type { FileRecord, Finding, ScanError } from '../types.js';
+import { decodeError, encodeError, type WireError } from './worker-error.js';
 
 export interface CompareRequest {
   baselineId: number;
@@ -26,7 +27,7 @@ export interface CompareRequest {
 
 type Reply =
   | { id: number; ok: true; result: CompareResult }
-  | { id: number; ok: false; message: string }
+  | { id: number; ok: false; error: WireError }
   | { id: number; batch: Finding[] };
 
 /**
@@ -124,7 +125,8 @@ export class ScanWorker {
       this.pending.delete(m.id);
       if (this.pending.size === 0) this.armIdle();
       if (m.ok) p.resolve(reviveResult(m.result));
-      else p.reject(new Error(m.message));
+      // The same class as thrown in the worker, with its exit code and cause (worker-error.ts).
+      else p.reject(decodeError(m.error));
     });
     worker.on('error', (err) => this.failAll(worker, err));
     worker.on('exit', (code) => this.failAll(worker, new Error(`scan worker exited (${code})`)));
@@ -181,7 +183,9 @@ export class ScanWorker {
 if (!isMainThread && parentPort) {
   const port = parentPort;
   const data = workerData as { database: string; credits: Int32Array };
-  const store = Store.open(data.database, { readonly: true });
+  // Opened on the first request, inside its try: a database that cannot be opened is that
+  // request's typed error (StorageError), not an uncaught exception that kills the thread.
+  let store: Store | null = null;
   const credits = data.credits;
   /** Wait for the main thread to accept one more batch. */
   const takeCredit = () => {
@@ -195,6 +199,7 @@ if (!isMainThread && parentPort) {
   let index: RuleIndex | null = null;
   port.on('message', ({ id, req }: { id: number; req: CompareRequest }) => {
     try {
+      store ??= Store.open(data.database, { readonly: true });
       const key = req.policyHash;
       if (!index || key !== policyKey) {
         index = new RuleIndex(loadPolicies(req.policyFiles).rules);
@@ -228,7 +233,7 @@ if (!isMainThread && parentPort) {
       flush();
       port.postMessage({ id, ok: true, result } satisfies Reply);
     } catch (err) {
-      port.postMessage({ id, ok: false, message: (err as Error).message } satisfies Reply);
+      port.postMessage({ id, ok: false, error: encodeError(err) } satisfies Reply);
     }
   });
 }

@@ -22,13 +22,15 @@ import {
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { type DaemonHooks, DaemonProcess } from '../helpers/daemon.js';
 import { CLASSIC_RULES, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
+import { waitFor } from '../helpers/wait.js';
 
 const HOST = 'watch-host';
 
-function setup(sb: Sandbox, port: number, extra = ''): string {
+/** `watch` adds entries to the watch settings (`max_watches: 3`); `extra` adds lines. */
+function setup(sb: Sandbox, port: number, extra = '', watch = ''): string {
   const config = join(sb.dir, 'fim.yaml');
   writeFileSync(
     config,
@@ -38,7 +40,7 @@ function setup(sb: Sandbox, port: number, extra = ''): string {
       'database: fim.db',
       'keys: keys',
       `syslog: { target: "udp://127.0.0.1:${port}", max_per_second: 500 }`,
-      `watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h, fallback_scan: 1s }`,
+      `watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h, fallback_scan: 1s${watch ? `, ${watch}` : ''} }`,
       extra,
       '',
     ].join('\n'),
@@ -283,30 +285,27 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
   });
 
   /**
-   * A fresh sandbox with `files`, one readonly rule over {tree}/t, a config, keys and a baseline;
-   * then a daemon (with `env`) that `body` drives. The daemon must stop with 0; the sandbox goes.
+   * A fresh sandbox with `files`, one readonly rule over {tree}/t, a config (with `o.watch` added
+   * to its watch settings), keys and a baseline; then a daemon (with the test hooks `o.hooks`) that
+   * `body` drives. The daemon must stop with 0; the sandbox goes.
    */
   async function withDaemon(
     prefix: string,
     files: Record<string, string>,
-    env: NodeJS.ProcessEnv,
+    o: { watch?: string; hooks?: DaemonHooks },
     body: (sb: Sandbox, d: DaemonProcess) => Promise<void>,
   ): Promise<void> {
-    const box = new Sandbox(prefix);
+    await using box = new Sandbox(prefix);
+    for (const [rel, content] of Object.entries(files)) box.write(rel, content);
+    box.policy('  - name: t\n    paths: ["{tree}/t"]\n    check: readonly\n');
+    const config = setup(box, rs.port, '', o.watch);
+    expect(fim(['baseline', '--config', config]).code).toBe(0);
+    const d = new DaemonProcess(['--config', config], {}, o.hooks);
     try {
-      for (const [rel, content] of Object.entries(files)) box.write(rel, content);
-      box.policy('  - name: t\n    paths: ["{tree}/t"]\n    check: readonly\n');
-      const config = setup(box, rs.port);
-      expect(fim(['baseline', '--config', config]).code).toBe(0);
-      const d = new DaemonProcess(['--config', config], env);
-      try {
-        await d.ready();
-        await body(box, d);
-      } finally {
-        expect(await d.stop()).toBe(0);
-      }
+      await d.ready();
+      await body(box, d);
     } finally {
-      box.cleanup();
+      expect(await d.stop()).toBe(0);
     }
   }
 
@@ -327,9 +326,11 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
             .prepare("SELECT count(*) AS n FROM finding WHERE kind = 'added' AND detail LIKE ?")
             .get('%.txt"%') as { n: number }
         ).n;
-      const deadline = Date.now() + 20_000;
-      while (count() < 5000 && Date.now() < deadline)
-        await d.waitFor(/./, 500, d.lines.length).catch(() => undefined);
+      await waitFor(() => count() >= 5000, {
+        what: 'all 5,000 added findings in the journal',
+        timeoutMs: 20_000,
+        intervalMs: 100,
+      });
       expect(count()).toBe(5000);
       db.close();
       // paced: far fewer finding datagrams than findings, and a flood summary says how many were held
@@ -380,7 +381,7 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     const limit = Number(readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
     const flood = Math.ceil(limit / 2) + 500; // a new file is two events (create, modify)
     const files = { 't/a/.keep': '', 't/b/existing.txt': 'original\n' };
-    await withDaemon('fim-watch-overflow-', files, { FIM_TEST_WATCH_DELAY_MS: '8000' }, async (box, d) => {
+    await withDaemon('fim-watch-overflow-', files, { hooks: { watchDelayMs: 8000 } }, async (box, d) => {
       const from = d.lines.length;
       box.write('t/hold/x', '1');
       await d.waitFor(/test: watching \S+\/t\/hold in 8000 ms/, 5000, from);
@@ -399,7 +400,7 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     await withDaemon(
       'fim-watch-race-',
       { 't/.keep': '' },
-      { FIM_TEST_WATCH_DELAY_MS: '1500' },
+      { hooks: { watchDelayMs: 1500 } },
       async (box, d) => {
         const from = d.lines.length;
         box.write('t/new/first.txt', '1');
@@ -413,7 +414,7 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
 
   it('the watch limit reached: it alerts once, falls back to periodic scans, keeps running', async () => {
     const files = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`t/d${i}/f.txt`, 'x']));
-    await withDaemon('fim-watch-limit-', files, { FIM_TEST_WATCH_LIMIT: '3' }, async (box, d) => {
+    await withDaemon('fim-watch-limit-', files, { watch: 'max_watches: 3' }, async (box, d) => {
       await d.waitFor(/inotify watch limit reached/);
       // d5 is beyond the limit: a change there is found by the fallback scan
       writeFileSync(box.path('t/d5/f.txt'), 'changed');

@@ -5,7 +5,18 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { FIM } from './fim.js';
+import { join } from 'node:path';
+import { FIM, ROOT } from './fim.js';
+
+export interface DaemonHooks {
+  /**
+   * The daemon's `watchDelayMs` test hook: run it through test/fixtures/daemon-with-delay.mjs (the
+   * built daemon, called with the option) instead of `bin/fim watch`. Takes `--config FILE` only.
+   */
+  watchDelayMs?: number;
+}
+
+const DELAY_FIXTURE = join(ROOT, 'test', 'fixtures', 'daemon-with-delay.mjs');
 
 export class DaemonProcess {
   readonly lines: string[] = [];
@@ -14,8 +25,12 @@ export class DaemonProcess {
   private waiters: (() => void)[] = [];
   exitCode: number | null = null;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [FIM, 'watch', ...args], { env: { ...process.env, ...env } });
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, hooks: DaemonHooks = {}) {
+    const argv =
+      hooks.watchDelayMs !== undefined
+        ? [DELAY_FIXTURE, String(hooks.watchDelayMs), ...args]
+        : [FIM, 'watch', ...args];
+    this.child = spawn(process.execPath, argv, { env: { ...process.env, ...env } });
     let buf = '';
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => {

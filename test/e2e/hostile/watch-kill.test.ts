@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FIM, fimAsync, Sandbox } from '../../helpers/fim.js';
 import { rng } from '../../helpers/rng.js';
+import { delay, waitFor } from '../../helpers/wait.js';
 
 const LONG = Boolean(process.env.FIM_LONG_TESTS);
 const ROUNDS = LONG ? 50 : 4;
@@ -59,14 +60,22 @@ it(`every alert sent before a kill -9 is in the journal, and the baseline verifi
     let n = 0;
     while (Date.now() < deadline && child.exitCode === null) {
       sb.write(`app/d${n % 10}/f${Math.floor(rand() * 200)}.txt`, `round ${round} write ${n++}\n`);
-      await new Promise((r) => setTimeout(r, 10));
+      // The pace of the writes is part of the test: a change every 10 ms while it runs.
+      await delay(10);
     }
     if (out.includes('ready')) killedWhileWatching++;
     child.kill('SIGKILL');
     await exited;
   }
-  // Let the last datagrams land.
-  await new Promise((r) => setTimeout(r, 200));
+  // Let the last datagrams land: a marker sent now arrives after everything the killed daemons
+  // sent (on loopback a datagram is in the receiver's queue once sent; the queue is in order).
+  const marker = `marker ${SEED}`;
+  const probe = createSocket('udp4');
+  await new Promise<void>((r, j) =>
+    probe.send(marker, sock.address().port, '127.0.0.1', (err) => (err ? j(err) : r())),
+  );
+  probe.close();
+  await waitFor(() => received.includes(marker), { what: 'the marker datagram after the last kill' });
 
   const jids = received
     .filter((m) => m.includes('ev="finding"'))

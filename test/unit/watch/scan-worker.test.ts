@@ -4,10 +4,11 @@
  * built module, not the TypeScript source): `npm test` builds first.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const { ScanWorker } = (await import(
   join(ROOT, 'dist/watch/scan-worker.js')
@@ -15,6 +16,8 @@ const { ScanWorker } = (await import(
 const { Store } = (await import(
   join(ROOT, 'dist/store/store.js')
 )) as typeof import('../../../src/store/store.js');
+// The classes the built worker throws (the same module instances the built ScanWorker imports).
+const errors = (await import(join(ROOT, 'dist/errors.js'))) as typeof import('../../../src/errors.js');
 
 describe('ScanWorker', () => {
   let sb: Sandbox;
@@ -45,8 +48,7 @@ describe('ScanWorker', () => {
       const first = await w.compare(request());
       expect(first.findings.map((f) => f.path.toString())).toEqual([sb.path('app/b.py')]);
       expect(w.running).toBe(true);
-      await new Promise((r) => setTimeout(r, 600));
-      expect(w.running).toBe(false);
+      await waitFor(() => !w.running, { what: 'the idle worker to stop', timeoutMs: 600 });
       sb.write('app/c.py', 'new\n');
       const second = await w.compare(request());
       expect(second.findings.map((f) => `${f.kind} ${f.path}`).sort()).toEqual([
@@ -104,6 +106,52 @@ describe('ScanWorker', () => {
       const streamed = all.filter((x) => x.includes('/app/s/f'));
       expect(streamed).toEqual([...streamed].sort());
       expect(r.stats.recorded).toBeGreaterThan(12);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a typed error thrown in the worker arrives as the same class, with its exit code and message', async () => {
+    const broken = join(sb.dir, 'broken.yaml');
+    writeFileSync(broken, 'version: 1\nrules:\n  - name: x\n    pahts: [/x]\n');
+    const w = new ScanWorker(sb.db, 150);
+    try {
+      const err: unknown = await w
+        .compare({ ...request(), policyFiles: [broken], policyHash: 'broken' })
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(errors.PolicyError);
+      const pe = err as InstanceType<typeof errors.PolicyError>;
+      expect(pe.exitCode).toBe(errors.ExitCode.usage);
+      expect(pe.message).toMatch(/broken\.yaml:4:5: .*"pahts"/);
+      expect(pe.problems.length).toBeGreaterThan(0);
+      // The worker survives its request's error and answers the next one.
+      expect((await w.compare(request())).stats.recorded).toBeGreaterThan(0);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('a database the worker cannot open is a StorageError with its cause, not an internal error', async () => {
+    const bad = join(sb.dir, 'not-a.db');
+    writeFileSync(
+      bad,
+      'this is not SQLite, just text that is long enough to be read as a header\n'.repeat(20),
+    );
+    const w = new ScanWorker(bad, 150);
+    try {
+      const err: unknown = await w.compare(request()).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(errors.StorageError);
+      const se = err as InstanceType<typeof errors.StorageError>;
+      expect(se.exitCode).toBe(errors.ExitCode.storage);
+      expect(se.message).toContain('not-a.db');
+      expect(se.cause).toBeInstanceOf(Error);
+      expect((se.cause as Error).message).toMatch(/not a database/);
     } finally {
       await w.close();
     }

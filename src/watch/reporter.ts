@@ -1,0 +1,83 @@
+/**
+ * Findings out of the daemon, in their one order: diff a scan's results with the open findings,
+ * journal what the diff decided (src/ops/journal.ts, one transaction), take it into the open set,
+ * and only then log and alert it. Once the journal has committed, nothing that follows can lose a
+ * finding; an alert names the journal id of its finding.
+ *
+ * What it owns: that order, the open set it diffs against, and the wording of finding, resolution
+ * and scan-error lines.
+ *
+ * What it must not do: write the database except through the journal, decide what is new (the
+ * diff does), or scan.
+ */
+import { type Alerter, findingEvent } from '../alert/index.js';
+import { displayBytes } from '../display.js';
+import type { RunJournal } from '../ops/journal.js';
+import { keyToPath } from '../path-key.js';
+import { findingToJson } from '../report/report.js';
+import { type Logger, Pri } from './log.js';
+import {
+  diffOpenFindings,
+  type FindingsDiff,
+  journalsNothing,
+  OpenFindings,
+  type ScanOutcome,
+} from './open-findings.js';
+
+export interface ReporterOptions {
+  log: Logger;
+  alerter: Alerter | null;
+  /** A file still being written: rescan it (deep) once quiet. */
+  retry: (path: Buffer) => void;
+  /** Files the daemon covers now (the run's `scanned`). */
+  files: () => number;
+}
+
+export class FindingReporter {
+  readonly open = new OpenFindings();
+  /** The daemon's run; replaced when a new baseline is adopted. */
+  journal: RunJournal | null = null;
+
+  constructor(private readonly o: ReporterOptions) {}
+
+  /** Journal, then log and alert, what a scan found; returns the number of new findings. */
+  handle(scan: ScanOutcome): number {
+    const d = diffOpenFindings(this.open, scan);
+    for (const p of d.retry) this.o.retry(p);
+    if (journalsNothing(d)) {
+      this.open.apply(d, [], Date.now());
+      return 0;
+    }
+    if (!this.journal) throw new Error('FindingReporter: no run to journal in');
+    // The journal first: once this transaction commits, nothing that follows can lose a finding.
+    const ids = this.journal.record({
+      fresh: d.fresh,
+      same: d.same,
+      resolved: d.resolved,
+      errors: d.freshErrors,
+      scanned: this.o.files(),
+    });
+    this.open.apply(d, ids, Date.now());
+    this.report(d, ids, scan.why);
+    return d.fresh.length;
+  }
+
+  private report(d: FindingsDiff, ids: readonly number[], why: string): void {
+    const { log, alerter } = this.o;
+    d.fresh.forEach((x, i) => {
+      const id = ids[i]!;
+      const j = findingToJson(x.finding);
+      const attrs = j.changes ? ` (${j.changes.map((c) => c.attribute).join(', ')})` : '';
+      log(
+        Pri.warning,
+        `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]`,
+      );
+      alerter?.send(findingEvent(x.finding, id));
+    });
+    for (const key of d.resolved) log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
+    for (const e of d.freshErrors) {
+      log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${e.message}`);
+      alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The reporter's order: a finding is in the journal before its line is logged or its alert sent,
+ * the alert names that journal row, the same finding seen again is neither logged nor sent again,
+ * and when the journal fails nothing is sent and the open set is unchanged (the next scan tries
+ * again rather than believing it was reported).
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AlertEvent, Alerter } from '../../../src/alert/index.js';
+import { RunJournal } from '../../../src/ops/journal.js';
+import { pathToKey, ScopeSet } from '../../../src/path-key.js';
+import { Store } from '../../../src/store/store.js';
+import type { Finding } from '../../../src/types.js';
+import { FindingReporter } from '../../../src/watch/reporter.js';
+import { Sandbox } from '../../helpers/fim.js';
+
+const finding = (path: string): Finding => ({
+  kind: 'added',
+  path: Buffer.from(path),
+  rule: 'code',
+  severity: 'high',
+  changes: [],
+  record: {
+    path: Buffer.from(path),
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 1n,
+    mtime: 1n,
+    ctime: 1n,
+    inode: 1n,
+    dev: 1n,
+    nlink: 1,
+    target: null,
+    content: null,
+  },
+});
+const scopes = (p: string) => ({ deep: new ScopeSet([pathToKey(Buffer.from(p))]), shallow: new ScopeSet() });
+
+describe('FindingReporter', () => {
+  let sb: Sandbox;
+  let store: Store;
+  /** What was journaled at the moment each alert went out. */
+  let sent: { event: AlertEvent; inJournal: boolean }[];
+  let lines: string[];
+  let reporter: FindingReporter;
+  beforeEach(() => {
+    sb = new Sandbox('fim-reporter-');
+    store = Store.open(join(sb.dir, 'r.db'), { create: true });
+    sent = [];
+    lines = [];
+    const journalIds = () => new Set(store.findings(reporter.journal!.runId).map((f) => f.id));
+    const alerter: Alerter = {
+      sessionId: 's',
+      send: (event) => {
+        sent.push({
+          event,
+          inJournal: event.type === 'finding' && journalIds().has(Number(event.journalId)),
+        });
+        return true;
+      },
+      close: async () => {},
+      stats: () => {
+        throw new Error('not used');
+      },
+    };
+    reporter = new FindingReporter({
+      log: (_pri, msg) => lines.push(msg),
+      alerter,
+      retry: () => {},
+      files: () => 1,
+    });
+    reporter.journal = RunJournal.start(store, 'watch', 1);
+  });
+  afterEach(() => {
+    store.close();
+    sb.cleanup();
+  });
+
+  it('journals first, then logs and alerts naming the journal row; the same finding again is silent', () => {
+    const scan = { findings: [finding('/a/x.py')], errors: [], scopes: scopes('/a/x.py'), why: 'event' };
+    expect(reporter.handle(scan)).toBe(1);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.inJournal).toBe(true);
+    expect(lines).toEqual([
+      expect.stringMatching(/^added \/a\/x\.py rule=code severity=high journal=\d+ \[event\]$/),
+    ]);
+    expect(reporter.handle(scan)).toBe(0);
+    expect(sent).toHaveLength(1);
+    expect(lines).toHaveLength(1);
+    expect(reporter.open.size).toBe(1);
+    // Gone again: resolved, said once, and a new intrusion there alerts again.
+    reporter.handle({ ...scan, findings: [] });
+    expect(lines.at(-1)).toBe('back to baseline: /a/x.py');
+    expect(reporter.handle(scan)).toBe(1);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('when the journal fails nothing is sent and the finding stays new', () => {
+    const scan = { findings: [finding('/a/x.py')], errors: [], scopes: scopes('/a/x.py'), why: 'event' };
+    // A journal whose database went away (closed here; a full disk or a lock in real life).
+    const lost = Store.open(join(sb.dir, 'lost.db'), { create: true });
+    reporter.journal = RunJournal.start(lost, 'watch', 1);
+    lost.close();
+    expect(() => reporter.handle(scan)).toThrow();
+    expect(sent).toEqual([]);
+    expect(lines).toEqual([]);
+    expect(reporter.open.size).toBe(0);
+  });
+});
