@@ -248,3 +248,10 @@ export function joinPath(dir: Buffer, name: Buffer): Buffer {
   if (dir.length === 1 && dir[0] === SLASH) return Buffer.concat([dir, name]);
   return Buffer.concat([dir, Buffer.from('/'), name]);
 }
+
+/** The parent directory of an absolute path; null for `/`. */
+export function parentOf(p: Buffer): Buffer | null {
+  const i = p.lastIndexOf(0x2f);
+  if (i <= 0) return p.length > 1 ? Buffer.from('/') : null;
+  return p.subarray(0, i);
+}

@@ -33,7 +33,13 @@ export function hostIdNames(root = '/etc'): IdNames {
   let users: Map<number, string> | undefined;
   let groups: Map<number, string> | undefined;
   return {
-    user: (uid) => (users ??= parse(`${root}/passwd`)).get(uid),
-    group: (gid) => (groups ??= parse(`${root}/group`)).get(gid),
+    user: (uid) => {
+      users ??= parse(`${root}/passwd`);
+      return users.get(uid);
+    },
+    group: (gid) => {
+      groups ??= parse(`${root}/group`);
+      return groups.get(gid);
+    },
   };
 }

@@ -85,6 +85,3 @@ export class RuleIndex {
     return this.rules.flatMap((rule) => rule.paths.map((path) => ({ path, rule })));
   }
 }
-
-/** Path joins live with the other path-byte helpers; re-exported for the daemon until it moves. */
-export { joinComponents, joinPath } from '../path-key.js';

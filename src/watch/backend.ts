@@ -11,6 +11,7 @@
  */
 import { closeSync, constants, type FSWatcher, fstatSync, openSync, readFileSync, watch } from 'node:fs';
 import { errnoCode } from '../errors.js';
+import { parentOf } from '../path-key.js';
 
 export interface DirEvent {
   dir: Buffer;
@@ -31,11 +32,6 @@ export type AddResult = { ok: true } | { ok: false; code: string; message: strin
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 // O_NONBLOCK: never hang on a FIFO swapped in under the name.
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-
-function parentDir(p: Buffer): Buffer {
-  const i = p.lastIndexOf(0x2f);
-  return i <= 0 ? Buffer.from('/') : p.subarray(0, i);
-}
 
 interface Entry {
   watcher: FSWatcher;
@@ -130,7 +126,7 @@ export class DirWatcher {
       if (file ? !st.isFile() : !st.isDirectory())
         return { ok: false, code: 'ENOTDIR', message: 'wrong file type' };
       const selfName = Buffer.from(String(fd));
-      const parent = parentDir(dir);
+      const parent = parentOf(dir) ?? dir;
       const base = dir.subarray(parent.length === 1 ? 1 : parent.length + 1);
       const watcher = watch(`/proc/self/fd/${fd}`, { encoding: 'buffer', persistent: true }, (type, name) => {
         this.count();

@@ -10,7 +10,7 @@
  * What it must not do: scan, compare or decide anything about findings; it only says what is due.
  * It keeps paths as bytes and never trusts them beyond "look here".
  */
-import { joinPath } from '../policy/rule-index.js';
+import { joinPath, parentOf } from '../path-key.js';
 import type { DirEvent } from './backend.js';
 
 /** Past this many dirty places, one full check is cheaper and bounded in memory. */
@@ -149,13 +149,6 @@ export class DirtySet {
     this.timerDue = due;
     this.timer = setTimeout(() => this.onDue(), Math.max(0, due - Date.now()));
   }
-}
-
-/** The parent directory of an absolute path; null for `/`. */
-export function parentOf(p: Buffer): Buffer | null {
-  const i = p.lastIndexOf(0x2f);
-  if (i <= 0) return p.length > 1 ? Buffer.from('/') : null;
-  return p.subarray(0, i);
 }
 
 /**
