@@ -218,3 +218,8 @@ export function writeTransaction<T>(c: Connection, fn: () => T): T {
     throw err;
   }
 }
+
+/** Return free pages to the file system (a database fim created is in incremental auto-vacuum mode). */
+export function incrementalVacuum(c: Connection): void {
+  c.db.pragma('incremental_vacuum');
+}

@@ -13,7 +13,14 @@
 import { NoBaselineError } from '../errors.js';
 import type { FileRecord } from '../types.js';
 import { type BaselineMeta, BaselineTable } from './baselines.js';
-import { type Connection, type Db, type OpenOptions, openDatabase, writeTransaction } from './db.js';
+import {
+  type Connection,
+  type Db,
+  incrementalVacuum,
+  type OpenOptions,
+  openDatabase,
+  writeTransaction,
+} from './db.js';
 import { Journal, type NewFinding, type RunRow, type RunSummary, type StoredFinding } from './journal.js';
 import { type Outbox, openOutbox } from './outbox.js';
 import { type KeyedRecord, RecordTable } from './records.js';
@@ -119,7 +126,7 @@ export class Store implements Connection {
 
   /** Return free pages to the file system (the database is in incremental auto-vacuum mode). */
   vacuum(): void {
-    this.db.pragma('incremental_vacuum');
+    incrementalVacuum(this);
   }
 
   copyRecords(from: number, to: number): void {
