@@ -8,7 +8,8 @@
  * It must not open transactions (the callers write a baseline in one) nor judge a baseline's
  * integrity: a well-formed record that was edited is for the root check to find.
  */
-import { joinKey, keyAsDir, keyDepth, splitKey } from '../path-key.js';
+import { displayBytes } from '../display.js';
+import { joinKey, keyAsDir, keyDepth, keyToPath, splitKey } from '../path-key.js';
 import type { FileRecord } from '../types.js';
 import type { Connection, Statement } from './db.js';
 import { RECORD_COLUMNS, recordToRow, rowToRecord } from './record-codec.js';
@@ -21,6 +22,16 @@ export interface KeyedRecord {
 
 const COLUMNS = RECORD_COLUMNS.join(', ');
 const SLASH = 0x2f;
+
+/**
+ * A name as a directory entry can have one: no NUL (keys would become ambiguous), no slash, and
+ * not empty, except for the root "/" itself (the empty name in the root's empty directory code).
+ */
+function isName(name: Buffer, inRoot: boolean): boolean {
+  if (name.length === 0) return inRoot;
+  for (let i = 0; i < name.length; i++) if (name[i] === 0 || name[i] === SLASH) return false;
+  return true;
+}
 
 export class RecordTable {
   private readonly inRecord: Where;
@@ -64,13 +75,15 @@ export class RecordTable {
 
   /** A `record` row's name under directory `code`, checked, joined into the entry's key. */
   private key(code: Buffer, r: Row): Buffer {
-    const name = blob(r.name, this.inRecord, 'name', code);
-    // Only the root "/" (an empty name in the empty directory code) has no name; no name holds a
-    // NUL (keys would become ambiguous) or a slash.
-    let ok = name.length > 0 || code.length === 0;
-    for (let i = 0; ok && i < name.length; i++) ok = name[i] !== 0 && name[i] !== SLASH;
-    if (!ok) throw badColumn(this.inRecord, 'name', name, 'a file name (no NUL, no "/")', code);
-    return joinKey(code, name);
+    const name = r.name;
+    if (Buffer.isBuffer(name) && isName(name, code.length === 0)) return joinKey(code, name);
+    throw badColumn(
+      this.inRecord,
+      'name',
+      name,
+      'a file name (a blob without NUL or "/")',
+      `in directory ${displayBytes(keyToPath(code))}`,
+    );
   }
 
   private *entriesOf(baseline: number, code: Buffer, dirId: number): Generator<KeyedRecord> {

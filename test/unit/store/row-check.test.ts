@@ -202,6 +202,12 @@ describe('a tampered row is a StorageError naming its table and column', () => {
     expect(err.message).toMatch(/run "fim baseline"/);
   });
 
+  it('a tampered name says which directory it is in (its own path is what is in doubt)', () => {
+    tamper(sb.db, `UPDATE record SET name = X'61006200' WHERE ${ONE_RECORD}`);
+    const err = withStore((s) => expectBadColumn(() => [...s.records(baselineId)], sb.db, 'record', 'name'));
+    expect(err.message).toContain('(in directory /srv)');
+  });
+
   it('a journal row is fixed differently: its history cannot be rebuilt from the files', () => {
     tamper(sb.db, "UPDATE finding SET severity = 'urgent'");
     const err = withStore((s) => expectBadColumn(() => s.findings(runId), sb.db, 'finding', 'severity'));
