@@ -2,6 +2,10 @@
  * The baseline root: one BLAKE3 hash over every record in key order, bound to the host, label,
  * creation time and policy hash. Any edit of any stored record, of its order, or of the metadata
  * changes it; the root is what gets signed and announced to the log server.
+ *
+ * It decides integrity (a well-formed baseline that is not the one signed), not shape: it must not
+ * read the database itself (callers feed it records in key order) nor re-check columns, which
+ * row-check.ts has done by the time a record gets here.
  */
 
 import { Blake3 } from '../hash/blake3.js';

@@ -1,0 +1,225 @@
+/**
+ * The connection: the only importer of better-sqlite3. Owns opening the file (creating it only when
+ * asked), the pragmas, the schema and its migrations, and the mapping of SQLite's own failures
+ * (locked, disk full, not a database) to a StorageError that says what to do.
+ *
+ * It must not half-trust anything: a file that is not a fim database, or one from a newer fim, is
+ * refused rather than read as empty (an empty baseline would report every file as added and bury a
+ * real intrusion in noise). It knows no table but through the migrations: reading and writing rows
+ * is the business of the table modules beside it.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { errnoCode, NoBaselineError, StorageError } from '../errors.js';
+
+/** An open database, for the table modules; they never import better-sqlite3 themselves. */
+export type Db = Database.Database;
+export type Statement = Database.Statement;
+
+/** What every table module needs: the connection and its file name (for messages). */
+export interface Connection {
+  readonly db: Db;
+  readonly file: string;
+}
+
+export const SCHEMA_VERSION = 1;
+const APPLICATION_ID = 0x46494d31; // "FIM1": marks the file as ours
+
+const MIGRATIONS: readonly string[] = [
+  // 0 → 1
+  `
+  CREATE TABLE baseline (
+    id INTEGER PRIMARY KEY,
+    created_ns INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    host TEXT NOT NULL,
+    policy_hash BLOB NOT NULL,
+    files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    signature TEXT,
+    parent INTEGER,
+    reason TEXT NOT NULL
+  );
+  CREATE TABLE dir (
+    baseline INTEGER NOT NULL,
+    code BLOB NOT NULL,
+    id INTEGER NOT NULL,
+    PRIMARY KEY (baseline, code)
+  ) WITHOUT ROWID;
+  CREATE TABLE record (
+    baseline INTEGER NOT NULL,
+    dir INTEGER NOT NULL,
+    name BLOB NOT NULL,
+    type INTEGER NOT NULL,
+    mode INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    gid INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    mtime INTEGER NOT NULL,
+    ctime INTEGER NOT NULL,
+    inode INTEGER NOT NULL,
+    dev INTEGER NOT NULL,
+    nlink INTEGER NOT NULL,
+    target BLOB,
+    content BLOB,
+    PRIMARY KEY (baseline, dir, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE run (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    finished_ns INTEGER,
+    baseline INTEGER,
+    scope TEXT,
+    scanned INTEGER NOT NULL DEFAULT 0,
+    added INTEGER NOT NULL DEFAULT 0,
+    removed INTEGER NOT NULL DEFAULT 0,
+    changed INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    exit_code INTEGER
+  );
+  CREATE TABLE finding (
+    id INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    key BLOB NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    record BLOB
+  );
+  CREATE INDEX finding_run ON finding(run);
+  CREATE TABLE scan_error (
+    run INTEGER NOT NULL REFERENCES run(id) ON DELETE CASCADE,
+    key BLOB NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX scan_error_run ON scan_error(run);
+  CREATE TABLE outbox (id INTEGER PRIMARY KEY, msg BLOB NOT NULL);
+  CREATE TABLE reported (
+    baseline INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    sig BLOB NOT NULL,
+    finding INTEGER,
+    PRIMARY KEY (baseline, key)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export interface OpenOptions {
+  /** Create the file (and its directory) when missing; otherwise a missing file is NoBaselineError. */
+  create?: boolean;
+  readonly?: boolean;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** A pragma's integer value (integers come back as bigint: the connection uses safe integers). */
+function pragmaInt(db: Db, name: string): number {
+  const v: unknown = db.pragma(name, { simple: true });
+  if (typeof v === 'bigint' || typeof v === 'number') return Number(v);
+  throw new StorageError(`pragma ${name} returned ${typeof v}, not an integer`);
+}
+
+/** Open (or, with `create`, create) a fim database, set it up and bring its schema up to date. */
+export function openDatabase(file: string, opts: OpenOptions = {}): Db {
+  const readonly = opts.readonly ?? false;
+  const fresh = !existsSync(file);
+  if (fresh) {
+    if (!opts.create) throw new NoBaselineError(file);
+    try {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StorageError(`cannot create the database directory for ${file}: ${messageOf(err)}`, {
+        cause: err,
+      });
+    }
+  }
+  let db: Db;
+  try {
+    db = new Database(file, { readonly, fileMustExist: !opts.create, timeout: 5000 });
+  } catch (err) {
+    throw new StorageError(`cannot open database ${file}: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    // Nanosecond times exceed 2^53: every integer comes back as a bigint, and the table modules
+    // check that it did (anything else in an INTEGER column is a tampered or corrupt row).
+    db.defaultSafeIntegers(true);
+    // better-sqlite3 builds SQLite with a 16 MB page cache; baselines are read and written in one
+    // sequential pass, so a small cache costs nothing and keeps memory flat as the tree grows.
+    db.pragma('cache_size = -2000');
+    if (!readonly) {
+      // A new file only, and before WAL mode is set (it cannot change later): lets a new
+      // baseline give back to the file system the pages the previous one used.
+      if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
+      db.pragma('journal_mode = WAL');
+      // A baseline or a journaled finding must survive a power cut once we said it was stored.
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    migrate(db, file, readonly);
+  } catch (err) {
+    db.close();
+    if (err instanceof StorageError) throw err;
+    if (errnoCode(err) === 'SQLITE_BUSY') {
+      throw new StorageError(`database ${file} is locked by another process; retry when it is done`, {
+        cause: err,
+      });
+    }
+    throw new StorageError(
+      `${file} is not a usable fim database (${messageOf(err)}); move it aside and run "fim baseline"`,
+      { cause: err },
+    );
+  }
+  return db;
+}
+
+function migrate(db: Db, file: string, readonly: boolean): void {
+  const appId = pragmaInt(db, 'application_id');
+  const version = pragmaInt(db, 'user_version');
+  const tables = Number(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get());
+  if (appId !== APPLICATION_ID && (appId !== 0 || tables > 0)) {
+    throw new StorageError(`${file} is a SQLite file but not a fim database; refusing to use it`);
+  }
+  if (version > SCHEMA_VERSION) {
+    throw new StorageError(
+      `${file} has schema version ${version}, newer than this fim understands (${SCHEMA_VERSION}): upgrade fim`,
+    );
+  }
+  if (version === SCHEMA_VERSION) return;
+  if (readonly) throw new StorageError(`${file} needs a schema upgrade; open it read-write once`);
+  db.transaction(() => {
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`application_id = ${APPLICATION_ID}`);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}
+
+/** Run `fn` in one write transaction (BEGIN IMMEDIATE: fail fast when another writer holds it). */
+export function writeTransaction<T>(c: Connection, fn: () => T): T {
+  try {
+    return c.db.transaction(fn).immediate();
+  } catch (err) {
+    const code = errnoCode(err) ?? '';
+    if (code.startsWith('SQLITE_')) {
+      const hint =
+        code === 'SQLITE_BUSY'
+          ? 'another fim process holds the database; retry when it is done'
+          : code === 'SQLITE_FULL'
+            ? 'the disk is full; free space and retry'
+            : messageOf(err);
+      throw new StorageError(`database ${c.file}: ${hint}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Return free pages to the file system (a database fim created is in incremental auto-vacuum mode). */
+export function incrementalVacuum(c: Connection): void {
+  c.db.pragma('incremental_vacuum');
+}

@@ -1,0 +1,219 @@
+/**
+ * A baseline's records: the `dir` table (each directory code once per baseline, see path-key.ts)
+ * and the `record` table (each entry as directory id and name, its attributes through
+ * record-codec.ts). Reading in key order is: directories by code, then each one's entries by name,
+ * which is exactly the walk's order, so a full check compares while it scans with flat memory.
+ *
+ * It checks the key columns it reads (ids, codes, names) and leaves the attributes to the codec.
+ * It must not open transactions (the callers write a baseline in one) nor judge a baseline's
+ * integrity: a well-formed record that was edited is for the root check to find.
+ */
+import { displayBytes } from '../display.js';
+import { joinKey, keyAsDir, keyDepth, keyToPath, splitKey } from '../path-key.js';
+import type { FileRecord } from '../types.js';
+import type { Connection, Statement } from './db.js';
+import { RECORD_COLUMNS, recordToRow, rowToRecord } from './record-codec.js';
+import { badColumn, blob, id, type Row, type Where } from './row-check.js';
+
+export interface KeyedRecord {
+  key: Buffer;
+  record: FileRecord;
+}
+
+const COLUMNS = RECORD_COLUMNS.join(', ');
+const SLASH = 0x2f;
+
+/**
+ * A name as a directory entry can have one: no NUL (keys would become ambiguous), no slash, and
+ * not empty, except for the root "/" itself (the empty name in the root's empty directory code).
+ */
+function isName(name: Buffer, inRoot: boolean): boolean {
+  if (name.length === 0) return inRoot;
+  for (let i = 0; i < name.length; i++) if (name[i] === 0 || name[i] === SLASH) return false;
+  return true;
+}
+
+export class RecordTable {
+  private readonly inRecord: Where;
+  private readonly inDir: Where;
+  private stmts: {
+    dirs: Statement;
+    dirsIn: Statement;
+    dirId: Statement;
+    entries: Statement;
+    one: Statement;
+  } | null = null;
+
+  constructor(private readonly c: Connection) {
+    this.inRecord = { file: c.file, table: 'record' };
+    this.inDir = { file: c.file, table: 'dir' };
+  }
+
+  private q() {
+    const db = this.c.db;
+    this.stmts ??= {
+      dirs: db.prepare('SELECT code, id FROM dir WHERE baseline = ? ORDER BY code'),
+      dirsIn: db.prepare(
+        'SELECT code, id FROM dir WHERE baseline = ? AND code >= ? AND code < ? ORDER BY code',
+      ),
+      dirId: db.prepare('SELECT id FROM dir WHERE baseline = ? AND code = ?').pluck(),
+      entries: db.prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? ORDER BY name`),
+      one: db.prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? AND name = ?`),
+    };
+    return this.stmts;
+  }
+
+  /** A `dir` row's code and id, checked. */
+  private dir(r: Row): { code: Buffer; id: number } {
+    const code = blob(r.code, this.inDir, 'code');
+    // A directory code is empty ("/") or a run of 00 01 <name>.
+    if (code.length !== 0 && (code.length < 3 || code[0] !== 0 || code[1] !== 1)) {
+      throw badColumn(this.inDir, 'code', code, 'a directory code (00 01 before each component)');
+    }
+    return { code, id: id(r.id, this.inDir, 'id', code) };
+  }
+
+  /** A `record` row's name under directory `code`, checked, joined into the entry's key. */
+  private key(code: Buffer, r: Row): Buffer {
+    const name = r.name;
+    if (Buffer.isBuffer(name) && isName(name, code.length === 0)) return joinKey(code, name);
+    throw badColumn(
+      this.inRecord,
+      'name',
+      name,
+      'a file name (a blob without NUL or "/")',
+      `in directory ${displayBytes(keyToPath(code))}`,
+    );
+  }
+
+  private *entriesOf(baseline: number, code: Buffer, dirId: number): Generator<KeyedRecord> {
+    // .all(): one directory's entries at a time, so no statement stays open across yields.
+    for (const r of this.q().entries.all(baseline, dirId) as Row[]) {
+      const key = this.key(code, r);
+      yield { key, record: rowToRecord(r, key, this.inRecord) };
+    }
+  }
+
+  /** Records of a baseline in key (walk) order. */
+  *all(baseline: number): Generator<KeyedRecord> {
+    // Directories stream (reads may run while a read iterates); one directory's entries at a time.
+    for (const d of this.q().dirs.iterate(baseline) as Iterable<Row>) {
+      const { code, id } = this.dir(d);
+      yield* this.entriesOf(baseline, code, id);
+    }
+  }
+
+  /**
+   * Records at or below each of several path keys (none below another), in key order. With a
+   * finite `depth`, only that many levels below each key.
+   */
+  *underMany(
+    baseline: number,
+    scopeKeys: readonly Buffer[],
+    depth = Number.POSITIVE_INFINITY,
+  ): Generator<KeyedRecord> {
+    // Units that never overlap in key space: a scope's own record (one key), and the directories
+    // at or below each scope (each a contiguous run of keys starting at code + 00 00).
+    type Unit = {
+      start: Buffer;
+      own?: { parent: Buffer; name: Buffer };
+      dir?: { code: Buffer; id: number };
+    };
+    const units: Unit[] = [];
+    for (const k of scopeKeys) {
+      if (k.length > 0) {
+        const { parent, name } = splitKey(k);
+        units.push({ start: k, own: { parent, name } });
+      }
+      const code = keyAsDir(k);
+      const base = keyDepth(k);
+      const end = Buffer.concat([code, Buffer.from([0, 2])]);
+      for (const r of this.q().dirsIn.all(baseline, code, end) as Row[]) {
+        const d = this.dir(r);
+        // A directory's entries lie one level below it.
+        if (keyDepth(d.code) - base + 1 > depth) continue;
+        units.push({ start: Buffer.concat([d.code, Buffer.from([0, 0])]), dir: d });
+      }
+    }
+    units.sort((a, b) => Buffer.compare(a.start, b.start));
+    for (const u of units) {
+      if (u.own) {
+        const dirId = this.dirIdOf(baseline, u.own.parent);
+        if (dirId === undefined) continue;
+        const r = this.q().one.get(baseline, dirId, u.own.name) as Row | undefined;
+        if (r) yield { key: u.start, record: rowToRecord(r, u.start, this.inRecord) };
+      } else if (u.dir) {
+        yield* this.entriesOf(baseline, u.dir.code, u.dir.id);
+      }
+    }
+  }
+
+  /** The id of a directory code in a baseline, if it has one. */
+  private dirIdOf(baseline: number, code: Buffer): number | undefined {
+    const v: unknown = this.q().dirId.get(baseline, code);
+    return v === undefined ? undefined : id(v, this.inDir, 'id', code);
+  }
+
+  /** Insert-statement factory for writing a baseline's records inside a transaction, in key order. */
+  writer(baseline: number): (key: Buffer, r: FileRecord) => void {
+    const insert = this.c.db.prepare(
+      `INSERT INTO record (baseline, dir, name, ${COLUMNS}) VALUES (?, ?, ?${', ?'.repeat(RECORD_COLUMNS.length)})`,
+    );
+    const dirId = this.dirIdFor(baseline);
+    return (key, r) => {
+      const { parent, name } = splitKey(key);
+      insert.run(baseline, dirId(parent), name, ...recordToRow(r));
+    };
+  }
+
+  /** The id of a directory code in a baseline, created when new. */
+  private dirIdFor(baseline: number): (code: Buffer) => number {
+    const insert = this.c.db.prepare('INSERT INTO dir (baseline, code, id) VALUES (?,?,?)');
+    const known = new Map<string, number>();
+    const max: unknown = this.c.db
+      .prepare('SELECT max(id) FROM dir WHERE baseline = ?')
+      .pluck()
+      .get(baseline);
+    let next = (max === null || max === undefined ? 0 : id(max, this.inDir, 'id')) + 1;
+    return (code) => {
+      const k = code.toString('latin1');
+      let dirId = known.get(k);
+      if (dirId === undefined) {
+        dirId = this.dirIdOf(baseline, code);
+        if (dirId === undefined) {
+          dirId = next++;
+          insert.run(baseline, code, dirId);
+        }
+        known.set(k, dirId);
+      }
+      return dirId;
+    };
+  }
+
+  /** Keep only one baseline's records (the newest), and their directories. */
+  pruneExcept(keep: number): void {
+    this.c.db.prepare('DELETE FROM record WHERE baseline <> ?').run(keep);
+    this.c.db.prepare('DELETE FROM dir WHERE baseline <> ?').run(keep);
+  }
+
+  copy(from: number, to: number): void {
+    this.c.db
+      .prepare('INSERT INTO dir (baseline, code, id) SELECT ?, code, id FROM dir WHERE baseline = ?')
+      .run(to, from);
+    this.c.db
+      .prepare(
+        `INSERT INTO record (baseline, dir, name, ${COLUMNS}) SELECT ?, dir, name, ${COLUMNS} FROM record WHERE baseline = ?`,
+      )
+      .run(to, from);
+  }
+
+  delete(baseline: number, key: Buffer): void {
+    const { parent, name } = splitKey(key);
+    const dirId = this.dirIdOf(baseline, parent);
+    if (dirId !== undefined) {
+      this.c.db
+        .prepare('DELETE FROM record WHERE baseline = ? AND dir = ? AND name = ?')
+        .run(baseline, dirId, name);
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/** A baseline's records (src/store/records.ts): walk order, scoped reads, and what `accept` does to them. */
+import { describe, expect, it } from 'vitest';
+import { pathToKey } from '../../../src/path-key.js';
+import { Store } from '../../../src/store/store.js';
+import { Sandbox } from '../../helpers/fim.js';
+import { inKeyOrder, record, writeBaseline } from './fixture.js';
+
+const paths = (it: Iterable<{ record: { path: Buffer } }>) => [...it].map((r) => r.record.path.toString());
+const keys = (...ps: string[]) => ps.map((p) => pathToKey(Buffer.from(p)));
+
+const TREE = [
+  '/',
+  '/srv',
+  '/srv/app',
+  '/srv/app/a.py',
+  '/srv/app/lib',
+  '/srv/app/lib/b.py',
+  '/srv/app/z.py',
+  '/srv/log',
+  '/etc',
+];
+
+describe('records', () => {
+  it("reads a baseline back in walk order: a directory's entries, then each subdirectory", async () => {
+    await using sb = new Sandbox('fim-store-records-');
+    const s = Store.open(sb.db, { create: true });
+    const id = writeBaseline(
+      s,
+      [...TREE].reverse().map((p) => record(p)),
+    );
+    expect(paths(s.records(id))).toEqual([
+      '/',
+      '/etc',
+      '/srv',
+      '/srv/app',
+      '/srv/log',
+      '/srv/app/a.py',
+      '/srv/app/lib',
+      '/srv/app/z.py',
+      '/srv/app/lib/b.py',
+    ]);
+    expect(paths(s.records(id + 1))).toEqual([]);
+    s.close();
+  });
+
+  it('reads what lies at or below several scopes, to a depth', async () => {
+    await using sb = new Sandbox('fim-store-records-');
+    const s = Store.open(sb.db, { create: true });
+    const id = writeBaseline(
+      s,
+      TREE.map((p) => record(p)),
+    );
+    expect(paths(s.recordsUnderMany(id, keys('/srv/app')))).toEqual([
+      '/srv/app',
+      '/srv/app/a.py',
+      '/srv/app/lib',
+      '/srv/app/z.py',
+      '/srv/app/lib/b.py',
+    ]);
+    // With a depth, whole directories are read: everything within the depth is there, in key order,
+    // and at most one level more (compareScope keeps exactly the depth it asked for).
+    const shallow = paths(s.recordsUnderMany(id, keys('/srv/app'), 1));
+    expect(shallow.filter((p) => p !== '/srv/app/lib/b.py')).toEqual([
+      '/srv/app',
+      '/srv/app/a.py',
+      '/srv/app/lib',
+      '/srv/app/z.py',
+    ]);
+    expect(paths(s.recordsUnderMany(id, keys('/srv'), 1))).not.toContain('/srv/app/lib/b.py');
+    expect(paths(s.recordsUnderMany(id, keys('/etc', '/srv/app/lib')))).toEqual([
+      '/etc',
+      '/srv/app/lib',
+      '/srv/app/lib/b.py',
+    ]);
+    expect(paths(s.recordsUnderMany(id, keys('/nowhere')))).toEqual([]);
+    s.close();
+  });
+
+  it('accept: copy a baseline, change, add and delete records in the copy; the original stays whole', async () => {
+    await using sb = new Sandbox('fim-store-records-');
+    const s = Store.open(sb.db, { create: true });
+    const old = TREE.map((p) => record(p));
+    const first = writeBaseline(s, old);
+    const second = s.transaction(() => {
+      const id = s.nextBaselineId();
+      s.copyRecords(first, id);
+      const write = s.recordWriter(id);
+      s.deleteRecord(id, pathToKey(Buffer.from('/srv/app/a.py')));
+      write(pathToKey(Buffer.from('/srv/app/lib/c.py')), record('/srv/app/lib/c.py', { size: 99n }));
+      write(pathToKey(Buffer.from('/srv/new/d.py')), record('/srv/new/d.py'));
+      s.insertBaselineMeta({ ...s.requireBaseline(), id, parent: first });
+      return id;
+    });
+    expect(paths(s.records(first))).toEqual(paths(inKeyOrder(old).map((record) => ({ record }))));
+    expect(paths(s.records(second))).toEqual([
+      '/',
+      '/etc',
+      '/srv',
+      '/srv/app',
+      '/srv/log',
+      '/srv/app/lib',
+      '/srv/app/z.py',
+      '/srv/app/lib/b.py',
+      '/srv/app/lib/c.py',
+      '/srv/new/d.py',
+    ]);
+    s.transaction(() => s.pruneOldRecords(second));
+    expect(paths(s.records(first))).toEqual([]);
+    expect(paths(s.records(second))).toHaveLength(10);
+    // Metadata stays, for history.
+    expect(s.baseline(first)?.id).toBe(first);
+    s.close();
+  });
+
+  it('deleting a record that is not there changes nothing', async () => {
+    await using sb = new Sandbox('fim-store-records-');
+    const s = Store.open(sb.db, { create: true });
+    const id = writeBaseline(s, [record('/a/b')]);
+    s.deleteRecord(id, pathToKey(Buffer.from('/a/c')));
+    s.deleteRecord(id, pathToKey(Buffer.from('/x/b')));
+    expect(paths(s.records(id))).toEqual(['/a/b']);
+    s.close();
+  });
+});
