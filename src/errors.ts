@@ -70,6 +70,21 @@ export class StorageError extends FimError {
   }
 }
 
+/**
+ * A stored row whose column holds what no fim row can (text where an integer belongs, a hash of the
+ * wrong length): the file was edited or is corrupt. Read while verifying a baseline, it makes the
+ * baseline fail its integrity check; elsewhere it is a storage failure.
+ */
+export class CorruptRowError extends StorageError {
+  readonly table: string;
+  readonly column: string;
+  constructor(message: string, table: string, column: string) {
+    super(message);
+    this.table = table;
+    this.column = column;
+  }
+}
+
 /** Keys missing, unreadable, too permissive or failing their certificate. */
 export class KeyError extends FimError {
   constructor(message: string, options?: { cause?: unknown }) {

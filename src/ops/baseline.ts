@@ -3,7 +3,7 @@
  * root, signature, metadata), so an interrupted run leaves the previous baseline whole; once the new
  * one commits, the older records are pruned in the same transaction.
  */
-import { BaselineIntegrityError } from '../errors.js';
+import { BaselineIntegrityError, CorruptRowError, errnoCode, FimError, StorageError } from '../errors.js';
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
@@ -110,7 +110,20 @@ export function* rootTee(
       yield r;
     }
   } catch (err) {
+    // An edited or corrupt record is the baseline failing its integrity check (18); a database that
+    // is locked, unreadable or full is a storage failure (19) and must not be reported as tampering.
     if (err instanceof BaselineIntegrityError) throw err;
+    if (err instanceof FimError && !(err instanceof CorruptRowError)) throw err;
+    if (
+      !(err instanceof FimError) &&
+      /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM)/.test(errnoCode(err) ?? '')
+    )
+      throw new StorageError(
+        `reading baseline ${meta.id} from ${store.file} failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     throw new BaselineIntegrityError(
       `baseline ${meta.id} in ${store.file} cannot be read back: ${(err as Error).message}`,
     );

@@ -9,7 +9,7 @@
  * integrity (whether a well-formed baseline is the one that was signed): that is the root's job.
  */
 import { displayBytes } from '../display.js';
-import { StorageError } from '../errors.js';
+import { CorruptRowError } from '../errors.js';
 import { keyToPath } from '../path-key.js';
 
 /** A row as better-sqlite3 returns it: column names to values of a type still to be checked. */
@@ -61,11 +61,13 @@ export function badColumn(
   value: unknown,
   expected: string,
   row?: RowRef,
-): StorageError {
+): CorruptRowError {
   const at = rowLabel(row);
-  return new StorageError(
+  return new CorruptRowError(
     `database ${where.file}: table ${where.table}, column ${column}${at} holds ${describe(value)}, ` +
       `not ${expected}; it was edited or is corrupt: ${fixFor(where.table)}`,
+    where.table,
+    column,
   );
 }
 

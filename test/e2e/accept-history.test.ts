@@ -103,6 +103,21 @@ describe('the baseline is refused when it cannot be trusted', () => {
     expect(r.stderr).toContain('fails its integrity check');
   });
 
+  it('a record column set to a value no record holds: exit 18, naming the table and column', () => {
+    expect(sb.fim(['baseline']).code).toBe(0);
+    const db = new Database(sb.db);
+    db.prepare(
+      "UPDATE record SET size = 'twelve' WHERE (dir, name) IN (SELECT dir, name FROM record WHERE type = 0 LIMIT 1)",
+    ).run();
+    db.close();
+    for (const cmd of [['check'], ['accept', '--all']]) {
+      const r = sb.fim(cmd);
+      expect(r.code, r.stderr).toBe(18);
+      expect(r.stderr).toMatch(/table record, column size .*holds/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('a record deleted by hand: exit 18', () => {
     expect(sb.fim(['baseline']).code).toBe(0);
     const db = new Database(sb.db);
