@@ -156,15 +156,15 @@ export function recordDisplay(r: FileRecord): Record<string, DisplayValue> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Stored fields and their codecs
+// Stored fields
 
 /** The fields of a FileRecord that are stored (the path is the key; `prefix` is never stored). */
 export type RecordField = Exclude<keyof FileRecord, 'path' | 'prefix'>;
 
 /**
- * How a field is stored: `type` a small integer code (its index in FILE_TYPES), `u32` an unsigned
- * 32-bit number, `u64`/`i64` a 64-bit integer held as a bigint (nanosecond times exceed 2^53),
- * `bytes` a byte string or null.
+ * How a field is stored, which fixes its codecs: `type` a small integer code (its index in
+ * FILE_TYPES), `u32` an unsigned 32-bit number, `u64`/`i64` a 64-bit integer held as a bigint
+ * (nanosecond times exceed 2^53), `bytes` a byte string or null.
  */
 export type FieldKind = 'type' | 'u32' | 'u64' | 'i64' | 'bytes';
 
@@ -172,18 +172,25 @@ export interface FieldSpec {
   field: RecordField;
   /** Column of the `record` table. */
   column: string;
-  /** Key in the journal's JSON encoding of a record. */
+  /** Key in the journal's JSON encoding of a record (store/record-blob.ts). */
   json: string;
   kind: FieldKind;
+  /** `u32` fields: the largest valid value, when less than 2^32 − 1. */
+  max?: bigint;
+  /** `bytes` fields: an exact length or a minimum, and how the journal's JSON writes them. */
+  bytes?: { length?: number; min?: number; json: 'hex' | 'base64' };
 }
 
 /**
- * In the order of the baseline root's canonical form (store/root.ts): that order is part of every
- * signed root, so a new field goes at the end, never in between.
+ * Every stored field, in the order of the baseline root's canonical form (canonicalRecord below).
+ * That order is part of every signed root: a new field goes at the end, never in between. The store
+ * (columns, store/record-codec.ts), the journal (JSON, store/record-blob.ts), the root and the scan
+ * worker (reviveRecord) read records only through this list.
  */
 export const RECORD_FIELDS: readonly FieldSpec[] = [
   { field: 'type', column: 'type', json: 't', kind: 'type' },
-  { field: 'mode', column: 'mode', json: 'm', kind: 'u32' },
+  // All 12 permission bits, never the file type's bits (the scan masks them off).
+  { field: 'mode', column: 'mode', json: 'm', kind: 'u32', max: 0o7777n },
   { field: 'uid', column: 'uid', json: 'u', kind: 'u32' },
   { field: 'gid', column: 'gid', json: 'g', kind: 'u32' },
   { field: 'nlink', column: 'nlink', json: 'n', kind: 'u32' },
@@ -192,112 +199,13 @@ export const RECORD_FIELDS: readonly FieldSpec[] = [
   { field: 'ctime', column: 'ctime', json: 'ct', kind: 'i64' },
   { field: 'inode', column: 'inode', json: 'i', kind: 'u64' },
   { field: 'dev', column: 'dev', json: 'd', kind: 'u64' },
-  { field: 'target', column: 'target', json: 'l', kind: 'bytes' },
-  { field: 'content', column: 'content', json: 'c', kind: 'bytes' },
+  // readlink never returns an empty target.
+  { field: 'target', column: 'target', json: 'l', kind: 'bytes', bytes: { min: 1, json: 'base64' } },
+  // BLAKE3-256.
+  { field: 'content', column: 'content', json: 'c', kind: 'bytes', bytes: { length: 32, json: 'hex' } },
 ];
 
-export type SqlValue = number | bigint | Buffer | null;
-type FieldValue = FileRecord[RecordField];
-
-const TYPE_CODE = new Map<FileType, number>(FILE_TYPES.map((t, i) => [t, i]));
 const U32_MAX = 0xffff_ffff;
-
-/** A stored value as its kind's value, or undefined when it cannot be one (a corrupt or edited row). */
-function fromSql(kind: FieldKind, v: unknown): FieldValue | undefined {
-  switch (kind) {
-    case 'type': {
-      const n = typeof v === 'bigint' ? Number(v) : v;
-      return typeof n === 'number' ? FILE_TYPES[n] : undefined;
-    }
-    case 'u32': {
-      const n = typeof v === 'bigint' ? Number(v) : v;
-      return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= U32_MAX ? n : undefined;
-    }
-    case 'u64':
-    case 'i64': {
-      const b =
-        typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : undefined;
-      if (b === undefined) return undefined;
-      // SQLite integers are signed 64-bit: a u64 above 2^63 is stored as its two's complement.
-      return kind === 'u64' ? BigInt.asUintN(64, b) : b;
-    }
-    case 'bytes':
-      return v === null ? null : v instanceof Uint8Array ? Buffer.from(v) : undefined;
-  }
-}
-
-function toSql(kind: FieldKind, v: FieldValue): SqlValue {
-  switch (kind) {
-    case 'type':
-      return TYPE_CODE.get(v as FileType) ?? TYPE_CODE.get('unknown') ?? 7;
-    case 'u64':
-      return BigInt.asIntN(64, v as bigint);
-    default:
-      return v as number | bigint | Buffer | null;
-  }
-}
-
-/** A record's stored fields as SQL values, in RECORD_FIELDS order. */
-export function recordToSql(r: FileRecord): SqlValue[] {
-  return RECORD_FIELDS.map((f) => toSql(f.kind, r[f.field]));
-}
-
-/**
- * A record from a row holding every column of RECORD_FIELDS. Returns the first column whose value
- * its kind cannot hold, instead of a record that lies.
- */
-export function recordFromSql(
-  row: Readonly<Record<string, unknown>>,
-  path: Buffer,
-): { record: FileRecord } | { badColumn: string; value: unknown } {
-  const rec: Record<string, unknown> = { path };
-  for (const f of RECORD_FIELDS) {
-    const v = fromSql(f.kind, row[f.column]);
-    if (v === undefined) return { badColumn: f.column, value: row[f.column] };
-    rec[f.field] = v;
-  }
-  // Every field was set from its kind's codec above.
-  return { record: rec as unknown as FileRecord };
-}
-
-/** A record as the journal's compact JSON object (path as base64, 64-bit integers as strings). */
-export function recordToJson(r: FileRecord): Record<string, string | number | null> {
-  const o: Record<string, string | number | null> = { p: r.path.toString('base64') };
-  for (const f of RECORD_FIELDS) {
-    const v = r[f.field];
-    if (f.kind === 'bytes')
-      o[f.json] = v === null ? null : (v as Buffer).toString(f.field === 'content' ? 'hex' : 'base64');
-    else if (f.kind === 'u64' || f.kind === 'i64') o[f.json] = (v as bigint).toString();
-    else o[f.json] = v as string | number;
-  }
-  return o;
-}
-
-/** The inverse of recordToJson; undefined when a field does not decode. */
-export function recordFromJson(o: Readonly<Record<string, unknown>>): FileRecord | undefined {
-  if (typeof o.p !== 'string') return undefined;
-  const rec: Record<string, unknown> = { path: Buffer.from(o.p, 'base64') };
-  for (const f of RECORD_FIELDS) {
-    const v = o[f.json];
-    let out: FieldValue | undefined;
-    if (f.kind === 'bytes')
-      out =
-        v === null
-          ? null
-          : typeof v === 'string'
-            ? Buffer.from(v, f.field === 'content' ? 'hex' : 'base64')
-            : undefined;
-    else if (f.kind === 'u64' || f.kind === 'i64')
-      out = typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : undefined;
-    else if (f.kind === 'type')
-      out = typeof v === 'string' && TYPE_CODE.has(v as FileType) ? (v as FileType) : 'unknown';
-    else out = typeof v === 'number' ? v : undefined;
-    if (out === undefined) return undefined;
-    rec[f.field] = out;
-  }
-  return rec as unknown as FileRecord;
-}
-
 const FIXED_BYTES: Record<Exclude<FieldKind, 'bytes'>, number> = { type: 1, u32: 4, u64: 8, i64: 8 };
 
 /**

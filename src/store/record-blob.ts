@@ -7,34 +7,26 @@
  * It must not be used for baselines (their records are columns, record-codec.ts) and must not
  * change shape without a schema migration: old journals have to stay readable.
  */
-import { FILE_TYPES, type FileRecord, type FileType } from '../types.js';
+import { type FieldSpec, RECORD_FIELDS } from '../attributes.js';
+import { FILE_TYPES, type FileRecord } from '../types.js';
 import { badColumn, type RowRef, type Where } from './row-check.js';
 
 const FINDING: Where = { file: 'the database', table: 'finding' };
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const HEX = /^(?:[0-9a-f]{2})*$/;
 const DECIMAL = /^-?[0-9]+$/;
-const HASH_HEX = /^[0-9a-f]{64}$/;
-const U32_MAX = 0xffffffff;
+const U32_MAX = 0xffffffffn;
 
-/** Records cross the journal as a compact JSON blob (for `accept`). */
+/** Records cross the journal as a compact JSON blob (for `accept`): one key per field of the table. */
 export function encodeRecord(r: FileRecord): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      p: r.path.toString('base64'),
-      t: r.type,
-      m: r.mode,
-      u: r.uid,
-      g: r.gid,
-      s: r.size.toString(),
-      mt: r.mtime.toString(),
-      ct: r.ctime.toString(),
-      i: r.inode.toString(),
-      d: r.dev.toString(),
-      n: r.nlink,
-      l: r.target?.toString('base64') ?? null,
-      c: r.content?.toString('hex') ?? null,
-    }),
-  );
+  const o: Record<string, string | number | null> = { p: r.path.toString('base64') };
+  for (const f of RECORD_FIELDS) {
+    const v = r[f.field];
+    if (f.kind === 'bytes') o[f.json] = v === null ? null : (v as Buffer).toString(f.bytes?.json ?? 'base64');
+    else if (f.kind === 'u64' || f.kind === 'i64') o[f.json] = (v as bigint).toString();
+    else o[f.json] = v as string | number;
+  }
+  return Buffer.from(JSON.stringify(o));
 }
 
 /** The record in a journal blob; throws a StorageError when the blob is not one `encodeRecord` made. */
@@ -48,47 +40,48 @@ export function decodeRecord(b: Buffer, where: Where = FINDING, row?: RowRef): F
     throw badColumn(where, 'record', b, 'a journal record (JSON)', row);
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('{}', o, 'an object');
-  const f = o as Record<string, unknown>;
-  const base64 = (k: string): Buffer => {
-    const v = f[k];
-    if (typeof v === 'string' && BASE64.test(v)) return Buffer.from(v, 'base64');
-    throw bad(k, v, 'base64');
-  };
-  const int = (k: string, max: number): number => {
-    const v = f[k];
-    if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max) return v;
-    throw bad(k, v, `an integer from 0 to ${max}`);
-  };
-  const big = (k: string, signed: boolean): bigint => {
-    const v = f[k];
-    if (typeof v === 'string' && DECIMAL.test(v) && (signed || !v.startsWith('-'))) return BigInt(v);
-    throw bad(k, v, signed ? 'a decimal integer' : 'a decimal integer ≥ 0');
-  };
-  const type = f.t;
-  if (typeof type !== 'string' || !(FILE_TYPES as readonly string[]).includes(type)) {
-    throw bad('t', type, `one of ${FILE_TYPES.join(', ')}`);
+  const j = o as Record<string, unknown>;
+  const path = j.p;
+  if (typeof path !== 'string' || !BASE64.test(path) || Buffer.from(path, 'base64')[0] !== 0x2f)
+    throw bad('p', path, 'an absolute path in base64');
+  const rec: Record<string, unknown> = { path: Buffer.from(path, 'base64') };
+  for (const f of RECORD_FIELDS) rec[f.field] = decodeField(f, j[f.json], bad);
+  // Every stored field was set above by its kind's checking decoder.
+  return rec as unknown as FileRecord;
+}
+
+function decodeField(
+  f: FieldSpec,
+  v: unknown,
+  bad: (field: string, value: unknown, expected: string) => Error,
+): FileRecord[FieldSpec['field']] {
+  switch (f.kind) {
+    case 'type':
+      if (typeof v === 'string' && (FILE_TYPES as readonly string[]).includes(v))
+        return v as FileRecord['type'];
+      throw bad(f.json, v, `one of ${FILE_TYPES.join(', ')}`);
+    case 'u32': {
+      const max = f.max ?? U32_MAX;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && BigInt(v) <= max) return v;
+      throw bad(f.json, v, `an integer from 0 to ${max}`);
+    }
+    case 'u64':
+    case 'i64': {
+      const signed = f.kind === 'i64';
+      if (typeof v === 'string' && DECIMAL.test(v) && (signed || !v.startsWith('-'))) return BigInt(v);
+      throw bad(f.json, v, signed ? 'a decimal integer' : 'a decimal integer ≥ 0');
+    }
+    case 'bytes': {
+      if (v === null) return null;
+      const enc = f.bytes?.json ?? 'base64';
+      if (typeof v === 'string' && (enc === 'hex' ? HEX : BASE64).test(v)) {
+        const buf = Buffer.from(v, enc);
+        const length = f.bytes?.length;
+        if (length === undefined ? buf.length >= (f.bytes?.min ?? 0) : buf.length === length) return buf;
+      }
+      const size =
+        f.bytes?.length !== undefined ? `${f.bytes.length} bytes` : `at least ${f.bytes?.min ?? 0} byte`;
+      throw bad(f.json, v, `null or ${size} in ${enc}`);
+    }
   }
-  const target = f.l === null ? null : base64('l');
-  if (target?.length === 0) throw bad('l', f.l, 'null or a non-empty target');
-  const content = f.c;
-  if (content !== null && !(typeof content === 'string' && HASH_HEX.test(content))) {
-    throw bad('c', content, 'null or 64 hex digits');
-  }
-  const path = base64('p');
-  if (path[0] !== 0x2f) throw bad('p', f.p, 'an absolute path');
-  return {
-    path,
-    type: type as FileType,
-    mode: int('m', 0o7777),
-    uid: int('u', U32_MAX),
-    gid: int('g', U32_MAX),
-    size: big('s', false),
-    mtime: big('mt', true),
-    ctime: big('ct', true),
-    inode: big('i', false),
-    dev: big('d', false),
-    nlink: int('n', U32_MAX),
-    target,
-    content: content === null ? null : Buffer.from(content, 'hex'),
-  };
 }

@@ -8,64 +8,56 @@
  * records.ts, which passes the key in. Nor does it judge whether a well-formed record is the one
  * that was signed: that is the baseline root's job (root.ts).
  */
+import { type FieldSpec, RECORD_FIELDS } from '../attributes.js';
 import { keyToPath } from '../path-key.js';
 import { FILE_TYPES, type FileRecord, type FileType } from '../types.js';
 import { blobOrNull, int64, intIn, type Row, uint32, uint64, type Where } from './row-check.js';
 
-export const RECORD_COLUMNS = [
-  'type',
-  'mode',
-  'uid',
-  'gid',
-  'size',
-  'mtime',
-  'ctime',
-  'inode',
-  'dev',
-  'nlink',
-  'target',
-  'content',
-] as const;
+/** The attribute columns, from the attribute table (src/attributes.ts RECORD_FIELDS), in its order. */
+export const RECORD_COLUMNS: readonly string[] = RECORD_FIELDS.map((f) => f.column);
 
 /** The values of RECORD_COLUMNS, in that order, as bound to an INSERT. */
-export type RecordColumns = [
-  type: number,
-  mode: number,
-  uid: number,
-  gid: number,
-  size: bigint,
-  mtime: bigint,
-  ctime: bigint,
-  inode: bigint,
-  dev: bigint,
-  nlink: number,
-  target: Buffer | null,
-  content: Buffer | null,
-];
+export type RecordColumns = (number | bigint | Buffer | null)[];
 
 const TYPE_CODE = new Map<FileType, number>(FILE_TYPES.map((t, i) => [t, i]));
-const UNKNOWN_TYPE = TYPE_CODE.get('unknown')!;
+const UNKNOWN_TYPE = TYPE_CODE.get('unknown') ?? FILE_TYPES.length - 1;
 const LAST_TYPE = BigInt(FILE_TYPES.length - 1);
-/** BLAKE3-256. */
-const CONTENT_BYTES = 32;
 const RECORD: Where = { file: 'the database', table: 'record' };
+
+type Decoder = (v: unknown, where: Where, key: Buffer) => FileRecord[FieldSpec['field']];
+
+/** One checking decoder per field, chosen once by its kind: no per-row dispatch on the table. */
+function decoderFor(f: FieldSpec): Decoder {
+  const c = f.column;
+  switch (f.kind) {
+    case 'type':
+      return (v, w, k) => FILE_TYPES[intIn(v, 0n, LAST_TYPE, w, c, k)] ?? 'unknown';
+    case 'u32': {
+      const max = f.max;
+      return max === undefined ? (v, w, k) => uint32(v, w, c, k) : (v, w, k) => intIn(v, 0n, max, w, c, k);
+    }
+    case 'u64':
+      return (v, w, k) => uint64(v, w, c, k);
+    case 'i64':
+      return (v, w, k) => int64(v, w, c, k);
+    case 'bytes': {
+      const length = f.bytes?.length ?? -1;
+      const min = f.bytes?.min ?? 0;
+      return (v, w, k) => blobOrNull(v, w, c, k, length, min);
+    }
+  }
+}
+
+const FIELDS = RECORD_FIELDS.map((f) => f.field);
+const DECODERS = RECORD_FIELDS.map(decoderFor);
 
 /** A record's attribute columns, in RECORD_COLUMNS order. */
 export function recordToRow(r: FileRecord): RecordColumns {
-  return [
-    TYPE_CODE.get(r.type) ?? UNKNOWN_TYPE,
-    r.mode,
-    r.uid,
-    r.gid,
-    r.size,
-    r.mtime,
-    r.ctime,
-    r.inode,
-    r.dev,
-    r.nlink,
-    r.target,
-    r.content,
-  ];
+  return RECORD_FIELDS.map((f) =>
+    f.kind === 'type'
+      ? (TYPE_CODE.get(r.type) ?? UNKNOWN_TYPE)
+      : (r[f.field] as number | bigint | Buffer | null),
+  );
 }
 
 /**
@@ -73,21 +65,11 @@ export function recordToRow(r: FileRecord): RecordColumns {
  * column and the path when a column holds the wrong SQLite type or an impossible value.
  */
 export function rowToRecord(r: Row, key: Buffer, where: Where = RECORD): FileRecord {
-  return {
-    path: keyToPath(key),
-    type: FILE_TYPES[intIn(r.type, 0n, LAST_TYPE, where, 'type', key)]!,
-    // All 12 permission bits, and never the file type's bits (the scan masks them off).
-    mode: intIn(r.mode, 0n, 0o7777n, where, 'mode', key),
-    uid: uint32(r.uid, where, 'uid', key),
-    gid: uint32(r.gid, where, 'gid', key),
-    size: uint64(r.size, where, 'size', key),
-    mtime: int64(r.mtime, where, 'mtime', key),
-    ctime: int64(r.ctime, where, 'ctime', key),
-    inode: uint64(r.inode, where, 'inode', key),
-    dev: uint64(r.dev, where, 'dev', key),
-    nlink: uint32(r.nlink, where, 'nlink', key),
-    // readlink never returns an empty target.
-    target: blobOrNull(r.target, where, 'target', key, -1, 1),
-    content: blobOrNull(r.content, where, 'content', key, CONTENT_BYTES),
-  };
+  const rec: Record<string, unknown> = { path: keyToPath(key) };
+  for (let i = 0; i < FIELDS.length; i++) {
+    const field = FIELDS[i] as FieldSpec['field'];
+    rec[field] = (DECODERS[i] as Decoder)(r[RECORD_COLUMNS[i] as string], where, key);
+  }
+  // Every stored field was set above by its kind's checking decoder.
+  return rec as unknown as FileRecord;
 }

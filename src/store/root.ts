@@ -8,36 +8,11 @@
  * row-check.ts has done by the time a record gets here.
  */
 
+import { canonicalRecord } from '../attributes.js';
 import { Blake3 } from '../hash/blake3.js';
-import { FILE_TYPES, type FileRecord } from '../types.js';
+import type { FileRecord } from '../types.js';
 
 const DOMAIN = 'fim baseline root v1';
-
-function u32(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
-
-/** Canonical bytes of one record: fixed-width integers, length-prefixed byte strings. */
-export function canonicalRecord(key: Buffer, r: FileRecord): Buffer {
-  const fixed = Buffer.alloc(1 + 4 * 4 + 8 * 5);
-  let o = 0;
-  fixed.writeUInt8(FILE_TYPES.indexOf(r.type), o);
-  o += 1;
-  fixed.writeUInt32BE(r.mode, o);
-  fixed.writeUInt32BE(r.uid >>> 0, o + 4);
-  fixed.writeUInt32BE(r.gid >>> 0, o + 8);
-  fixed.writeUInt32BE(r.nlink >>> 0, o + 12);
-  o += 16;
-  fixed.writeBigUInt64BE(BigInt.asUintN(64, r.size), o);
-  fixed.writeBigInt64BE(BigInt.asIntN(64, r.mtime), o + 8);
-  fixed.writeBigInt64BE(BigInt.asIntN(64, r.ctime), o + 16);
-  fixed.writeBigUInt64BE(BigInt.asUintN(64, r.inode), o + 24);
-  fixed.writeBigUInt64BE(BigInt.asUintN(64, r.dev), o + 32);
-  const opt = (b: Buffer | null) => (b === null ? [u32(0xffffffff)] : [u32(b.length), b]);
-  return Buffer.concat([u32(key.length), key, fixed, ...opt(r.target), ...opt(r.content)]);
-}
 
 export interface RootMeta {
   host: string;

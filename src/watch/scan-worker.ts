@@ -6,11 +6,12 @@
  * thread, in one place.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { reviveRecord } from '../attributes.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { loadPolicies } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { Store } from '../store/store.js';
-import type { FileRecord, Finding, ScanError } from '../types.js';
+import type { Finding, ScanError } from '../types.js';
 import { decodeError, encodeError, type WireError } from './worker-error.js';
 
 export interface CompareRequest {
@@ -39,15 +40,6 @@ const CREDITS = 4;
 
 // Structured clone turns a Buffer into a plain Uint8Array: wrap them back, without copying.
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-const bufOrNull = (u: Uint8Array | null): Buffer | null => (u === null ? null : buf(u));
-
-function reviveRecord(r: FileRecord): FileRecord {
-  r.path = buf(r.path);
-  r.target = bufOrNull(r.target);
-  r.content = bufOrNull(r.content);
-  if (r.prefix) r.prefix = { length: r.prefix.length, hash: buf(r.prefix.hash) };
-  return r;
-}
 
 function reviveFinding(f: Finding): void {
   f.path = buf(f.path);

@@ -122,6 +122,7 @@ describe('intrusions', () => {
       attribute: 'type',
       old: 'file',
       new: 'symlink',
+      new_target: '/etc/passwd',
     });
     // /etc/passwd's content was not hashed into the record
     expect(f.changes!.some((c) => c.attribute === 'content')).toBe(false);

@@ -1,20 +1,12 @@
 /**
- * The attribute table's record codecs. The root's canonical bytes are pinned to golden values made
+ * The attribute table's record fields. The root's canonical bytes are pinned to golden values made
  * by the v0.1 encoder: a change there would make every signed baseline in the field fail its
- * integrity check. The SQL and JSON codecs round-trip any record, and refuse a value that no
- * record can hold.
+ * integrity check. (The SQL and journal codecs that read the same table are tested in
+ * test/unit/store.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalRecord,
-  RECORD_FIELDS,
-  recordFromJson,
-  recordFromSql,
-  recordToJson,
-  recordToSql,
-  reviveRecord,
-} from '../../src/attributes.js';
+import { canonicalRecord, RECORD_FIELDS, reviveRecord } from '../../src/attributes.js';
 import { FILE_TYPES, type FileRecord } from '../../src/types.js';
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((u) => Buffer.from(u));
@@ -99,52 +91,21 @@ describe('canonical record (the bytes every signed root covers)', () => {
   });
 });
 
-describe('SQL codec', () => {
-  const rowOf = (r: FileRecord) => {
-    const values = recordToSql(r);
-    return Object.fromEntries(RECORD_FIELDS.map((f, i) => [f.column, values[i]]));
-  };
-
-  it('round-trips any record, u64 values above 2^63 included', () => {
-    fc.assert(
-      fc.property(arbRecord, (r) => {
-        const back = recordFromSql(rowOf(r), r.path);
-        expect(back).toEqual({ record: r });
-      }),
-    );
-  });
-
-  it('names the column of a value no record can hold', () => {
-    const r = GOLDEN[0]![0];
-    for (const [column, value] of [
-      ['type', 99],
-      ['type', 'file'],
-      ['mode', 'x'],
-      ['uid', -1],
-      ['size', 1.5],
-      ['mtime', null],
-      ['content', 'not bytes'],
-    ] as const) {
-      expect(recordFromSql({ ...rowOf(r), [column]: value }, r.path)).toEqual({ badColumn: column, value });
-    }
-  });
-});
-
-describe('journal JSON codec and the worker revive', () => {
-  it('round-trips any record through JSON text', () => {
-    fc.assert(
-      fc.property(arbRecord, (r) => {
-        expect(
-          recordFromJson(JSON.parse(JSON.stringify(recordToJson(r))) as Record<string, unknown>),
-        ).toEqual(r);
-      }),
-    );
-  });
-
+describe('the worker revive', () => {
   it('gives Buffers back after a structured clone', () => {
     const r = GOLDEN[1]![0];
     const cloned = reviveRecord(structuredClone(r));
     expect(Buffer.isBuffer(cloned.path) && Buffer.isBuffer(cloned.target)).toBe(true);
     expect(cloned).toEqual(r);
+  });
+});
+
+describe('the table', () => {
+  it('stores every field of a FileRecord but the path and the growing prefix, once', () => {
+    const sample = GOLDEN[0]![0];
+    const stored = Object.keys(sample).filter((k) => k !== 'path' && k !== 'prefix');
+    expect(RECORD_FIELDS.map((f) => f.field).sort()).toEqual(stored.sort());
+    for (const key of ['column', 'json'] as const)
+      expect(new Set(RECORD_FIELDS.map((f) => f[key])).size).toBe(RECORD_FIELDS.length);
   });
 });
