@@ -2,6 +2,7 @@
  * `baseline()`: scan everything the policies name, store a new signed baseline, announce its root.
  * Returns what happened; rendering is the caller's.
  */
+import { ExitCode } from '../errors.js';
 import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
 import { createBaseline } from '../ops/baseline.js';
 import type { ScanStats } from '../scan/scan.js';
@@ -55,7 +56,7 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       missing: r.missing,
       elapsedMs: r.elapsedMs,
       signed: sign !== undefined,
-      exitCode: r.errors.length ? 8 : 0,
+      exitCode: r.errors.length ? ExitCode.scanErrors : ExitCode.ok,
     };
   } finally {
     store.close();

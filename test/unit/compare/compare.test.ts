@@ -4,11 +4,11 @@
  * One table row per attribute: a record pair that differs in that attribute alone.
  */
 import { describe, expect, it } from 'vitest';
-import { PRESETS, type PresetName } from '../../src/attributes.js';
-import { compareRecords, diffAttributes } from '../../src/compare/compare.js';
-import type { Rule } from '../../src/policy/policy.js';
-import { resolveCheck } from '../../src/policy/policy.js';
-import { ATTRIBUTE_NAMES, type AttributeName, type FileRecord } from '../../src/types.js';
+import { PRESETS, type PresetName } from '../../../src/attributes.js';
+import { compareRecords, diffAttributes } from '../../../src/compare/compare.js';
+import type { Rule } from '../../../src/policy/policy.js';
+import { resolveCheck } from '../../../src/policy/policy.js';
+import { ATTRIBUTE_NAMES, type AttributeName, type FileRecord } from '../../../src/types.js';
 
 function rule(check: string | string[], name = 'app'): Rule {
   const r = resolveCheck(check);

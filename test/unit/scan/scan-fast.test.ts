@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parsePolicyText } from '../../src/policy/policy.js';
-import { RuleIndex } from '../../src/policy/rule-index.js';
-import { scanTree } from '../../src/scan/scan.js';
-import type { FileRecord } from '../../src/types.js';
+import { parsePolicyText } from '../../../src/policy/policy.js';
+import { RuleIndex } from '../../../src/policy/rule-index.js';
+import { scanTree } from '../../../src/scan/scan.js';
+import type { FileRecord } from '../../../src/types.js';
 
 const PLANTED = Buffer.alloc(32, 7);
 let dir: string;
