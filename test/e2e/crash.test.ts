@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fimSpawn, Sandbox } from '../helpers/fim.js';
+import { delay as pause } from '../helpers/wait.js';
 
 let sb: Sandbox;
 
@@ -30,7 +31,7 @@ it('the previous baseline survives kill -9 at any moment of a new baseline', asy
   for (const delay of delays) {
     const child = fimSpawn(['baseline', '--label', 'interrupted', '--policy', sb.policyFile, '--db', sb.db]);
     const exited = once(child, 'exit');
-    await new Promise((r) => setTimeout(r, delay));
+    await pause(delay); // the kill moment is the test's subject
     child.kill('SIGKILL');
     const [code, signal] = await exited;
     // The kill may land before the commit (the previous baseline must be whole), after it (the new

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fim, fimAsync, Sandbox } from '../helpers/fim.js';
 import { findRsyslogd, rsyslogAvailable } from '../helpers/rsyslog.js';
+import { waitFor } from '../helpers/wait.js';
 
 async function freeTcpPort(): Promise<number> {
   const srv = createServer();
@@ -22,11 +23,7 @@ async function freeTcpPort(): Promise<number> {
 }
 
 async function waitUntil(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(pred, { what, timeoutMs: ms, intervalMs: 25 });
 }
 
 function outboxCount(db: string): number {

@@ -346,28 +346,24 @@ describe.skipIf(!rsyslogAvailable())('fim watch under pressure', () => {
     async () => {
       // The start check streams its findings from the worker in bounded batches: holding 50,000 at
       // once exhausted the worker's heap, and then nothing at all was reported.
-      const sb5 = new Sandbox('fim-watch-mass-');
+      await using sb5 = new Sandbox('fim-watch-mass-');
+      for (let i = 0; i < 50_000; i++) sb5.write(`m/d${i % 500}/f${i}`, 'a');
+      sb5.policy('  - name: mass\n    paths: ["{tree}/m"]\n    check: readonly\n');
+      const config = setup(sb5, rs.port);
+      expect(fim(['baseline', '--config', config]).code).toBe(0);
+      for (let i = 0; i < 50_000; i++) writeFileSync(sb5.path(`m/d${i % 500}/f${i}`), 'b');
+      const d = new DaemonProcess(['--config', config]);
       try {
-        for (let i = 0; i < 50_000; i++) sb5.write(`m/d${i % 500}/f${i}`, 'a');
-        sb5.policy('  - name: mass\n    paths: ["{tree}/m"]\n    check: readonly\n');
-        const config = setup(sb5, rs.port);
-        expect(fim(['baseline', '--config', config]).code).toBe(0);
-        for (let i = 0; i < 50_000; i++) writeFileSync(sb5.path(`m/d${i % 500}/f${i}`), 'b');
-        const d = new DaemonProcess(['--config', config]);
-        try {
-          const line = await d.waitFor(/full check \(start\)|error/, 120_000);
-          expect(line, d.output()).toMatch(/50000 changed, 0 errors, 50000 new/);
-          const db = new Database(join(sb5.dir, 'fim.db'), { readonly: true });
-          const n = (
-            db.prepare("SELECT count(*) AS n FROM finding WHERE kind = 'changed'").get() as { n: number }
-          ).n;
-          db.close();
-          expect(n).toBe(50_000);
-        } finally {
-          expect(await d.stop()).toBe(0);
-        }
+        const line = await d.waitFor(/full check \(start\)|error/, 120_000);
+        expect(line, d.output()).toMatch(/50000 changed, 0 errors, 50000 new/);
+        const db = new Database(join(sb5.dir, 'fim.db'), { readonly: true });
+        const n = (
+          db.prepare("SELECT count(*) AS n FROM finding WHERE kind = 'changed'").get() as { n: number }
+        ).n;
+        db.close();
+        expect(n).toBe(50_000);
       } finally {
-        sb5.cleanup();
+        expect(await d.stop()).toBe(0);
       }
     },
     240_000,

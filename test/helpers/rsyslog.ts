@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { delay, waitFor } from './wait.js';
 
 export const RSYSLOGD_CANDIDATES = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd', '/usr/local/sbin/rsyslogd'];
 /** App name of readiness probes: `lines()` leaves them out. */
@@ -66,10 +67,6 @@ export interface Rsyslog {
   /** Sends a raw datagram to rsyslog. */
   sendRaw(msg: string | Buffer): Promise<void>;
   stop(): Promise<void>;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 async function sendDatagram(port: number, msg: string | Buffer): Promise<void> {
@@ -179,17 +176,17 @@ async function startOnce(bin: string, base: string, attempt: number, timeoutMs: 
   const { stop } = proc;
 
   const nonce = randomBytes(6).toString('hex');
-  const deadline = Date.now() + timeoutMs;
-  let ready = false;
-  while (Date.now() < deadline && proc.exitCode() === undefined) {
-    await sendDatagram(port, `<14>1 - localhost ${PROBE_APP} - probe - probe-${nonce}`);
-    await sleep(25);
-    if (readText(logFile).includes(`probe-${nonce}`)) {
-      ready = true;
-      break;
-    }
-  }
-  if (!ready) {
+  // Ready when a probe datagram comes out in the file (or rsyslogd exited: then it never will).
+  const ready = await waitFor(
+    async () => {
+      if (proc.exitCode() !== undefined) return 'exited';
+      await sendDatagram(port, `<14>1 - localhost ${PROBE_APP} - probe - probe-${nonce}`);
+      await delay(25);
+      return readText(logFile).includes(`probe-${nonce}`) ? 'ready' : undefined;
+    },
+    { what: `rsyslogd listening on 127.0.0.1:${port}`, timeoutMs, intervalMs: 0 },
+  ).catch(() => 'timeout');
+  if (ready !== 'ready') {
     await stop();
     throw new Error(
       `rsyslogd did not start listening on 127.0.0.1:${port} (exit ${proc.exitCode()}): ${proc.output()}`,
@@ -207,13 +204,16 @@ async function startOnce(bin: string, base: string, attempt: number, timeoutMs: 
     lines,
     text: () => readText(logFile),
     async waitFor(predicate, waitMs = 10_000) {
-      const end = Date.now() + waitMs;
-      for (;;) {
-        const ls = lines();
-        if (predicate(ls)) return ls;
-        if (Date.now() > end)
-          throw new Error(`timed out waiting for rsyslog output; have:\n${ls.join('\n')}`);
-        await sleep(20);
+      try {
+        return await waitFor(
+          () => {
+            const ls = lines();
+            return predicate(ls) ? ls : undefined;
+          },
+          { what: 'rsyslog output', timeoutMs: waitMs },
+        );
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; have:\n${lines().join('\n')}`);
       }
     },
     sendRaw: (msg) => sendDatagram(port, msg),

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FIM, Sandbox } from '../../helpers/fim.js';
+import { delay } from '../../helpers/wait.js';
 
 const LONG = process.env.FIM_LONG_TESTS !== undefined && process.env.FIM_LONG_TESTS !== '';
 // Measured here for / (about 410,000 entries, `dynamic`): baseline 145 MB, check 187-230 MB
@@ -67,7 +68,7 @@ async function measured(args: string[]): Promise<Measured> {
     } catch {
       // exited between the check and the read
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20); // sampling the peak is the test's subject
   }
   const [code] = await exited;
   expect(peakKb).toBeGreaterThan(0);

@@ -33,6 +33,7 @@ import { keyToPath } from '../../../src/path-key.js';
 import { parsePolicyText } from '../../../src/policy/policy.js';
 import { RuleIndex } from '../../../src/policy/rule-index.js';
 import { type ScanItem, scanTree } from '../../../src/scan/scan.js';
+import { waitFor } from '../../helpers/wait.js';
 
 let dir: string;
 let tree: string;
@@ -248,11 +249,11 @@ describe('a file growing while it is hashed', () => {
     });
     try {
       // Wait (polling, with a deadline) until the writer is really appending.
-      const deadline = Date.now() + 10_000;
-      while (statSync(big).size <= SIZE + 100) {
-        if (Date.now() > deadline) throw new Error('the writer never started appending');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await waitFor(() => statSync(big).size > SIZE + 100, {
+        what: 'the writer appending',
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
       const items = scan();
       const got = byPath(items, big);
       expect(got).toHaveLength(1);

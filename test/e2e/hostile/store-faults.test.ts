@@ -149,35 +149,31 @@ describe('a full disk', () => {
       return;
     }
     try {
-      const s = new Sandbox('fim-full-');
-      try {
-        for (let i = 0; i < 50; i++) s.write(`app/f${i}`, `${i}\n`);
-        s.policy('  - name: app\n    paths: ["{tree}/app"]\n    check: readonly\n');
-        const db = join(mnt, 'fim.db');
-        const run = (args: string[]) => fim([...args, '--policy', s.policyFile, '--db', db]);
-        const first = run(['baseline', '--label', 'small']);
-        expect(first.code, first.stderr).toBe(0);
-        // ~10,000 records of ~250 bytes each cannot fit in 1 MiB.
-        const bulk = s.path('app', 'bulk');
-        mkdirSync(bulk);
-        for (let i = 0; i < 10_000; i++) writeFileSync(join(bulk, `${'n'.repeat(120)}${i}`), '');
-        const full = run(['baseline', '--label', 'too-big']);
-        expectRefused(full, ExitCode.storage, /full|disk|space/i);
-        rmSync(bulk, { recursive: true });
-        const r = run(['check', '--json']);
-        // Only the directory that held the bulk files changed (its times): the old baseline is whole.
-        expect(r.code, r.stderr).toBe(ExitCode.changed);
-        const report = JSON.parse(r.stdout) as {
-          baseline: { label: string };
-          findings: { kind: string; path: string }[];
-        };
-        expect(report.baseline.label).toBe('small');
-        expect(report.findings.map((f) => [f.kind, f.path])).toEqual([['changed', s.path('app')]]);
-        // No stray file left behind that would keep the disk full.
-        expect(readdirSync(mnt).filter((n) => !n.startsWith('fim.db'))).toEqual([]);
-      } finally {
-        s.cleanup();
-      }
+      using s = new Sandbox('fim-full-');
+      for (let i = 0; i < 50; i++) s.write(`app/f${i}`, `${i}\n`);
+      s.policy('  - name: app\n    paths: ["{tree}/app"]\n    check: readonly\n');
+      const db = join(mnt, 'fim.db');
+      const run = (args: string[]) => fim([...args, '--policy', s.policyFile, '--db', db]);
+      const first = run(['baseline', '--label', 'small']);
+      expect(first.code, first.stderr).toBe(0);
+      // ~10,000 records of ~250 bytes each cannot fit in 1 MiB.
+      const bulk = s.path('app', 'bulk');
+      mkdirSync(bulk);
+      for (let i = 0; i < 10_000; i++) writeFileSync(join(bulk, `${'n'.repeat(120)}${i}`), '');
+      const full = run(['baseline', '--label', 'too-big']);
+      expectRefused(full, ExitCode.storage, /full|disk|space/i);
+      rmSync(bulk, { recursive: true });
+      const r = run(['check', '--json']);
+      // Only the directory that held the bulk files changed (its times): the old baseline is whole.
+      expect(r.code, r.stderr).toBe(ExitCode.changed);
+      const report = JSON.parse(r.stdout) as {
+        baseline: { label: string };
+        findings: { kind: string; path: string }[];
+      };
+      expect(report.baseline.label).toBe('small');
+      expect(report.findings.map((f) => [f.kind, f.path])).toEqual([['changed', s.path('app')]]);
+      // No stray file left behind that would keep the disk full.
+      expect(readdirSync(mnt).filter((n) => !n.startsWith('fim.db'))).toEqual([]);
     } finally {
       execFileSync('umount', [mnt]);
     }

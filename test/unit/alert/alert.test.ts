@@ -19,6 +19,7 @@ import { UsageError } from '../../../src/errors.js';
 import { generateRawKeyPair, signRaw } from '../../../src/keys/ed25519.js';
 import type { EpochSigner, SignerSource } from '../../../src/keys/index.js';
 import { parseSyslogLine } from '../../../src/verify/index.js';
+import { delay, waitFor } from '../../helpers/wait.js';
 
 /** An in-memory signer: no files, epoch 0 forever. */
 function fakeSigner(): SignerSource & { signer: EpochSigner } {
@@ -257,14 +258,14 @@ describe('TCP transport', () => {
     });
     a.send({ type: 'start', baselineRoot: 'aa', policyHash: 'bb' });
     a.send({ type: 'heartbeat', baselineRoot: 'aa' });
-    const waitFrames = async (n: number) => {
-      const end = Date.now() + 5000;
-      while (frames.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
-    };
+    const waitFrames = (n: number) =>
+      waitFor(() => frames.length >= n, { what: `${n} frames`, timeoutMs: 5000, intervalMs: 10 }).catch(
+        () => false,
+      );
     await waitFrames(2);
     expect(frames).toHaveLength(2);
     for (const s of sockets) s.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50); // messages sent while the connection is down are the test's subject
     a.send({ type: 'heartbeat', baselineRoot: 'aa' });
     a.send({ type: 'stop', reason: 'test' });
     await waitFrames(4);
