@@ -1,5 +1,6 @@
 import { accept } from '../api/accept.js';
 import { displayBytes } from '../display.js';
+import { ExitCode } from '../errors.js';
 import { baselineJson } from '../report/report.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
@@ -37,5 +38,5 @@ export async function acceptCommand(
     for (const f of r.accepted) io.out(`accepted ${f.kind.padEnd(8)} ${displayBytes(f.path)}\n`);
     io.out(`baseline ${r.meta.id} (from ${r.previous.id}): root ${r.meta.root.toString('hex')}\n`);
   }
-  return 0;
+  return ExitCode.ok;
 }

@@ -27,7 +27,7 @@ export async function keygenCommand(
     io.out(`enrol this public key on the log server: ${r.pubPath}\n`);
     io.out(`fingerprint: ${r.fingerprint}\n`);
   }
-  return 0;
+  return ExitCode.ok;
 }
 
 export async function verifyLogCommand(

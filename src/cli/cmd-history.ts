@@ -1,7 +1,7 @@
 import { history, showRun } from '../api/history.js';
 import { nsToIso } from '../attributes.js';
 import { displayBytes } from '../display.js';
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function historyCommand(o: CommonOptions & { limit?: string }, io: Output): Promise<number> {
@@ -21,7 +21,7 @@ export async function historyCommand(o: CommonOptions & { limit?: string }, io: 
         2,
       )}\n`,
     );
-    return 0;
+    return ExitCode.ok;
   }
   io.out(
     'run   kind   started                         baseline  scanned  added removed changed errors exit\n',
@@ -31,7 +31,7 @@ export async function historyCommand(o: CommonOptions & { limit?: string }, io: 
       `${String(r.id).padEnd(5)} ${r.kind.padEnd(6)} ${nsToIso(r.startedNs).padEnd(31)} ${String(r.baseline ?? '-').padEnd(9)} ${String(r.scanned).padStart(7)}  ${String(r.added).padStart(5)} ${String(r.removed).padStart(7)} ${String(r.changed).padStart(7)} ${String(r.errors).padStart(6)} ${r.exitCode ?? '-'}\n`,
     );
   }
-  return 0;
+  return ExitCode.ok;
 }
 
 export async function showCommand(runArg: string, o: CommonOptions, io: Output): Promise<number> {
@@ -49,7 +49,7 @@ export async function showCommand(runArg: string, o: CommonOptions, io: Output):
     io.out(
       `${JSON.stringify({ run: { ...run, startedNs: undefined, finishedNs: undefined, started: nsToIso(run.startedNs) }, findings, errors }, null, 2)}\n`,
     );
-    return 0;
+    return ExitCode.ok;
   }
   io.out(
     `run ${run.id} (${run.kind}) started ${nsToIso(run.startedNs)} against baseline ${run.baseline}; exit ${run.exitCode}\n`,
@@ -67,5 +67,5 @@ export async function showCommand(runArg: string, o: CommonOptions, io: Output):
       io.out(`           ${c.attribute}  ${String(c.old)} -> ${String(c.new)}\n`);
   }
   for (const e of errors) io.out(`  error ${e.code} ${e.path}: ${e.message}\n`);
-  return 0;
+  return ExitCode.ok;
 }

@@ -1,5 +1,6 @@
 import { checkPolicies, explainPath } from '../api/policy.js';
 import { displayBytes } from '../display.js';
+import { ExitCode } from '../errors.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function policyCheckCommand(files: string[], o: CommonOptions, io: Output): Promise<number> {
@@ -12,7 +13,7 @@ export async function policyCheckCommand(files: string[], o: CommonOptions, io: 
     io.out(
       `ok: ${p.rules.length} rules in ${p.files.length} file(s), policy hash ${p.hash.toString('hex').slice(0, 16)}\n`,
     );
-  return 0;
+  return ExitCode.ok;
 }
 
 export async function policyExplainCommand(path: string, o: CommonOptions, io: Output): Promise<number> {
@@ -47,5 +48,5 @@ export async function policyExplainCommand(path: string, o: CommonOptions, io: O
     }
   }
   io.out(o.json ? `${JSON.stringify(result)}\n` : `${text}\n`);
-  return 0;
+  return ExitCode.ok;
 }

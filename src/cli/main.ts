@@ -177,7 +177,7 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       }
       // The same text as `fim CMD --help`, the exit codes and other after-texts included.
       cmd.outputHelp();
-      setCode(0);
+      setCode(ExitCode.ok);
     });
   return program;
 }
@@ -198,7 +198,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
         err.code === 'commander.version' ||
         err.code === 'commander.help'
       )
-        return 0;
+        return ExitCode.ok;
       return ExitCode.usage;
     }
     if (err instanceof FimError) {
