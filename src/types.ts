@@ -76,6 +76,8 @@ export interface Finding {
   changes: AttributeChange[];
   /** The new record for `added`, the old one for `removed`, the new one for `changed`. */
   record: FileRecord;
+  /** When the scan found it (ns since the epoch); set where findings are made (ops/check.ts). */
+  observedNs?: bigint;
 }
 
 /** Where a command or the demo writes: results on `out`, diagnostics on `err`. */

@@ -1,6 +1,9 @@
 /**
  * `check()`: scan (all, or the given paths), compare with the baseline, journal the run, alert, and
- * return the report. Journaled before anything is sent, so a lost datagram loses no evidence.
+ * return the report. Journaled before anything is sent or handed out, so a lost datagram loses no
+ * evidence. With `onFinding` it streams: the baseline is verified whole first, then each batch of
+ * findings is journaled, handed to `onFinding` and alerted while the scan goes on, and the report
+ * it returns holds no findings (memory stays flat however many there are).
  */
 import { resolve } from 'node:path';
 import { findingEvent } from '../alert/index.js';
@@ -9,11 +12,18 @@ import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from '../eviden
 import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { hostIdNames } from '../ops/id-names.js';
-import { journalRun } from '../ops/journal.js';
+import { CheckJournal, journalRun } from '../ops/journal.js';
 import { normalisePolicyPath } from '../policy/policy.js';
-import { type CheckReport, errorToJson, findingToJson } from '../report/report.js';
+import {
+  type CheckReport,
+  errorToJson,
+  type FindingJson,
+  findingToJson,
+  type IdNames,
+} from '../report/report.js';
+import type { StreamContext } from '../report/stream.js';
 import type { ScanStats } from '../scan/scan.js';
-import { SEVERITIES, type Severity } from '../types.js';
+import { type Finding, SEVERITIES, type Severity } from '../types.js';
 import { loadConfig, loadPolicy, openStore, type SessionOptions } from './session.js';
 
 export interface CheckOptions extends SessionOptions {
@@ -28,7 +38,15 @@ export interface CheckOptions extends SessionOptions {
   onProgress?: (s: ScanStats) => void;
   /** Called before the scan with the baseline's totals (for a progress display). */
   onTotals?: (t: { entries: number; bytes: bigint }) => void;
+  /**
+   * Stream: each finding, once journaled, with its JSON form and the run it belongs to. The
+   * returned report's `findings` is then empty.
+   */
+  onFinding?: (j: FindingJson, f: Finding, ctx: StreamContext & { names: IdNames }) => void;
 }
+
+/** Findings journaled (and streamed out) per transaction. */
+const BATCH = 256;
 
 export async function check(o: CheckOptions): Promise<CheckReport> {
   const cfg = loadConfig(o);
@@ -48,62 +66,114 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
   });
   const keys = loadKeyStore(cfg);
   const store = openStore(cfg);
+  const names = hostIdNames();
   try {
     const startedNs = nowNs();
-    if (o.onTotals) {
-      const b = store.requireBaseline();
-      o.onTotals({ entries: b.files, bytes: b.bytes });
+    const baselineMeta = store.requireBaseline();
+    o.onTotals?.({ entries: baselineMeta.files, bytes: baselineMeta.bytes });
+    const alerter = o.onFinding ? openAlerter(cfg, keys, store) : null;
+    let journal: CheckJournal | undefined;
+    const start = () =>
+      CheckJournal.start(store, {
+        kind: 'check',
+        baseline: baselineMeta.id,
+        scope: paths.length ? paths.join('\n') : null,
+        startedNs,
+      });
+    const batch: Finding[] = [];
+    const flush = () => {
+      if (batch.length === 0) return;
+      journal ??= start();
+      const ids = journal.add(batch);
+      const ctx = { host: cfg.host, run: journal.runId, baseline: baselineMeta, names };
+      batch.forEach((f, i) => {
+        const id = ids[i] ?? 0;
+        o.onFinding?.(findingToJson(f, id, names), f, ctx);
+        alerter?.send(findingEvent(f, id));
+      });
+      batch.length = 0;
+    };
+    let r: ReturnType<typeof runCheck>;
+    try {
+      r = runCheck({
+        store,
+        policy,
+        scope,
+        fast: o.fast ?? false,
+        verifySignature: rootVerifier(cfg),
+        ...(o.rules ? { rules: o.rules } : {}),
+        ...(o.minSeverity ? { minSeverity: o.minSeverity as Severity } : {}),
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(o.onFinding
+          ? {
+              onFinding: (f: Finding) => {
+                batch.push(f);
+                if (batch.length >= BATCH) flush();
+              },
+            }
+          : {}),
+      });
+      flush();
+    } catch (err) {
+      await alerter?.close(2000);
+      throw err;
     }
-    const r = runCheck({
-      store,
-      policy,
-      scope,
-      fast: o.fast ?? false,
-      verifySignature: rootVerifier(cfg),
-      ...(o.rules ? { rules: o.rules } : {}),
-      ...(o.minSeverity ? { minSeverity: o.minSeverity as Severity } : {}),
-      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    });
-    const j = journalRun(store, {
-      kind: 'check',
-      baseline: r.baseline.id,
-      scope: paths.length ? paths.join('\n') : null,
-      startedNs,
+    const summary = {
       scanned: r.stats.recorded,
-      findings: r.findings,
-      errors: r.errors,
-      exitCode: r.exitCode,
-      retainRuns: cfg.retention.runs,
-    });
-    const finishedNs = nowNs();
-    const names = hostIdNames();
+      ...r.counts,
+      errors: r.errors.length,
+    };
+    let runId: number;
+    let findingIds: number[] = [];
+    if (o.onFinding) {
+      journal ??= start();
+      journal.finish({
+        scanned: r.stats.recorded,
+        counts: r.counts,
+        errors: r.errors,
+        exitCode: r.exitCode,
+        retainRuns: cfg.retention.runs,
+      });
+      runId = journal.runId;
+    } else {
+      const j = journalRun(store, {
+        kind: 'check',
+        baseline: r.baseline.id,
+        scope: paths.length ? paths.join('\n') : null,
+        startedNs,
+        scanned: r.stats.recorded,
+        findings: r.findings,
+        errors: r.errors,
+        exitCode: r.exitCode,
+        retainRuns: cfg.retention.runs,
+      });
+      runId = j.runId;
+      findingIds = j.findingIds;
+    }
     const report: CheckReport = {
       host: cfg.host,
       startedNs,
-      finishedNs,
-      run: j.runId,
+      finishedNs: nowNs(),
+      run: runId,
       baseline: r.baseline,
-      summary: {
-        scanned: r.stats.recorded,
-        added: r.findings.filter((f) => f.kind === 'added').length,
-        removed: r.findings.filter((f) => f.kind === 'removed').length,
-        changed: r.findings.filter((f) => f.kind === 'changed').length,
-        errors: r.errors.length,
-      },
-      findings: r.findings.map((f, i) => findingToJson(f, j.findingIds[i], names)),
+      summary,
+      findings: r.findings.map((f, i) => findingToJson(f, findingIds[i], names)),
       errors: r.errors.map(errorToJson),
       notes: r.notes,
       exitCode: r.exitCode,
     };
-    await sendAndClose(openAlerter(cfg, keys, store), [
-      ...r.findings.map((f, i) => findingEvent(f, j.findingIds[i] ?? 0)),
-      {
-        type: 'summary',
-        baselineRoot: r.baseline.root.toString('hex'),
-        counts: report.summary,
-        runId: j.runId,
-      },
-    ]);
+    const summaryEvent = {
+      type: 'summary' as const,
+      baselineRoot: r.baseline.root.toString('hex'),
+      counts: report.summary,
+      runId,
+    };
+    if (o.onFinding) await sendAndClose(alerter, [summaryEvent]);
+    else
+      await sendAndClose(openAlerter(cfg, keys, store), [
+        ...r.findings.map((f, i) => findingEvent(f, findingIds[i] ?? 0)),
+        summaryEvent,
+      ]);
     return report;
   } finally {
     store.close();

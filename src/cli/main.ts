@@ -89,6 +89,12 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
         'critical',
       ]),
     )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'text (default), json (--json), ndjson (one finding per line, streamed), ecs (Elastic Common Schema, one document per line)',
+      ).choices(['text', 'json', 'ndjson', 'ecs']),
+    )
     .option(
       '--fast',
       'skip rehashing files whose size, mtime, ctime, inode and device are unchanged (see README)',

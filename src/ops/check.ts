@@ -5,6 +5,7 @@
  * daemon calls it for each dirty place.
  */
 import { compareRecords, diffAttributes } from '../compare/compare.js';
+import { displayBytes } from '../display.js';
 import { ExitCode } from '../errors.js';
 import { keyToPath, keyWithin, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import type { Policy } from '../policy/policy.js';
@@ -13,7 +14,7 @@ import { type ScanStats, scanTree } from '../scan/scan.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
 import type { FileRecord, Finding, ScanError, Severity } from '../types.js';
-import { checkRoot, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
+import { checkRoot, nowNs, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
 
 export interface CheckOptions {
   store: Store;
@@ -25,6 +26,12 @@ export interface CheckOptions {
   minSeverity?: Severity;
   verifySignature?: RootVerifier;
   onProgress?: (s: ScanStats) => void;
+  /**
+   * Stream: each finding that passes the filters as soon as it is final, instead of in `findings`
+   * (left empty). The baseline is then verified whole before the scan starts, so nothing from a
+   * baseline that fails its integrity check is ever handed out.
+   */
+  onFinding?: (f: Finding) => void;
 }
 
 export interface CompareResult {
@@ -39,6 +46,8 @@ export interface CompareResult {
 export interface CheckResult extends CompareResult {
   baseline: BaselineMeta;
   exitCode: number;
+  /** Findings that passed the filters, by kind (streamed ones included). */
+  counts: { added: number; removed: number; changed: number };
 }
 
 const SEV_RANK: Record<Severity, number> = { low: 0, medium: 1, high: 2, critical: 3 };
@@ -83,7 +92,11 @@ export function compareScope(o: {
   };
 
   const findings: Finding[] = [];
-  const emit = o.onFinding ?? ((f: Finding) => void findings.push(f));
+  const sink = o.onFinding ?? ((f: Finding) => void findings.push(f));
+  const emit = (f: Finding) => {
+    f.observedNs = nowNs();
+    sink(f);
+  };
   const errors: ScanError[] = [];
   const notes: string[] = [];
   const directories: Buffer[] = [];
@@ -158,7 +171,7 @@ export function compareScope(o: {
           }
         }
       },
-      onMissing: (path, rule) => notes.push(`rule "${rule.name}": path ${path.toString()} does not exist`),
+      onMissing: (path, rule) => notes.push(`rule "${rule.name}": path ${displayBytes(path)} does not exist`),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
     while (!pending.done) {
@@ -178,24 +191,36 @@ export function runCheck(o: CheckOptions): CheckResult {
   const { store, policy } = o;
   const baseline = store.requireBaseline();
   const full = !o.scope?.length;
-  // A full check verifies the baseline in the same read that compares it; a partial one first.
-  if (full) o.verifySignature?.(baseline);
-  else verifyBaseline(store, baseline, o.verifySignature);
+  // A full check verifies the baseline in the same read that compares it; a partial one, or one
+  // that streams its findings out as it goes, first.
+  const verifyFirst = !full || o.onFinding !== undefined;
+  if (verifyFirst) verifyBaseline(store, baseline, o.verifySignature);
+  else o.verifySignature?.(baseline);
+  const ruleSet = o.rules?.length ? new Set(o.rules) : null;
+  const min = o.minSeverity;
+  const counts = { added: 0, removed: 0, changed: 0 };
+  const shown: Finding[] = [];
+  const keep = (f: Finding) => {
+    if ((ruleSet && !ruleSet.has(f.rule)) || (min && SEV_RANK[f.severity] < SEV_RANK[min])) return;
+    counts[f.kind]++;
+    if (o.onFinding) o.onFinding(f);
+    else shown.push(f);
+  };
   const r = compareScope({
     store,
     baselineId: baseline.id,
     index: new RuleIndex(policy.rules),
-    ...(full ? { verify: baseline } : { scope: o.scope! }),
+    ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
     fast: o.fast ?? false,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    onFinding: keep,
   });
   if (!baseline.policyHash.equals(policy.hash)) {
     r.notes.push('the policy changed since this baseline was made; run "fim baseline" after reviewing');
   }
-  const ruleSet = o.rules?.length ? new Set(o.rules) : null;
-  const min = o.minSeverity;
-  const shown = r.findings.filter(
-    (f) => (!ruleSet || ruleSet.has(f.rule)) && (!min || SEV_RANK[f.severity] >= SEV_RANK[min]),
-  );
-  return { ...r, baseline, findings: shown, exitCode: exitCodeFor(shown, r.errors.length) };
+  let exitCode = r.errors.length ? ExitCode.scanErrors : ExitCode.ok;
+  if (counts.added) exitCode |= ExitCode.added;
+  if (counts.removed) exitCode |= ExitCode.removed;
+  if (counts.changed) exitCode |= ExitCode.changed;
+  return { ...r, baseline, findings: shown, counts, exitCode };
 }

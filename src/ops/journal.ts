@@ -78,6 +78,49 @@ export function journalRun(
   });
 }
 
+/**
+ * A check run whose findings stream in (`fim check --format ndjson|ecs`): the run row is written at
+ * once, each batch of findings in its own transaction before it is printed or sent, and the run is
+ * finished with its counts at the end. A run killed midway stays in the journal, unfinished, with
+ * every finding that was reported.
+ */
+export class CheckJournal {
+  private constructor(
+    private readonly store: Store,
+    readonly runId: number,
+  ) {}
+
+  static start(store: Store, r: { kind: string; baseline: number; scope: string | null; startedNs: bigint }) {
+    return new CheckJournal(store, store.startRun(r.kind, r.baseline, r.scope, r.startedNs));
+  }
+
+  /** Journal a batch of findings in one transaction; their ids, in order. */
+  add(findings: readonly Finding[]): number[] {
+    return this.store.transaction(() => findings.map((f) => insertFinding(this.store, this.runId, f)));
+  }
+
+  finish(r: {
+    scanned: number;
+    counts: { added: number; removed: number; changed: number };
+    errors: readonly ScanError[];
+    exitCode: number;
+    retainRuns: number;
+  }): void {
+    const { store } = this;
+    store.transaction(() => {
+      for (const e of r.errors) insertError(store, this.runId, e);
+      store.finishRun(this.runId, {
+        finishedNs: nowNs(),
+        scanned: r.scanned,
+        ...r.counts,
+        errors: r.errors.length,
+        exitCode: r.exitCode,
+      });
+      store.pruneRuns(r.retainRuns);
+    });
+  }
+}
+
 /** One step of the daemon's run: what its open-findings diff decided, to be made durable. */
 export interface WatchEntry {
   /** New findings (or new kinds of change), with their path keys and signatures. */

@@ -32,6 +32,8 @@ export interface FindingJson {
   path_b64: string;
   rule: string;
   severity: Severity;
+  /** When the scan found it. */
+  observed?: string;
   changes?: AttributeChangeJson[];
   /** `owner` and `group` (names) stand beside `uid` and `gid` where the names are known. */
   attributes?: Record<string, string | number | null>;
@@ -72,6 +74,7 @@ export function findingToJson(f: Finding, id?: number, names?: IdNames): Finding
     path_b64: f.path.toString('base64'),
     rule: f.rule,
     severity: f.severity,
+    ...(f.observedNs !== undefined ? { observed: nsToIso(f.observedNs) } : {}),
   };
   if (f.kind === 'changed') {
     out.changes = f.changes.map((c) => changeJson(c, f, names));

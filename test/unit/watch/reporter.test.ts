@@ -14,11 +14,11 @@ import type { Finding } from '../../../src/types.js';
 import { FindingReporter } from '../../../src/watch/reporter.js';
 import { Sandbox } from '../../helpers/fim.js';
 
-const finding = (path: string): Finding => ({
+const finding = (path: string, severity: Finding['severity'] = 'high'): Finding => ({
   kind: 'added',
   path: Buffer.from(path),
   rule: 'code',
-  severity: 'high',
+  severity,
   changes: [],
   record: {
     path: Buffer.from(path),
@@ -44,12 +44,14 @@ describe('FindingReporter', () => {
   /** What was journaled at the moment each alert went out. */
   let sent: { event: AlertEvent; inJournal: boolean }[];
   let lines: string[];
+  let priorities: number[];
   let reporter: FindingReporter;
   beforeEach(() => {
     sb = new Sandbox('fim-reporter-');
     store = Store.open(join(sb.dir, 'r.db'), { create: true });
     sent = [];
     lines = [];
+    priorities = [];
     const journalIds = () => new Set(store.findings(reporter.journal!.runId).map((f) => f.id));
     const alerter: Alerter = {
       sessionId: 's',
@@ -66,7 +68,10 @@ describe('FindingReporter', () => {
       },
     };
     reporter = new FindingReporter({
-      log: (_pri, msg) => lines.push(msg),
+      log: (pri, msg) => {
+        priorities.push(pri);
+        lines.push(msg);
+      },
       alerter,
       retry: () => {},
       files: () => 1,
@@ -107,5 +112,20 @@ describe('FindingReporter', () => {
     expect(sent).toEqual([]);
     expect(lines).toEqual([]);
     expect(reporter.open.size).toBe(0);
+  });
+
+  it('logs each finding with the journald priority of its severity', () => {
+    const sevs = ['critical', 'high', 'medium', 'low'] as const;
+    const scan = {
+      findings: sevs.map((s) => finding(`/a/${s}.py`, s)),
+      errors: [],
+      scopes: scopes('/a'),
+      why: 'event',
+    };
+    expect(reporter.handle(scan)).toBe(4);
+    const bySeverity = Object.fromEntries(
+      lines.map((l, i) => [/severity=(\w+)/.exec(l)?.[1], priorities[i]]),
+    );
+    expect(bySeverity).toEqual({ critical: 2, high: 3, medium: 4, low: 5 });
   });
 });
