@@ -73,7 +73,18 @@ export const FACILITIES = [
   'local7',
 ] as const;
 
-const TOP = ['host', 'policies', 'database', 'keys', 'key_epoch', 'syslog', 'watch', 'retention'] as const;
+export const SYSLOG_KEYS = ['target', 'facility', 'max_per_second', 'ca', 'cert', 'key'] as const;
+export const WATCH_KEYS = ['debounce_ms', 'full_check', 'heartbeat', 'fallback_scan', 'max_watches'] as const;
+export const CONFIG_KEYS = [
+  'host',
+  'policies',
+  'database',
+  'keys',
+  'key_epoch',
+  'syslog',
+  'watch',
+  'retention',
+] as const;
 
 export function defaultConfig(): Config {
   return {
@@ -119,7 +130,7 @@ export function parseConfigText(file: string, text: string): Config {
     if (src.problems.length) throw new PolicyError(src.problems);
     return cfg;
   }
-  const top = src.mapEntries(src.root, 'configuration', TOP);
+  const top = src.mapEntries(src.root, 'configuration', CONFIG_KEYS);
   if (top.has('host')) cfg.host = src.string(top.get('host'), '"host"') ?? cfg.host;
   if (top.has('policies')) {
     const list = src.stringList(top.get('policies'), '"policies"') ?? [];
@@ -141,14 +152,7 @@ export function parseConfigText(file: string, text: string): Config {
     else cfg.keyEpochMs = d;
   }
   if (top.has('syslog')) {
-    const s = src.mapEntries(top.get('syslog'), '"syslog"', [
-      'target',
-      'facility',
-      'max_per_second',
-      'ca',
-      'cert',
-      'key',
-    ]);
+    const s = src.mapEntries(top.get('syslog'), '"syslog"', SYSLOG_KEYS);
     for (const k of ['ca', 'cert', 'key'] as const) {
       if (s.has(k)) {
         const v = src.string(s.get(k), `"syslog.${k}"`);
@@ -178,13 +182,7 @@ export function parseConfigText(file: string, text: string): Config {
     }
   }
   if (top.has('watch')) {
-    const w = src.mapEntries(top.get('watch'), '"watch"', [
-      'debounce_ms',
-      'full_check',
-      'heartbeat',
-      'fallback_scan',
-      'max_watches',
-    ]);
+    const w = src.mapEntries(top.get('watch'), '"watch"', WATCH_KEYS);
     if (w.has('debounce_ms')) {
       const n = src.scalar(w.get('debounce_ms'));
       if (typeof n === 'number' && Number.isInteger(n) && n >= 0) cfg.watch.debounceMs = n;

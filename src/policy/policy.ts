@@ -39,7 +39,7 @@ export interface Policy {
   hash: Buffer;
 }
 
-const RULE_KEYS = [
+export const RULE_KEYS = [
   'name',
   'description',
   'severity',

@@ -87,6 +87,8 @@ describe('quick start and packaging', () => {
         expect(listing).not.toContain('package/src/');
         // `man fim` works after a global install
         expect(existsSync(join(prefix, 'share', 'man', 'man1', 'fim.1'))).toBe(true);
+        expect(existsSync(join(prefix, 'share', 'man', 'man5', 'fim.yaml.5'))).toBe(true);
+        expect(existsSync(join(prefix, 'share', 'man', 'man5', 'fim-policy.5'))).toBe(true);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
