@@ -66,7 +66,12 @@ lines.push(
   '.B /var/lib/fim/fim.db',
   'baselines and the journal',
 );
-lines.push('.SH "SEE ALSO"', '.BR fim.yaml (5),', '.BR fim\\-policy (5);', 'the README and docs/ of the fim package.');
+lines.push(
+  '.SH "SEE ALSO"',
+  '.BR fim.yaml (5),',
+  '.BR fim\\-policy (5);',
+  'the README and docs/ of the fim package.',
+);
 const text = `${lines.join('\n')}\n`;
 const target = join(root, 'docs', 'fim.1');
 if (process.argv.includes('--check')) {
