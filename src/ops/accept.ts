@@ -1,13 +1,16 @@
 /**
  * `accept`: take reviewed findings of the latest check into the baseline, atomically, as a new
- * baseline id. Only findings of a run made against the current baseline can be accepted (anything
- * else would accept something nobody reviewed), and a path with no finding is refused.
+ * baseline id. Only findings of a run made against the current baseline, or against one it grew
+ * from by accepts alone, can be accepted (anything else would accept something nobody reviewed);
+ * a path with no finding, or one already accepted, is refused.
  */
+import { canonicalRecord } from '../attributes.js';
 import { displayBytes } from '../display.js';
 import { UsageError } from '../errors.js';
 import { pathToKey } from '../path-key.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store, StoredFinding } from '../store/store.js';
+import type { FileRecord } from '../types.js';
 import { nowNs, type RootSigner, type RootVerifier, verifyBaseline } from './baseline.js';
 
 export interface AcceptResult {
@@ -15,6 +18,26 @@ export interface AcceptResult {
   previous: BaselineMeta;
   accepted: StoredFinding[];
   run: number;
+}
+
+/** Whether `current` is `from`, or was made from it by accepts only (no new `fim baseline` since). */
+function grewByAcceptsFrom(store: Store, current: BaselineMeta, from: number | null): boolean {
+  let b: BaselineMeta | undefined = current;
+  for (let steps = 0; b && steps < 100_000; steps++) {
+    if (b.id === from) return true;
+    if (b.reason !== 'accept' || b.parent === null) return false;
+    b = store.baseline(b.parent);
+  }
+  return false;
+}
+
+/** A finding of an earlier run is still open when the baseline in force does not hold its state yet. */
+function stillOpen(store: Store, baseline: number, f: StoredFinding): boolean {
+  const key = pathToKey(f.path);
+  let now: FileRecord | undefined;
+  for (const r of store.recordsUnderMany(baseline, [key], 0)) if (r.key.equals(key)) now = r.record;
+  if (f.kind === 'removed' || !f.record) return now !== undefined;
+  return now === undefined || !canonicalRecord(key, now).equals(canonicalRecord(key, f.record));
 }
 
 export function acceptFindings(o: {
@@ -31,18 +54,21 @@ export function acceptFindings(o: {
   const run = store.latestRun('check') ?? undefined;
   const watchRun = store.latestRun('watch');
   const latest = watchRun && (!run || watchRun.id > run.id) ? watchRun : run;
-  if (!latest || latest.baseline !== current.id) {
+  if (!latest || !grewByAcceptsFrom(store, current, latest.baseline)) {
     throw new UsageError(
       `no check has been run against the current baseline (${current.id}): run "fim check" and review it first`,
     );
   }
-  const all = store.findings(latest.id);
+  // Several accepts may follow one check: each takes the findings of that run that are still open
+  // against the baseline in force (not yet accepted by an earlier accept).
+  const open = (f: StoredFinding) => latest.baseline === current.id || stillOpen(store, current.id, f);
+  const found = store.findings(latest.id);
   let chosen: StoredFinding[];
-  if (o.all) chosen = all;
+  if (o.all) chosen = found.filter(open);
   else {
     const wanted = o.paths ?? [];
     if (wanted.length === 0) throw new UsageError('name the paths to accept, or give --all');
-    const byPath = new Map(all.map((f) => [f.path.toString('latin1'), f]));
+    const byPath = new Map(found.map((f) => [f.path.toString('latin1'), f]));
     const missing = wanted.filter((p) => !byPath.has(p.toString('latin1')));
     if (missing.length) {
       throw new UsageError(
@@ -50,6 +76,12 @@ export function acceptFindings(o: {
       );
     }
     chosen = wanted.map((p) => byPath.get(p.toString('latin1'))!);
+    const done = chosen.filter((f) => !open(f));
+    if (done.length) {
+      throw new UsageError(
+        `${done.map((f) => displayBytes(f.path)).join(', ')}: already accepted into baseline ${current.id}; nothing was accepted`,
+      );
+    }
   }
   if (chosen.length === 0) throw new UsageError(`check run ${latest.id} has no findings to accept`);
 

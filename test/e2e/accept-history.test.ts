@@ -44,6 +44,36 @@ describe('accept', () => {
     expect(clean.report.baseline.id).toBe(3);
   });
 
+  it('takes several accepts after one check, each of what is still open', () => {
+    expect(sb.fim(['baseline']).code).toBe(0);
+    writeFileSync(sb.path('app/a.py'), 'a = 2\n');
+    unlinkSync(sb.path('app/b.py'));
+    const c = sb.write('app/c.py', 'c = 1\n');
+    const d = sb.write('app/d.py', 'd = 1\n');
+    expect(sb.check().code).toBe(1 | 2 | 4);
+    // One review, several decisions, no new check in between.
+    expect(sb.fim(['accept', c]).code).toBe(0);
+    const second = sb.fim(['accept', sb.path('app/b.py')]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('baseline 3 (from 2)');
+    const again = sb.fim(['accept', c]);
+    expect(again.code).toBe(16);
+    expect(again.stderr).toContain('already accepted into baseline 3');
+    // --all takes only what is left: a.py and d.py (and the directory's changed times).
+    const rest = sb.fim(['accept', '--all', '--json']);
+    expect(rest.code, rest.stderr).toBe(0);
+    const accepted = (JSON.parse(rest.stdout) as { accepted: { path: string }[] }).accepted.map((f) => f.path);
+    expect(accepted).toEqual(expect.arrayContaining([sb.path('app/a.py'), d]));
+    expect(accepted).not.toContain(c);
+    expect(accepted).not.toContain(sb.path('app/b.py'));
+    expect(sb.check().code).toBe(0);
+    // After a new `fim baseline`, that old check can no longer be accepted from.
+    writeFileSync(sb.path('app/a.py'), 'a = 3\n');
+    expect(sb.check().code).toBe(4);
+    expect(sb.fim(['baseline']).code).toBe(0);
+    expect(sb.fim(['accept', '--all']).stderr).toContain('run "fim check"');
+  });
+
   it('refuses when no check was run against the current baseline', () => {
     expect(sb.fim(['baseline']).code).toBe(0);
     const r = sb.fim(['accept', '--all']);
