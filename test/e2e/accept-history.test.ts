@@ -62,7 +62,9 @@ describe('accept', () => {
     // --all takes only what is left: a.py and d.py (and the directory's changed times).
     const rest = sb.fim(['accept', '--all', '--json']);
     expect(rest.code, rest.stderr).toBe(0);
-    const accepted = (JSON.parse(rest.stdout) as { accepted: { path: string }[] }).accepted.map((f) => f.path);
+    const accepted = (JSON.parse(rest.stdout) as { accepted: { path: string }[] }).accepted.map(
+      (f) => f.path,
+    );
     expect(accepted).toEqual(expect.arrayContaining([sb.path('app/a.py'), d]));
     expect(accepted).not.toContain(c);
     expect(accepted).not.toContain(sb.path('app/b.py'));
