@@ -48,6 +48,8 @@ export interface Config {
   syslog: SyslogConfig;
   watch: WatchConfig;
   retention: { runs: number };
+  /** How many baselines keep their records (for `fim diff`); the newest always does. */
+  baselines: { keep: number };
 }
 
 export const FACILITIES = [
@@ -84,6 +86,7 @@ export const CONFIG_KEYS = [
   'syslog',
   'watch',
   'retention',
+  'baselines',
 ] as const;
 
 export function defaultConfig(): Config {
@@ -97,6 +100,7 @@ export function defaultConfig(): Config {
     syslog: { target: null, facility: 'authpriv', maxPerSecond: 50, ca: null, cert: null, key: null },
     watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000, fallbackScanMs: 60_000 },
     retention: { runs: 500 },
+    baselines: { keep: 5 },
   };
 }
 
@@ -211,6 +215,14 @@ export function parseConfigText(file: string, text: string): Config {
       const n = src.scalar(r.get('runs'));
       if (typeof n === 'number' && Number.isInteger(n) && n > 0) cfg.retention.runs = n;
       else src.problem(r.get('runs'), '"retention.runs" must be a positive integer');
+    }
+  }
+  if (top.has('baselines')) {
+    const b = src.mapEntries(top.get('baselines'), '"baselines"', ['keep']);
+    if (b.has('keep')) {
+      const n = src.scalar(b.get('keep'));
+      if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 1000) cfg.baselines.keep = n;
+      else src.problem(b.get('keep'), '"baselines.keep" must be an integer from 1 to 1000');
     }
   }
   if (src.problems.length) throw new PolicyError(src.problems);

@@ -30,6 +30,7 @@ export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
       ...(sign ? { sign } : {}),
       paths: (o.paths ?? []).map((p) => Buffer.from(resolve(p))),
       all: o.all ?? false,
+      keepBaselines: cfg.baselines.keep,
       ...(o.label ? { label: o.label } : {}),
     });
     await sendAndClose(openAlerter(cfg, keys, store), [

@@ -42,6 +42,7 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       policy,
       host: cfg.host,
       label: o.label ?? 'manual',
+      keepBaselines: cfg.baselines.keep,
       ...(sign ? { sign } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });

@@ -10,6 +10,7 @@ import { ExitCode, FimError } from '../errors.js';
 import { acceptCommand } from './cmd-accept.js';
 import { baselineCommand } from './cmd-baseline.js';
 import { checkCommand } from './cmd-check.js';
+import { diffCommand } from './cmd-diff.js';
 import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
 import { historyCommand, showCommand } from './cmd-history.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
@@ -101,6 +102,23 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     )
     .addHelpText('after', EXIT_CODES_HELP)
     .action((paths: string[], o) => run(checkCommand(paths, o, io)));
+
+  withCommon(program.command('diff'), 'policy', 'db', 'json', 'quiet')
+    .description(
+      'what changed between two stored baselines (default: the one in force and the one it replaced); exit status as for check',
+    )
+    .argument('[A]', 'the older baseline id')
+    .argument('[B]', 'the newer baseline id (default: the baseline in force)')
+    .addOption(
+      new Option('--format <format>', 'text (default), json (--json), ndjson, ecs').choices([
+        'text',
+        'json',
+        'ndjson',
+        'ecs',
+      ]),
+    )
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action((a: string | undefined, b: string | undefined, o) => run(diffCommand(a, b, o, io)));
 
   withCommon(program.command('accept'), 'db', 'json', 'quiet')
     .description('take reviewed findings of the latest check into the baseline (a new baseline id)')

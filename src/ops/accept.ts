@@ -47,6 +47,8 @@ export function acceptFindings(o: {
   label?: string;
   sign?: RootSigner;
   verifySignature?: RootVerifier;
+  /** How many baselines keep their records (the new one included); default 1. */
+  keepBaselines?: number;
 }): AcceptResult {
   const { store } = o;
   const current = store.requireBaseline();
@@ -114,7 +116,7 @@ export function acceptFindings(o: {
     meta.bytes = current.bytes;
     meta.signature = o.sign ? o.sign(meta.root, createdNs) : null;
     store.insertBaselineMeta(meta);
-    store.pruneOldRecords(id);
+    store.pruneOldRecords(id, o.keepBaselines ?? 1);
     store.vacuum();
     return { meta, previous: current, accepted: chosen, run: latest.id };
   });

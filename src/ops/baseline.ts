@@ -35,6 +35,8 @@ export function createBaseline(opts: {
   label: string;
   sign?: RootSigner;
   onProgress?: (s: ScanStats) => void;
+  /** How many baselines keep their records (the new one included); default 1. */
+  keepBaselines?: number;
 }): BaselineResult {
   const { store, policy } = opts;
   const started = performance.now();
@@ -80,7 +82,7 @@ export function createBaseline(opts: {
     meta.root = root.finish({ ...meta, policyHash: policy.hash });
     meta.signature = opts.sign ? opts.sign(meta.root, createdNs) : null;
     store.insertBaselineMeta(meta);
-    store.pruneOldRecords(id);
+    store.pruneOldRecords(id, opts.keepBaselines ?? 1);
     store.vacuum();
     return { meta, stats, errors, missing, elapsedMs: performance.now() - started };
   });

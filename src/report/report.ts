@@ -59,6 +59,8 @@ export interface CheckReport {
   finishedNs: bigint;
   run: number | null;
   baseline: BaselineInfo;
+  /** `fim diff`: the older baseline; `baseline` is then the newer one. */
+  from?: BaselineInfo;
   summary: { scanned: number; added: number; removed: number; changed: number; errors: number };
   findings: FindingJson[];
   errors: ErrorJson[];
@@ -131,6 +133,7 @@ export function checkToJson(r: CheckReport): string {
       run: r.run,
       started: nsToIso(r.startedNs),
       finished: nsToIso(r.finishedNs),
+      ...(r.from ? { from: baselineJson(r.from) } : {}),
       baseline: baselineJson(r.baseline),
       summary: r.summary,
       findings: r.findings,
@@ -179,8 +182,16 @@ export function checkToText(r: CheckReport, opts: TextOptions = {}): string {
     pri.push(p);
   };
   const b = baselineJson(r.baseline);
-  push(`fim check on ${r.host}: baseline ${b.id} "${b.label}" of ${b.created}`);
-  push(`baseline root ${b.root}`);
+  if (r.from) {
+    const f = baselineJson(r.from);
+    push(
+      `fim diff on ${r.host}: baseline ${f.id} "${f.label}" of ${f.created} -> ${b.id} "${b.label}" of ${b.created}`,
+    );
+    push(`baseline roots ${f.root} -> ${b.root}`);
+  } else {
+    push(`fim check on ${r.host}: baseline ${b.id} "${b.label}" of ${b.created}`);
+    push(`baseline root ${b.root}`);
+  }
   const groups = new Map<string, FindingJson[]>();
   for (const f of r.findings) {
     const k = `${f.severity}\0${f.rule}`;

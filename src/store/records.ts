@@ -97,7 +97,11 @@ export class RecordTable {
   /** Records of a baseline in key (walk) order. */
   *all(baseline: number): Generator<KeyedRecord> {
     // Directories stream (reads may run while a read iterates); one directory's entries at a time.
-    for (const d of this.q().dirs.iterate(baseline) as Iterable<Row>) {
+    // Two walks at once (`fim diff` reads two baselines side by side): a statement that is being
+    // iterated cannot be iterated again, so the second walk gets a statement of its own.
+    const cached = this.q().dirs;
+    const dirs = cached.busy ? this.c.db.prepare(cached.source) : cached;
+    for (const d of dirs.iterate(baseline) as Iterable<Row>) {
       const { code, id } = this.dir(d);
       yield* this.entriesOf(baseline, code, id);
     }
@@ -190,10 +194,16 @@ export class RecordTable {
     };
   }
 
-  /** Keep only one baseline's records (the newest), and their directories. */
-  pruneExcept(keep: number): void {
-    this.c.db.prepare('DELETE FROM record WHERE baseline <> ?').run(keep);
-    this.c.db.prepare('DELETE FROM dir WHERE baseline <> ?').run(keep);
+  /** Keep the records (and directories) of `keep` and of the newest `count` baselines; drop the rest. */
+  pruneExcept(keep: number, count = 1): void {
+    const kept = '(SELECT id FROM baseline ORDER BY id DESC LIMIT ?)';
+    this.c.db.prepare(`DELETE FROM record WHERE baseline <> ? AND baseline NOT IN ${kept}`).run(keep, count);
+    this.c.db.prepare(`DELETE FROM dir WHERE baseline <> ? AND baseline NOT IN ${kept}`).run(keep, count);
+  }
+
+  /** Whether a baseline still has its records (older ones beyond baselines.keep are pruned). */
+  has(baseline: number): boolean {
+    return this.c.db.prepare('SELECT 1 FROM dir WHERE baseline = ? LIMIT 1').get(baseline) !== undefined;
   }
 
   copy(from: number, to: number): void {

@@ -119,9 +119,17 @@ export class Store implements Connection {
     return this.recordTable.writer(baseline);
   }
 
-  /** Keep only the newest baseline's records (older metadata stays, for history), and give the space back. */
-  pruneOldRecords(keep: number): void {
-    this.recordTable.pruneExcept(keep);
+  /**
+   * Keep the records of `keep` and of the newest `count` baselines (older metadata stays, for
+   * history; older records go, and their space is given back by `vacuum`).
+   */
+  pruneOldRecords(keep: number, count = 1): void {
+    this.recordTable.pruneExcept(keep, count);
+  }
+
+  /** Whether a baseline's records are still kept. */
+  hasRecords(baseline: number): boolean {
+    return this.recordTable.has(baseline);
   }
 
   /** Return free pages to the file system (the database is in incremental auto-vacuum mode). */
