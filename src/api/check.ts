@@ -23,6 +23,7 @@ import {
 } from '../report/report.js';
 import type { StreamContext } from '../report/stream.js';
 import type { ScanStats } from '../scan/scan.js';
+import type { Store } from '../store/store.js';
 import { type Finding, SEVERITIES, type Severity } from '../types.js';
 import { loadConfig, loadPolicy, openStore, type SessionOptions } from './session.js';
 
@@ -67,14 +68,19 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
   const keys = loadKeyStore(cfg);
   const store = openStore(cfg);
   const names = hostIdNames();
+  let writer: Store | null = null;
   try {
     const startedNs = nowNs();
     const baselineMeta = store.requireBaseline();
     o.onTotals?.({ entries: baselineMeta.files, bytes: baselineMeta.bytes });
-    const alerter = o.onFinding ? openAlerter(cfg, keys, store) : null;
+    // Streaming writes the journal (and a stream transport's outbox) while the baseline is still
+    // being read: SQLite allows no write on a connection that is iterating, so the writes go
+    // through a second connection to the same file (WAL: the reader keeps its snapshot).
+    writer = o.onFinding ? openStore(cfg) : null;
+    const alerter = writer ? openAlerter(cfg, keys, writer) : null;
     let journal: CheckJournal | undefined;
     const start = () =>
-      CheckJournal.start(store, {
+      CheckJournal.start(writer ?? store, {
         kind: 'check',
         baseline: baselineMeta.id,
         scope: paths.length ? paths.join('\n') : null,
@@ -176,6 +182,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       ]);
     return report;
   } finally {
+    writer?.close();
     store.close();
   }
 }

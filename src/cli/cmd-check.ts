@@ -2,7 +2,7 @@ import { check } from '../api/check.js';
 import { UsageError } from '../errors.js';
 import { checkToJson, checkToText } from '../report/report.js';
 import { ecsError, ecsFinding, ndjsonFinding, ndjsonSummary } from '../report/stream.js';
-import { type CommonOptions, type Output, sessionOf, stdio } from './context.js';
+import { blockingStdout, type CommonOptions, type Output, sessionOf, stdio } from './context.js';
 import { stdoutIsJournal } from './journal-stream.js';
 import { progressReporter } from './progress.js';
 
@@ -29,6 +29,8 @@ export function formatOf(o: { json?: boolean; format?: string }): Format {
 export async function checkCommand(paths: string[], o: CheckCliOptions, io: Output): Promise<number> {
   const format = formatOf(o);
   const streaming = format === 'ndjson' || format === 'ecs';
+  // Lines of a streamed check come out of a synchronous scan: block on a slow reader.
+  const line = io === stdio && streaming ? blockingStdout() : io.out;
   const progress = progressReporter(!o.quiet && format === 'text');
   try {
     const report = await check({
@@ -41,16 +43,16 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
       ...(streaming
         ? {
             onFinding: (j, f, ctx) =>
-              io.out(`${format === 'ecs' ? ecsFinding(j, ctx, f, ctx.names) : ndjsonFinding(j, ctx)}\n`),
+              line(`${format === 'ecs' ? ecsFinding(j, ctx, f, ctx.names) : ndjsonFinding(j, ctx)}\n`),
           }
         : {}),
     });
     progress.done();
     if (format === 'json') io.out(`${checkToJson(report)}\n`);
-    else if (format === 'ndjson') io.out(`${ndjsonSummary(report)}\n`);
+    else if (format === 'ndjson') line(`${ndjsonSummary(report)}\n`);
     else if (format === 'ecs') {
       const ctx = { host: report.host, run: report.run ?? 0, baseline: report.baseline };
-      for (const e of report.errors) io.out(`${ecsError(e, ctx, report.finishedNs)}\n`);
+      for (const e of report.errors) line(`${ecsError(e, ctx, report.finishedNs)}\n`);
     } else if (format === 'text' && (!o.quiet || report.exitCode !== 0))
       io.out(checkToText(report, { priorities: io === stdio && stdoutIsJournal() }));
     return report.exitCode;

@@ -3,7 +3,9 @@
  * commands are thin adapters over the library API (src/api/), which loads configuration, policy
  * and database.
  */
+import { writeSync } from 'node:fs';
 import type { SessionOptions } from '../api/session.js';
+import { errnoCode } from '../errors.js';
 import type { Output } from '../types.js';
 
 export interface CommonOptions {
@@ -45,4 +47,34 @@ function writeUnlessClosed(stream: NodeJS.WriteStream, s: string): void {
     stream.on('error', () => closed.add(stream));
   }
   if (!closed.has(stream)) stream.write(s);
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * A writer to fd 1 that blocks until the reader has taken the bytes: for the streaming formats,
+ * whose lines come out of a synchronous scan. process.stdout queues a write in memory when the pipe
+ * is full, so a slow reader (`| ssh …`, a busy SIEM shipper) would make memory grow with the
+ * findings; writing synchronously, and waiting on EAGAIN, is the backpressure. A reader that goes
+ * away (EPIPE) ends the output quietly, as for `stdio`.
+ */
+export function blockingStdout(): (s: string) => void {
+  let gone = false;
+  return (s) => {
+    if (gone) return;
+    const buf = Buffer.from(s);
+    let off = 0;
+    while (off < buf.length) {
+      try {
+        off += writeSync(1, buf, off, buf.length - off);
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'EAGAIN') Atomics.wait(pause, 0, 0, 5);
+        else {
+          gone = true; // EPIPE or a closed descriptor: nothing more can be written
+          return;
+        }
+      }
+    }
+  };
 }

@@ -190,7 +190,8 @@ describe.runIf(LONG)('streaming in bounded memory (long lane)', () => {
     expect(sb.fim(['baseline', '-q'], { timeout: 300_000 }).code).toBe(0);
     const t = new Date('2020-01-01T00:00:00Z');
     for (let i = 0; i < N; i++) utimesSync(sb.path(`m/d${i % 500}/f${i}`), t, t);
-    const child = spawn(process.execPath, [FIM, 'check', '--format', 'ndjson', ...sb.configArgs()], {
+    // The executable itself, with the launcher's memory flags, as users run it.
+    const child = spawn(FIM, ['check', '--format', 'ndjson', ...sb.configArgs()], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let lines = 0;
