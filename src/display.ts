@@ -49,8 +49,53 @@ function isUnsafeCodePoint(cp: number): boolean {
     cp === 0x2028 || // LINE SEPARATOR
     cp === 0x2029 || // PARAGRAPH SEPARATOR
     (cp >= 0x202a && cp <= 0x202e) || // bidi embedding/override: could disguise a name
-    (cp >= 0x2066 && cp <= 0x2069) // bidi isolates
+    (cp >= 0x2066 && cp <= 0x2069) || // bidi isolates
+    isInvisibleCodePoint(cp)
   );
+}
+
+/**
+ * Code points that print as nothing, or reorder text, so that two different names look the same
+ * (Trojan Source, CVE-2021-42574/42694): zero-width characters and joiners, bidi marks, the
+ * soft hyphen, invisible fillers and operators, variation selectors and tags.
+ */
+function isInvisibleCodePoint(cp: number): boolean {
+  return (
+    cp === 0xad || // SOFT HYPHEN
+    cp === 0x34f || // COMBINING GRAPHEME JOINER
+    cp === 0x61c || // ARABIC LETTER MARK
+    cp === 0x115f ||
+    cp === 0x1160 || // HANGUL CHOSEONG/JUNGSEONG FILLER
+    cp === 0x17b4 ||
+    cp === 0x17b5 || // KHMER invisible vowels
+    cp === 0x180e || // MONGOLIAN VOWEL SEPARATOR
+    (cp >= 0x200b && cp <= 0x200f) || // zero width space, non-joiner, joiner; LRM, RLM
+    (cp >= 0x2060 && cp <= 0x2064) || // word joiner, invisible operators
+    cp === 0x3164 || // HANGUL FILLER
+    (cp >= 0xfe00 && cp <= 0xfe0f) || // variation selectors
+    cp === 0xfeff || // ZERO WIDTH NO-BREAK SPACE (BOM)
+    cp === 0xffa0 || // HALFWIDTH HANGUL FILLER
+    (cp >= 0xfff0 && cp <= 0xfffb) || // specials, interlinear annotation
+    (cp >= 0xe0000 && cp <= 0xe007f) || // tags
+    (cp >= 0xe0100 && cp <= 0xe01ef) // variation selectors supplement
+  );
+}
+
+/**
+ * A message (ours, or one that embeds another library's text) made safe to print on one line:
+ * raw control characters, C1 controls and invisible or bidi code points become `\xHH` escapes.
+ * Unlike displayBytes it leaves backslashes alone, so a path already in display form inside the
+ * message is not escaped twice.
+ */
+export function safeMessage(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || cp === 0x7f || isUnsafeCodePoint(cp)) {
+      for (const b of Buffer.from(ch, 'utf8')) out += hexEscape(b);
+    } else out += ch;
+  }
+  return out;
 }
 
 export function displayBytes(bytes: Uint8Array): string {

@@ -100,3 +100,16 @@ export function errnoCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * A system error as `CODE (description)`, without the path Node quotes in its message: that path
+ * is raw bytes (an intruder's `\e[31m` name, or `/proc/self/fd/N/...`), and the caller names the
+ * entry itself, in display form.
+ */
+export function systemErrorText(err: unknown): string {
+  const code = errnoCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === undefined) return message.split(/[\r\n]/)[0] ?? '';
+  const m = /^[A-Z0-9_]+: ([^,]*)/.exec(message);
+  return m?.[1] ? `${code} (${m[1]})` : code;
+}

@@ -1,5 +1,5 @@
 import { baseline } from '../api/baseline.js';
-import { displayBytes } from '../display.js';
+import { displayBytes, safeMessage } from '../display.js';
 import { baselineJson, errorToJson } from '../report/report.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 import { progressReporter } from './progress.js';
@@ -41,7 +41,8 @@ export async function baselineCommand(o: CommonOptions & { label?: string }, io:
       );
       for (const m of r.missing)
         io.err(`note: rule "${m.rule}": path ${displayBytes(m.path)} does not exist\n`);
-      for (const e of r.errors) io.err(`error: ${e.code} ${displayBytes(e.path)}: ${e.message}\n`);
+      for (const e of r.errors)
+        io.err(`error: ${e.code} ${displayBytes(e.path)}: ${safeMessage(e.message)}\n`);
     }
     return r.exitCode;
   } finally {

@@ -3,9 +3,11 @@
  * errors to exit codes in exactly one place (`main`). It never calls process.exit: the launcher sets
  * process.exitCode, so pending output is flushed.
  */
+
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { runDemo } from '../demo/demo.js';
+import { safeMessage } from '../display.js';
 import { ExitCode, FimError } from '../errors.js';
 import { acceptCommand } from './cmd-accept.js';
 import { baselineCommand } from './cmd-baseline.js';
@@ -226,7 +228,7 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       return ExitCode.usage;
     }
     if (err instanceof FimError) {
-      io.err(`fim: ${err.message}\n`);
+      io.err(`fim: ${safeMessage(err.message)}\n`);
       return err.exitCode;
     }
     const e = err as Error;

@@ -8,7 +8,7 @@
  */
 
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { errnoCode } from '../errors.js';
+import { errnoCode, systemErrorText } from '../errors.js';
 import { Blake3 } from './blake3.js';
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -49,7 +49,7 @@ export class FileHasher {
         // ELOOP: the name became a symlink after lstat; O_NOFOLLOW refused it.
         if (code === 'ELOOP')
           return { ok: false, code: 'ERACE', message: 'replaced by a symlink during the scan' };
-        return { ok: false, code, message: `cannot open: ${(err as Error).message}` };
+        return { ok: false, code, message: `cannot open: ${systemErrorText(err)}` };
       }
       try {
         const before = fstatSync(fd, { bigint: true });
@@ -71,7 +71,7 @@ export class FileHasher {
         return {
           ok: false,
           code: errnoCode(err) ?? 'EIO',
-          message: `read failed: ${(err as Error).message}`,
+          message: `read failed: ${systemErrorText(err)}`,
         };
       } finally {
         closeSync(fd);

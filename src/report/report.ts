@@ -4,7 +4,7 @@
  * never prints a raw control character and JSON also carries the exact bytes as base64.
  */
 import { nsToIso, recordDisplay } from '../attributes.js';
-import { displayBytes } from '../display.js';
+import { displayBytes, safeMessage } from '../display.js';
 import type { AttributeChange, Finding, ScanError, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 
@@ -112,7 +112,7 @@ export function errorToJson(e: ScanError): ErrorJson {
     path: displayBytes(e.path),
     path_b64: e.path.toString('base64'),
     code: e.code,
-    message: e.message,
+    message: safeMessage(e.message),
   };
 }
 

@@ -11,7 +11,7 @@
  * diff does), or scan.
  */
 import { type Alerter, findingEvent } from '../alert/index.js';
-import { displayBytes } from '../display.js';
+import { displayBytes, safeMessage } from '../display.js';
 import type { RunJournal } from '../ops/journal.js';
 import { keyToPath } from '../path-key.js';
 import { findingToJson, SEVERITY_PRIORITY } from '../report/report.js';
@@ -77,7 +77,7 @@ export class FindingReporter {
     });
     for (const key of d.resolved) log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
     for (const e of d.freshErrors) {
-      log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${e.message}`);
+      log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${safeMessage(e.message)}`);
       alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
     }
   }

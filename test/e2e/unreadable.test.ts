@@ -63,3 +63,30 @@ it('a file unreadable at baseline time is an error there too, and the baseline i
   expect(out.errors).toEqual([expect.objectContaining({ path: sb.path('data/secret.txt'), code: 'EACCES' })]);
   expect(out.baseline.id).toBe(1);
 });
+
+it('an unreadable file with control bytes in its name: no raw byte reaches stderr or the reports', () => {
+  const hostile = 'e\x1b[31mX\x07\u202e.py';
+  const p = sb.write(`data/${hostile}`, 'x');
+  chownSync(p, NOBODY, NOBODY);
+  chmodSync(p, 0o000);
+  const raw = /[\x00-\x08\x0b-\x1f\x7f]|\u202e/;
+  const b = sb.fim(['baseline'], asNobody);
+  expect(b.code).toBe(8);
+  expect(b.stderr).toContain('cannot open: EACCES (permission denied)');
+  expect(b.stderr).toContain('e\\x1b[31mX\\x07\\xe2\\x80\\xae.py');
+  expect(b.stderr).not.toMatch(raw);
+  const text = sb.fim(['check'], asNobody);
+  expect(text.code & 8).toBe(8);
+  expect(text.stdout + text.stderr).not.toMatch(raw);
+  const json = sb.fim(['check', '--json'], asNobody);
+  const report = JSON.parse(json.stdout) as CheckJson;
+  const e = report.errors.find((x) => x.path.endsWith('.py'));
+  expect(e?.message).toBe('cannot open: EACCES (permission denied)');
+  expect(JSON.stringify(report)).not.toMatch(/\\u001b|\\u0007|\u202e/);
+  // The note for a rule path that does not exist is in display form too.
+  sb.policy(`  - name: data\n    paths: ["{tree}/data", "{tree}/no\\u001bpe"]\n    check: readonly\n`);
+  const note = sb.fim(['check', '--json'], asNobody);
+  const notes = (JSON.parse(note.stdout) as CheckJson).notes.join('\n');
+  expect(notes).toContain('no\\x1bpe');
+  expect(notes).not.toMatch(raw);
+});

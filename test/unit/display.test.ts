@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { displayBytes, parseDisplay } from '../../src/display.js';
+import { displayBytes, parseDisplay, safeMessage } from '../../src/display.js';
 
 const b = (...bytes: number[]): Buffer => Buffer.from(bytes);
 const u = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -186,7 +186,21 @@ function unsafeChar(cp: number): boolean {
     cp === 0x2029 ||
     (cp >= 0x202a && cp <= 0x202e) ||
     (cp >= 0x2066 && cp <= 0x2069) ||
-    (cp >= 0xd800 && cp <= 0xdfff)
+    (cp >= 0xd800 && cp <= 0xdfff) ||
+    invisible(cp)
+  );
+}
+
+/** Code points that print as nothing or reorder text (lookalike names): never raw either. */
+function invisible(cp: number): boolean {
+  return (
+    [0xad, 0x34f, 0x61c, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e, 0x3164, 0xfeff, 0xffa0].includes(cp) ||
+    (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x2060 && cp <= 0x2064) ||
+    (cp >= 0xfe00 && cp <= 0xfe0f) ||
+    (cp >= 0xfff0 && cp <= 0xfffb) ||
+    (cp >= 0xe0000 && cp <= 0xe007f) ||
+    (cp >= 0xe0100 && cp <= 0xe01ef)
   );
 }
 
@@ -268,5 +282,60 @@ describe('displayBytes: properties', () => {
       }),
       { numRuns: 128 },
     );
+  });
+});
+
+describe('lookalike names (Trojan Source)', () => {
+  /** Code points that print as nothing or reorder text: Unicode's Default_Ignorable and bidi controls. */
+  const INVISIBLE = [
+    0xad, 0x34f, 0x61c, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f,
+    0x202a, 0x202e, 0x2060, 0x2064, 0x2066, 0x2069, 0x3164, 0xfe00, 0xfe0f, 0xfeff, 0xffa0, 0xe0001, 0xe007f,
+    0xe0100,
+  ];
+
+  it.each(INVISIBLE)('U+%s is escaped, never printed raw', (cp) => {
+    const name = Buffer.from(`/srv/app/tasks${String.fromCodePoint(cp)}.py`, 'utf8');
+    const shown = displayBytes(name);
+    expect([...shown].some((ch) => ch.codePointAt(0) === cp)).toBe(false);
+    expect(shown).toMatch(/^\/srv\/app\/tasks(\\x[0-9a-f]{2})+\.py$/);
+    expect(parseDisplay(shown).equals(name)).toBe(true);
+  });
+
+  it('two names that differ only by an invisible character never look the same', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...INVISIBLE), fc.string({ maxLength: 8 }), (cp, base) => {
+        const a = Buffer.from(`/x/${base}`, 'utf8');
+        const b = Buffer.from(`/x/${base}${String.fromCodePoint(cp)}`, 'utf8');
+        expect(displayBytes(a)).not.toBe(displayBytes(b));
+        // And the difference is visible: printable ASCII in the escape.
+        expect(displayBytes(b).length).toBeGreaterThan(displayBytes(a).length + 3);
+      }),
+    );
+  });
+
+  it('over every code point: the display is one printable line that gives the bytes back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0x10ffff }), (cp) => {
+        fc.pre(cp < 0xd800 || cp > 0xdfff);
+        const bytes = Buffer.from(String.fromCodePoint(cp), 'utf8');
+        const shown = displayBytes(bytes);
+        expect(parseDisplay(shown).equals(bytes)).toBe(true);
+        for (const ch of shown)
+          expect(INVISIBLE.includes(ch.codePointAt(0)!) || ch.codePointAt(0)! < 0x20).toBe(false);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});
+
+describe('safeMessage', () => {
+  it('escapes raw control and invisible characters in a message, and leaves display-form text alone', () => {
+    expect(safeMessage("EACCES: permission denied, open '/proc/self/fd/12/e\x1b[31mX\x07'")).toBe(
+      "EACCES: permission denied, open '/proc/self/fd/12/e\\x1b[31mX\\x07'",
+    );
+    expect(safeMessage('path /a/e\\x1b already in display form')).toBe(
+      'path /a/e\\x1b already in display form',
+    );
+    expect(safeMessage('a\u202eb\u200bc')).toBe('a\\xe2\\x80\\xaeb\\xe2\\x80\\x8bc');
   });
 });
