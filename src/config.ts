@@ -3,12 +3,13 @@
  * file:line:col. Relative paths in it are relative to the file's own directory. Command-line
  * overrides (--policy, --db) are applied by `resolveConfig`, never by the commands themselves.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseTarget } from './alert/target.js';
-import { errnoCode, PolicyError, UsageError } from './errors.js';
+import { PolicyError, UsageError } from './errors.js';
 import { classProblem, compileGlob } from './policy/glob.js';
+import { readTextFile } from './policy/text-file.js';
 import { parseDuration, YamlSource } from './policy/yaml-source.js';
 
 export const DEFAULT_CONFIG = '/etc/fim/fim.yaml';
@@ -240,13 +241,13 @@ export function resolveConfig(o: ConfigOverrides): Config {
   let cfg: Config;
   const file = o.config ?? DEFAULT_CONFIG;
   if (o.config !== undefined || existsSync(file)) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new UsageError(`cannot read configuration ${file}: ${errnoCode(err) ?? String(err)}`);
+    const read = readTextFile(file);
+    if (!read.ok) {
+      if (/^\d+:\d+: /.test(read.problem)) throw new PolicyError([`${file}:${read.problem}`]);
+      if (read.code) throw new UsageError(`cannot read configuration ${file}: ${read.code}`);
+      throw new UsageError(`configuration ${file}: ${read.problem}`);
     }
-    cfg = parseConfigText(file, text);
+    cfg = parseConfigText(file, read.text);
   } else {
     cfg = defaultConfig();
   }

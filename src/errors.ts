@@ -43,9 +43,18 @@ export class UsageError extends FimError {
 
 /** A policy or configuration file that does not validate; the message starts with file:line:col. */
 export class PolicyError extends FimError {
+  /** How many problems the message lists; the rest are counted (a policy can hold 100,000 mistakes). */
+  static readonly SHOWN = 100;
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super(problems.join('\n'), ExitCode.usage);
+    const shown = problems.slice(0, PolicyError.SHOWN);
+    const more = problems.length - shown.length;
+    super(
+      more > 0
+        ? `${shown.join('\n')}\n... and ${more} more problem${more === 1 ? '' : 's'}`
+        : shown.join('\n'),
+      ExitCode.usage,
+    );
     this.problems = problems;
   }
 }

@@ -228,7 +228,8 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       return ExitCode.usage;
     }
     if (err instanceof FimError) {
-      io.err(`fim: ${safeMessage(err.message)}\n`);
+      // One problem a line (a policy's problems); no raw control byte within a line.
+      io.err(`fim: ${err.message.split('\n').map(safeMessage).join('\n')}\n`);
       return err.exitCode;
     }
     const e = err as Error;

@@ -65,7 +65,7 @@ export function eraseEndedKeys(dir: string, firstKept: number): number {
       throw unreadableKeyFile(path, err);
     }
     const onDisk = parsePrivateKeys(bytes.toString('utf8'), path);
-    seeds.push(...onDisk.keys.values());
+    for (const s of onDisk.keys.values()) seeds.push(s);
     const ended = [...onDisk.keys.entries()].filter(([epoch]) => epoch < firstKept);
     if (ended.length === 0) return 0;
 

@@ -4,13 +4,13 @@
  * (src/compare). Every mistake in every file is collected and raised together as one PolicyError.
  */
 
-import { readFileSync } from 'node:fs';
 import { type CheckSpec, PRESET_NAMES, PRESETS, type PresetName } from '../attributes.js';
 import { displayBytes } from '../display.js';
-import { errnoCode, PolicyError } from '../errors.js';
+import { PolicyError } from '../errors.js';
 import { Blake3 } from '../hash/blake3.js';
 import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
 import { compileGlob, globProblem } from './glob.js';
+import { readTextFile } from './text-file.js';
 import { suggest, YamlSource } from './yaml-source.js';
 
 export interface Rule {
@@ -213,18 +213,21 @@ export function loadPolicies(files: readonly string[]): Policy {
   if (files.length === 0)
     throw new PolicyError(['no policy files: give --policy FILE or list "policies" in the configuration']);
   for (const file of new Set(files)) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      problems.push(`${file}: cannot read policy (${errnoCode(err) ?? String(err)})`);
+    const read = readTextFile(file);
+    if (!read.ok) {
+      // A positioned problem is file:line:col like every other policy problem.
+      if (/^\d+:\d+: /.test(read.problem)) problems.push(`${file}:${read.problem}`);
+      else if (read.code) problems.push(`${file}: cannot read policy (${read.code})`);
+      else problems.push(`${file}: policy ${read.problem}`);
       continue;
     }
+    const text = read.text;
     hasher.update(Buffer.from(`${file}\0${Buffer.byteLength(text)}\0`));
     hasher.update(text);
     const r = parsePolicyText(file, text);
-    problems.push(...r.problems);
-    rules.push(...r.rules);
+    // Loops, not push(...spread): a policy with 140,000 rules or problems would overflow the stack.
+    for (const p of r.problems) problems.push(p);
+    for (const rule of r.rules) rules.push(rule);
   }
   const byName = new Map<string, Rule>();
   for (const rule of rules) {

@@ -154,7 +154,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
 
   const hostReport = (h: Host, nowMs: number, gaps: Problem[]): HostReport => {
     const t = h.sessions.totals();
-    gaps.push(...t.gaps);
+    for (const g of t.gaps) gaps.push(g);
     // The key order is the JSON report's: keep it.
     return {
       host: h.auth.key.host,
