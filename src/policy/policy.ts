@@ -9,7 +9,7 @@ import { displayBytes } from '../display.js';
 import { PolicyError } from '../errors.js';
 import { Blake3 } from '../hash/blake3.js';
 import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
-import { compileGlob, globProblem } from './glob.js';
+import { compileGlob, type Glob, globProblem } from './glob.js';
 import { readTextFile } from './text-file.js';
 import { suggest, YamlSource } from './yaml-source.js';
 
@@ -19,7 +19,7 @@ export interface Rule {
   severity: Severity;
   /** Normalised absolute paths, as bytes. */
   paths: Buffer[];
-  exclude: { pattern: string; re: RegExp }[];
+  exclude: { pattern: string; re: Glob }[];
   check: CheckSpec;
   /** The `check` value as written, for explain and reports. */
   checkText: string;
