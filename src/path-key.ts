@@ -255,3 +255,20 @@ export function parentOf(p: Buffer): Buffer | null {
   if (i <= 0) return p.length > 1 ? Buffer.from('/') : null;
   return p.subarray(0, i);
 }
+
+/**
+ * An absolute, normalised path from a command-line path of any bytes: relative to `cwd`, with
+ * empty and "." components dropped and ".." taking one away (as path.resolve does, but on bytes,
+ * so a name that is not UTF-8 stays itself). Undefined for a path that holds a NUL.
+ */
+export function resolvePathBytes(p: Buffer, cwd: string = process.cwd()): Buffer | undefined {
+  if (p.includes(0)) return undefined;
+  const full = p[0] === SLASH ? p : Buffer.concat([Buffer.from(cwd), Buffer.from('/'), p]);
+  const out: Buffer[] = [];
+  for (const c of components(full)) {
+    if (c.length === 1 && c[0] === 0x2e) continue;
+    if (c.length === 2 && c[0] === 0x2e && c[1] === 0x2e) out.pop();
+    else out.push(c);
+  }
+  return joinComponents(out);
+}

@@ -2,14 +2,15 @@
  * `accept()`: take reviewed findings of the latest check into a new signed baseline and announce
  * its root. Returns the new and previous baselines and what was accepted.
  */
-import { resolve } from 'node:path';
+
 import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from '../evidence.js';
 import { type AcceptResult, acceptFindings } from '../ops/accept.js';
+import { resolvePathBytes } from '../path-key.js';
 import { loadConfig, openStore, type SessionOptions } from './session.js';
 
 export interface AcceptOptions extends SessionOptions {
-  /** Paths whose findings to accept (absolute or relative to the working directory). */
-  paths?: string[];
+  /** Paths whose findings to accept (absolute or relative to the working directory; any bytes). */
+  paths?: (string | Buffer)[];
   /** Accept every finding of the latest check. */
   all?: boolean;
   /** Label of the new baseline. */
@@ -28,7 +29,9 @@ export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
       store,
       verifySignature: rootVerifier(cfg),
       ...(sign ? { sign } : {}),
-      paths: (o.paths ?? []).map((p) => Buffer.from(resolve(p))),
+      paths: (o.paths ?? []).map(
+        (p) => resolvePathBytes(typeof p === 'string' ? Buffer.from(p, 'utf8') : p) ?? Buffer.from(p),
+      ),
       all: o.all ?? false,
       keepBaselines: cfg.baselines.keep,
       ...(o.label ? { label: o.label } : {}),

@@ -5,15 +5,15 @@
  * findings is journaled, handed to `onFinding` and alerted while the scan goes on, and the report
  * it returns holds no findings (memory stays flat however many there are).
  */
-import { resolve } from 'node:path';
 import { findingEvent } from '../alert/index.js';
+import { displayBytes } from '../display.js';
 import { UsageError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from '../evidence.js';
 import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { hostIdNames } from '../ops/id-names.js';
 import { CheckJournal, journalRun } from '../ops/journal.js';
-import { normalisePolicyPath } from '../policy/policy.js';
+import { resolvePathBytes } from '../path-key.js';
 import {
   type CheckReport,
   errorToJson,
@@ -28,8 +28,8 @@ import { type Finding, SEVERITIES, type Severity } from '../types.js';
 import { loadConfig, loadPolicy, openStore, type SessionOptions } from './session.js';
 
 export interface CheckOptions extends SessionOptions {
-  /** Restrict the check to these paths (absolute or relative to the working directory). */
-  paths?: string[];
+  /** Restrict the check to these paths (absolute or relative to the working directory; any bytes). */
+  paths?: (string | Buffer)[];
   /** Report only these rules. */
   rules?: string[];
   /** Report only findings at least this severe. */
@@ -61,10 +61,12 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       throw new UsageError(`--rule ${r}: no such rule in the policy`);
   }
   const scope = paths.map((p) => {
-    const n = normalisePolicyPath(resolve(p));
-    if (n === undefined) throw new UsageError(`bad path ${p}`);
-    return Buffer.from(n);
+    const b = resolvePathBytes(typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+    if (b === undefined)
+      throw new UsageError(`bad path ${displayBytes(typeof p === 'string' ? Buffer.from(p) : p)}`);
+    return b;
   });
+  const scopeText = scope.length ? scope.map((b) => displayBytes(b)).join('\n') : null;
   const keys = loadKeyStore(cfg);
   const store = openStore(cfg);
   const names = hostIdNames();
@@ -83,7 +85,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       CheckJournal.start(writer ?? store, {
         kind: 'check',
         baseline: baselineMeta.id,
-        scope: paths.length ? paths.join('\n') : null,
+        scope: scopeText,
         startedNs,
       });
     const batch: Finding[] = [];
@@ -145,7 +147,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       const j = journalRun(store, {
         kind: 'check',
         baseline: r.baseline.id,
-        scope: paths.length ? paths.join('\n') : null,
+        scope: scopeText,
         startedNs,
         scanned: r.stats.recorded,
         findings: r.findings,

@@ -2,8 +2,10 @@
  * `checkPolicies()` and `explainPath()`: validate policy files, and say which rule governs a path
  * with which attributes, or why it is excluded or not covered.
  */
-import { resolve } from 'node:path';
+
 import { ATTRIBUTES } from '../attributes.js';
+import { displayBytes } from '../display.js';
+import { resolvePathBytes } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
 import { type Classification, RuleIndex } from '../policy/rule-index.js';
@@ -23,10 +25,12 @@ export interface Explanation {
   attributes: AttributeName[];
 }
 
-export function explainPath(path: string, o: SessionOptions = {}): Explanation {
+export function explainPath(path: string | Buffer, o: SessionOptions = {}): Explanation {
   const policy = loadPolicy(loadConfig(o));
-  const abs = resolve(path);
-  const c = new RuleIndex(policy.rules).classify(Buffer.from(abs));
+  const bytes =
+    resolvePathBytes(typeof path === 'string' ? Buffer.from(path, 'utf8') : path) ?? Buffer.from('/');
+  const abs = displayBytes(bytes);
+  const c = new RuleIndex(policy.rules).classify(bytes);
   const rule: Rule | undefined = c.status === 'uncovered' ? undefined : c.rule;
   return {
     path: abs,

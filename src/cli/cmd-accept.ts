@@ -3,6 +3,7 @@ import { displayBytes } from '../display.js';
 import { ExitCode } from '../errors.js';
 import { baselineJson } from '../report/report.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
+import { pathArg } from './raw-argv.js';
 
 export async function acceptCommand(
   paths: string[],
@@ -11,7 +12,7 @@ export async function acceptCommand(
 ): Promise<number> {
   const r = await accept({
     ...sessionOf(o),
-    paths,
+    paths: paths.map(pathArg),
     all: o.all ?? false,
     ...(o.label ? { label: o.label } : {}),
   });

@@ -5,6 +5,7 @@ import { ecsError, ecsFinding, ndjsonFinding, ndjsonSummary } from '../report/st
 import { blockingStdout, type CommonOptions, type Output, sessionOf, stdio } from './context.js';
 import { stdoutIsJournal } from './journal-stream.js';
 import { progressReporter } from './progress.js';
+import { pathArg } from './raw-argv.js';
 
 export const FORMATS = ['text', 'json', 'ndjson', 'ecs'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -35,7 +36,7 @@ export async function checkCommand(paths: string[], o: CheckCliOptions, io: Outp
   try {
     const report = await check({
       ...sessionOf(o),
-      paths,
+      paths: paths.map(pathArg),
       fast: o.fast ?? false,
       ...(o.rule ? { rules: o.rule } : {}),
       ...(o.minSeverity !== undefined ? { minSeverity: o.minSeverity } : {}),

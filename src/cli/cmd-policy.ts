@@ -2,6 +2,7 @@ import { checkPolicies, explainPath } from '../api/policy.js';
 import { displayBytes } from '../display.js';
 import { ExitCode } from '../errors.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
+import { pathArg } from './raw-argv.js';
 
 export async function policyCheckCommand(files: string[], o: CommonOptions, io: Output): Promise<number> {
   const p = checkPolicies(files, sessionOf(o));
@@ -17,7 +18,7 @@ export async function policyCheckCommand(files: string[], o: CommonOptions, io: 
 }
 
 export async function policyExplainCommand(path: string, o: CommonOptions, io: Output): Promise<number> {
-  const { path: abs, classification: c, attributes: attrs } = explainPath(path, sessionOf(o));
+  const { path: abs, classification: c, attributes: attrs } = explainPath(pathArg(path), sessionOf(o));
   const result: Record<string, unknown> = { path: abs, status: c.status };
   let text: string;
   if (c.status === 'uncovered') {

@@ -5,8 +5,9 @@
  */
 import { writeSync } from 'node:fs';
 import type { SessionOptions } from '../api/session.js';
-import { errnoCode } from '../errors.js';
+import { errnoCode, UsageError } from '../errors.js';
 import type { Output } from '../types.js';
+import { isRawPlaceholder } from './raw-argv.js';
 
 export interface CommonOptions {
   config?: string;
@@ -18,6 +19,16 @@ export interface CommonOptions {
 
 /** The session part of the common options: where configuration, policies and database come from. */
 export function sessionOf(o: CommonOptions): SessionOptions {
+  for (const [name, v] of [
+    ['--config', o.config],
+    ['--db', o.db],
+    ...(o.policy ?? []).map((p) => ['--policy', p] as const),
+  ] as const) {
+    if (v !== undefined && isRawPlaceholder(v))
+      throw new UsageError(
+        `${name}: the file name is not valid UTF-8; give fim a name it can read as text (a symlink will do)`,
+      );
+  }
   return {
     ...(o.config !== undefined ? { config: o.config } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),

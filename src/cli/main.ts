@@ -18,6 +18,7 @@ import { historyCommand, showCommand } from './cmd-history.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
 import { watchCommand } from './cmd-watch.js';
 import { type CommonOptions, type Output, stdio } from './context.js';
+import { rawArgs, useRawArgs } from './raw-argv.js';
 
 export const EXIT_CODES_HELP = `
 Exit status (check): 0 nothing found; otherwise the OR of
@@ -215,7 +216,10 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
     code = n;
   });
   try {
-    await program.parseAsync(argv);
+    // Arguments that are not UTF-8 keep their bytes (src/cli/raw-argv.ts).
+    const raw = argv === process.argv ? rawArgs(argv) : { argv, bytes: new Map<string, Buffer>() };
+    useRawArgs(raw);
+    await program.parseAsync(raw.argv);
     return code;
   } catch (err: unknown) {
     if (err instanceof CommanderError) {
