@@ -28,7 +28,15 @@ export class FileHasher {
   private readonly buf: Buffer;
   private noatime = NOATIME !== 0;
 
-  constructor(bufferSize = 1 << 20) {
+  /**
+   * `slackBytes`: how far past the size `fstat` gave a read may go before the file counts as still
+   * growing (default: 1 MiB or an eighth of the size, whichever is more). It bounds each attempt:
+   * a writer faster than the reader cannot keep the scan reading for ever.
+   */
+  constructor(
+    bufferSize = 1 << 20,
+    private readonly slackBytes?: bigint,
+  ) {
     this.buf = Buffer.allocUnsafe(bufferSize);
   }
 
@@ -56,7 +64,12 @@ export class FileHasher {
         if (before.ino !== expected.ino || before.dev !== expected.dev || !before.isFile()) {
           return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
         }
-        const r = this.read(fd, prefixLength);
+        const slack = this.slackBytes ?? (before.size / 8n > 1n << 20n ? before.size / 8n : 1n << 20n);
+        const r = this.read(fd, prefixLength, before.size + slack);
+        if (r.overflow) {
+          lastProblem = `still growing while being read (past ${before.size} bytes by more than ${slack}; ${attempt + 1} attempts)`;
+          continue;
+        }
         const after = fstatSync(fd, { bigint: true });
         if (
           after.size === before.size &&
@@ -95,8 +108,9 @@ export class FileHasher {
 
   private read(
     fd: number,
-    prefixLength?: bigint,
-  ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null } {
+    prefixLength: bigint | undefined,
+    limit: bigint,
+  ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null; overflow?: true } {
     const h = this.hasher;
     h.reset();
     let total = 0n;
@@ -116,6 +130,7 @@ export class FileHasher {
         h.update(chunk);
       }
       total += BigInt(n);
+      if (total > limit) return { total, content: Buffer.alloc(0), prefix, overflow: true };
     }
     return { total, content: h.digest(), prefix };
   }

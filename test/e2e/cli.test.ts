@@ -92,6 +92,28 @@ describe('help and options per command', () => {
 });
 
 describe('a reader that goes away', () => {
+  it('`fim baseline | head -1` and `fim check --format ndjson | head -1` end quietly', async () => {
+    await using sb = new Sandbox();
+    for (let i = 0; i < 50; i++) sb.write(`app/f${i}`, `${i}`);
+    sb.policy('  - name: app\n    paths: ["{tree}/app"]\n    check: readonly\n');
+    const run = (args: string) =>
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          `set -o pipefail; "${process.execPath}" "${FIM}" ${args} ${sb.configArgs().join(' ')} | head -1 >/dev/null; echo "fim exit \${PIPESTATUS[0]}" >&2`,
+        ],
+        { encoding: 'utf8' },
+      );
+    const b = run('baseline');
+    expect(b.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(b.stderr).toContain('fim exit 0');
+    for (let i = 0; i < 50; i++) sb.write(`app/f${i}`, `changed ${i}`);
+    const c = run('check --format ndjson');
+    expect(c.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(c.stderr).toContain('fim exit 4');
+  });
+
   it('`fim … | head -1` ends quietly with its own exit status, no EPIPE stack trace', () => {
     const r = spawnSync(
       'bash',

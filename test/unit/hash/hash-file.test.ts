@@ -60,4 +60,17 @@ describe('FileHasher', () => {
     const viaLink = h.hash(link, lstatSync(a, { bigint: true }));
     expect(viaLink.ok ? 'ok' : viaLink.code).toBe('ERACE');
   });
+
+  it('stops at the size fstat gave plus the slack, and reports a file still growing as unstable', () => {
+    // /proc/self/maps: a regular file whose fstat size is 0 and whose read gives kilobytes, as a
+    // file that a fast writer keeps growing would.
+    const st = lstatSync('/proc/self/maps', { bigint: true });
+    expect(st.size).toBe(0n);
+    const tight = new FileHasher(4096, 0n).hash('/proc/self/maps', st);
+    expect(tight.ok ? 'ok' : tight.code).toBe('EUNSTABLE');
+    expect(tight.ok ? '' : tight.message).toMatch(/still growing while being read .*3 attempts/);
+    // With the default slack (1 MiB), the same file is read whole.
+    const roomy = new FileHasher(4096).hash('/proc/self/maps', st);
+    expect(roomy.ok ? 'ok' : roomy.message).not.toMatch(/still growing/);
+  });
 });
