@@ -9,7 +9,11 @@
 
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { errnoCode, systemErrorText } from '../errors.js';
+import { seekData, seekHole } from '../sys/libc.js';
 import { Blake3 } from './blake3.js';
+
+/** Zeros to hash a hole with. */
+const ZEROS = Buffer.alloc(1 << 20);
 
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const NOATIME = constants.O_NOATIME ?? 0;
@@ -65,7 +69,9 @@ export class FileHasher {
           return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
         }
         const slack = this.slackBytes ?? (before.size / 8n > 1n << 20n ? before.size / 8n : 1n << 20n);
-        const r = this.read(fd, prefixLength, before.size + slack);
+        // Fewer 512-byte blocks than the size needs: the file has holes.
+        const sparse = before.blocks * 512n < before.size;
+        const r = this.read(fd, prefixLength, before.size + slack, sparse);
         if (r.overflow) {
           lastProblem = `still growing while being read (past ${before.size} bytes by more than ${slack}; ${attempt + 1} attempts)`;
           continue;
@@ -110,6 +116,7 @@ export class FileHasher {
     fd: number,
     prefixLength: bigint | undefined,
     limit: bigint,
+    sparse: boolean,
   ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null; overflow?: true } {
     const h = this.hasher;
     h.reset();
@@ -117,11 +124,10 @@ export class FileHasher {
     let prefix: { length: bigint; hash: Buffer } | null = null;
     const want = prefixLength;
     if (want === 0n) prefix = { length: 0n, hash: h.digest() };
-    for (;;) {
-      const n = readSync(fd, this.buf, 0, this.buf.length, null);
-      if (n === 0) break;
-      const chunk = this.buf.subarray(0, n);
-      if (want !== undefined && prefix === null && total + BigInt(n) >= want) {
+    /** Hash `chunk` as the next bytes of the file; false once past the limit. */
+    const feed = (chunk: Buffer): boolean => {
+      const n = BigInt(chunk.length);
+      if (want !== undefined && prefix === null && total + n >= want) {
         const cut = Number(want - total);
         h.update(chunk.subarray(0, cut));
         prefix = { length: want, hash: h.digest() };
@@ -129,8 +135,42 @@ export class FileHasher {
       } else {
         h.update(chunk);
       }
-      total += BigInt(n);
-      if (total > limit) return { total, content: Buffer.alloc(0), prefix, overflow: true };
+      total += n;
+      return total <= limit;
+    };
+    const over = () => ({ total, content: Buffer.alloc(0), prefix, overflow: true as const });
+    // A sparse file: hash its holes as the zeros they read as, without reading them (src/sys/libc.ts).
+    let pos = 0n;
+    if (sparse) {
+      for (;;) {
+        const data = seekData(fd, pos);
+        if (data === undefined) break; // the file system cannot say: read the rest
+        // No data after pos: a hole to the end of the file.
+        const end = data ?? fstatSync(fd, { bigint: true }).size;
+        while (pos < end) {
+          const len = end - pos > BigInt(ZEROS.length) ? ZEROS.length : Number(end - pos);
+          if (!feed(ZEROS.subarray(0, len))) return over();
+          pos += BigInt(len);
+        }
+        if (data === null) break;
+        const dataEnd = seekHole(fd, pos);
+        if (dataEnd === undefined) break;
+        while (pos < dataEnd) {
+          const want2 = dataEnd - pos > BigInt(this.buf.length) ? this.buf.length : Number(dataEnd - pos);
+          const n = readSync(fd, this.buf, 0, want2, pos);
+          if (n === 0) break;
+          if (!feed(this.buf.subarray(0, n))) return over();
+          pos += BigInt(n);
+        }
+        if (pos < dataEnd) break; // shorter than it said: let the stat check judge
+      }
+    }
+    // The rest (all of a dense file), and whatever a writer appended meanwhile.
+    for (;;) {
+      const n = readSync(fd, this.buf, 0, this.buf.length, pos);
+      if (n === 0) break;
+      if (!feed(this.buf.subarray(0, n))) return over();
+      pos += BigInt(n);
     }
     return { total, content: h.digest(), prefix };
   }

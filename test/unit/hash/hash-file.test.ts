@@ -3,11 +3,24 @@
  * from real files, whole and with a read buffer smaller than the file, and a growing file's prefix
  * hash from the same read. Pins the behaviour of the native package whatever release is installed.
  */
-import { lstatSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Blake3 } from '../../../src/hash/blake3.js';
 import { FileHasher } from '../../../src/hash/hash-file.js';
+
+const blake3Hex = (b: Buffer) => new Blake3().update(b).digestHex();
 
 // From BLAKE3's test_vectors.json (the first 32 bytes of each extended output).
 const VECTORS: ReadonlyArray<readonly [number, string]> = [
@@ -72,5 +85,45 @@ describe('FileHasher', () => {
     // With the default slack (1 MiB), the same file is read whole.
     const roomy = new FileHasher(4096).hash('/proc/self/maps', st);
     expect(roomy.ok ? 'ok' : roomy.message).not.toMatch(/still growing/);
+  });
+});
+
+describe('FileHasher on sparse files', () => {
+  it('hashes holes as the zeros they read as, whatever the layout, prefix cuts included', () => {
+    const p = join(dir, 'sparse');
+    // Data at offsets that start and end inside pages, holes between and at both ends.
+    const layouts: [number, number][][] = [
+      [[5 << 20, 3]],
+      [
+        [0, 10],
+        [(2 << 20) + 100, 5000],
+        [(6 << 20) - 1, 1],
+      ],
+      [[4096, 4096]],
+    ];
+    const h = new FileHasher(1 << 16);
+    for (const [i, layout] of layouts.entries()) {
+      const size = 8 << 20;
+      execFileSync('truncate', ['-s', '0', p]);
+      execFileSync('truncate', ['-s', String(size), p]);
+      const dense = Buffer.alloc(size);
+      const fd = openSync(p, 'r+');
+      for (const [off, len] of layout) {
+        const bytes = Buffer.alloc(len, 0x41 + i);
+        writeSync(fd, bytes, 0, len, off);
+        bytes.copy(dense, off);
+      }
+      closeSync(fd);
+      const st = lstatSync(p, { bigint: true });
+      expect(st.blocks * 512n).toBeLessThan(st.size); // really sparse
+      for (const cut of [0n, 7n, 4096n, BigInt(3 << 20), BigInt(size)]) {
+        const r = h.hash(p, st, cut);
+        const whole = new FileHasher().hash(p, st, cut);
+        expect(r.ok && whole.ok).toBe(true);
+        if (!r.ok || !whole.ok) continue;
+        expect(r.content.toString('hex')).toBe(blake3Hex(dense));
+        expect(r.prefix?.hash.toString('hex')).toBe(blake3Hex(dense.subarray(0, Number(cut))));
+      }
+    }
   });
 });
