@@ -48,7 +48,12 @@ export type AlertEvent =
   | { type: 'baseline'; root: string; label?: string; baselineId?: string | number }
   /** Reviewed changes were accepted into the baseline: a new root. */
   | { type: 'accept'; root: string; accepted: number }
-  | { type: 'error'; code: string; message: string; path?: Uint8Array };
+  | { type: 'error'; code: string; message: string; path?: Uint8Array }
+  /**
+   * The daemon reloaded its configuration and policy (SIGHUP): the policy hashes before and after
+   * and what changed in coverage. `critical` when it narrowed a critical rule or fim's own files.
+   */
+  | { type: 'reload'; oldPolicy: string; newPolicy: string; critical: boolean; changes: string };
 
 /** Sent by the alerter itself when pacing held messages back. */
 export interface FloodEvent {
@@ -74,6 +79,7 @@ export const EVENT_TYPES = [
   'accept',
   'error',
   'flood',
+  'reload',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

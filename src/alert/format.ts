@@ -49,6 +49,7 @@ const SEVERITY_LEVEL = { critical: 2, high: 3, medium: 4, low: 5 } as const;
 function syslogSeverity(ev: WireEvent): number {
   if (ev.type === 'finding') return SEVERITY_LEVEL[ev.severity];
   if (ev.type === 'error') return 3;
+  if (ev.type === 'reload') return ev.critical ? 2 : 5;
   if (ev.type === 'flood') return 4;
   return 6;
 }
@@ -188,6 +189,17 @@ function parts(ev: WireEvent): Parts {
           `error ${safeText(ev.code)}: ${v.get('text')}${v.has('path') ? ` (${v.get('path')})` : ''}`,
       };
     }
+    case 'reload':
+      return {
+        fixed: [
+          ['old', safeText(ev.oldPolicy)],
+          ['new', safeText(ev.newPolicy)],
+          ['critical', ev.critical ? '1' : '0'],
+        ],
+        cuttable: [['changes', safeText(ev.changes)]],
+        msg: (v) =>
+          `${ev.critical ? 'CRITICAL: ' : ''}reloaded: policy ${safeText(ev.newPolicy)}; ${v.get('changes')}`,
+      };
     case 'flood': {
       const fixed: Params = [
         ['suppressed', String(ev.suppressed)],

@@ -17,7 +17,8 @@
 
 import type { AlertEvent, Alerter, HeartbeatStatus } from '../alert/index.js';
 import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
-import { ExitCode, FimError } from '../errors.js';
+import { displayBytes } from '../display.js';
+import { ExitCode, FimError, StorageError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { carryOpenFindings, RunJournal } from '../ops/journal.js';
@@ -25,8 +26,10 @@ import { loadPolicies, type Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
+import { DatabaseIdentity } from './db-identity.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
 import { type Logger, Pri } from './log.js';
+import { reloadNotice, selfPaths } from './reload.js';
 import { FindingReporter } from './reporter.js';
 import { type FullCheckSummary, Rescanner } from './rescan.js';
 import { ScanWorker } from './scan-worker.js';
@@ -66,6 +69,9 @@ export class Daemon {
   private stopping = false;
   private resolveDone: ((code: number) => void) | null = null;
   private readonly log: Logger;
+  private dbIdentity!: DatabaseIdentity;
+  /** The database at its path is not ours any more: write nothing more into our connection. */
+  private dbGone = false;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -78,6 +84,7 @@ export class Daemon {
     this.index = new RuleIndex(this.policy.rules);
     const keys = loadKeyStore(this.cfg);
     this.store = Store.open(this.cfg.database);
+    this.dbIdentity = new DatabaseIdentity(this.cfg.database);
     this.baseline = this.store.requireBaseline();
     verifyBaseline(this.store, this.baseline, rootVerifier(this.cfg));
     this.alerter = openAlerter(this.cfg, keys, this.store, (m) => this.log(Pri.warning, m));
@@ -129,7 +136,11 @@ export class Daemon {
         for (const d of this.watches.adopt(r)) this.dirty.mark(d, false);
       },
       adoptFindings: (f) => this.watches.adoptFindings(f),
-      handle: (o) => this.findings.handle(o),
+      handle: (o) => {
+        // Never journal into a database that is no longer the one at its path.
+        this.checkDatabase();
+        return this.findings.handle(o);
+      },
       fullCheckDone: (s) => this.fullCheckDone(s),
       guard: (fn) => this.guard(fn),
     });
@@ -178,6 +189,8 @@ export class Daemon {
     try {
       fn();
     } catch (err) {
+      // Stopping already (the database went away, say): that was said; nothing more to report.
+      if (this.stopping) return;
       const e = err as Error;
       this.log(Pri.err, `error: ${e.message}`);
       this.alerter?.send({
@@ -200,6 +213,7 @@ export class Daemon {
 
   private flushDirty(): void {
     if (this.stopping) return;
+    this.checkDatabase();
     const t = this.dirty.take();
     if (t.overflow) {
       this.log(Pri.info, `more than ${MAX_DIRTY} places changed at once: running one full check`);
@@ -252,7 +266,19 @@ export class Daemon {
 
   // ---- lifecycle ----
 
+  /** Stop, loudly, when the database at its path is not the one we opened (db-identity.ts). */
+  private checkDatabase(): void {
+    const what = this.dbIdentity.changed();
+    if (!what) return;
+    this.dbGone = true;
+    const msg = `the database ${this.cfg.database} was ${what} while fim watched: stopping (restore it, or run "fim baseline", then restart)`;
+    this.notify(Pri.crit, msg, { type: 'error', code: 'EDBSWAP', message: msg });
+    void this.stop(`database ${what}`, ExitCode.storage);
+    throw new StorageError(msg);
+  }
+
   private heartbeat(): void {
+    this.checkDatabase();
     // Adopt an accepted baseline first, so the heartbeat names the root the log server expects.
     this.pollBaseline();
     const status: HeartbeatStatus = {
@@ -301,17 +327,32 @@ export class Daemon {
       this.alerter?.send({ type: 'error', code: 'RELOAD', message: msg.replaceAll('\n', '; ') });
       return;
     }
-    const changed = !policy.hash.equals(this.policy.hash);
+    // fim's own files are judged under the policy in force before the reload: a reload that
+    // excludes the policies must not decide whether its own edit of them is a finding.
+    const self = selfPaths(this.cfg, cfg, this.policy, policy);
+    const now = Date.now();
+    this.guard(() =>
+      this.rescans.events(self.map((path) => ({ path, deep: true, first: now, last: now, hot: false }))),
+    );
+    const notice = reloadNotice(this.policy, policy, self);
     this.cfg = cfg;
     this.policy = policy;
     this.index = new RuleIndex(policy.rules);
+    // Open findings the new policy no longer covers are not "back to baseline": they are unwatched.
+    this.guard(() => {
+      for (const path of this.findings.unmonitor((p) => this.index.classify(p).status !== 'covered'))
+        this.notify(Pri.warning, `no longer monitored: ${displayBytes(path)} (it had an open finding)`, {
+          type: 'error',
+          code: 'EUNMONITORED',
+          message: 'an open finding is no longer covered by the policy after a reload',
+          path,
+        });
+    });
+    this.notify(notice.critical ? Pri.crit : Pri.notice, notice.line, notice.event);
     this.dirty.debounceMs = cfg.watch.debounceMs;
     this.watches.fallbackScanMs = cfg.watch.fallbackScanMs;
     this.watches.maxWatches = cfg.watch.maxWatches;
-    this.log(
-      Pri.notice,
-      `reloaded: policy ${policy.hash.toString('hex')}${changed ? ' (changed)' : ''}; database and syslog settings apply at restart`,
-    );
+
     this.guard(() => {
       this.files = this.watches.sync(this.index);
     });
@@ -332,12 +373,20 @@ export class Daemon {
     } catch {
       // the stop event is best effort: the journal holds everything
     }
-    try {
-      this.findings.journal?.finish(code);
-    } catch {
-      // the database may be what failed
+    // Not even the run's end, nor the close (which checkpoints the write-ahead log), into a database
+    // that was replaced: its -wal and -shm files are shared by name with the new one.
+    if (!this.dbGone) {
+      try {
+        this.findings.journal?.finish(code);
+      } catch {
+        // the database may be what failed
+      }
+      try {
+        this.store.close();
+      } catch {
+        // a database deleted under us may refuse even this
+      }
     }
-    this.store.close();
     this.resolveDone?.(code);
   }
 }

@@ -40,6 +40,31 @@ export class FindingReporter {
 
   constructor(private readonly o: ReporterOptions) {}
 
+  /**
+   * Drop the open findings whose paths `gone` says are no longer covered (after a reload), journaled
+   * as no longer reported, without a "back to baseline" line: the caller says they are unwatched.
+   */
+  unmonitor(gone: (path: Buffer) => boolean): Buffer[] {
+    const keys = [...this.open.keys()].map((k) => Buffer.from(k, 'latin1')).filter((k) => gone(keyToPath(k)));
+    if (keys.length === 0) return [];
+    if (!this.journal) throw new Error('FindingReporter: no run to journal in');
+    this.journal.record({ fresh: [], same: [], resolved: keys, errors: [], scanned: this.o.files() });
+    this.open.apply(
+      {
+        fresh: [],
+        same: [],
+        resolved: keys,
+        freshErrors: [],
+        clearedErrors: [],
+        retry: [],
+        unstable: new Map(),
+      },
+      [],
+      Date.now(),
+    );
+    return keys.map(keyToPath);
+  }
+
   /** Journal, then log and alert, what a scan found; returns the number of new findings. */
   handle(scan: ScanOutcome): number {
     const d = diffOpenFindings(this.open, scan);

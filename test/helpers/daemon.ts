@@ -77,7 +77,9 @@ export class DaemonProcess {
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.exitCode !== null) return this.exitCode;
+    // Exited already (with a code, or killed by a signal: then exitCode stays null).
+    if (this.exitCode !== null || this.child.exitCode !== null || this.child.signalCode !== null)
+      return this.exitCode;
     const exited = once(this.child, 'exit');
     this.child.kill(signal);
     await exited;

@@ -245,7 +245,7 @@ describe('shipped policies: which rule governs a path (longest prefix)', () => {
     ['/etc/fim/fim.yaml', 'fim-config', 'critical', 'readonly'],
     ['/etc/fim/policies/base-os.yaml', 'fim-config', 'critical', 'readonly'],
     ['/etc/fim/keys/epoch-0007.key', 'fim-keys', 'critical', ['type', 'mode', 'uid', 'gid']],
-    ['/var/lib/fim/fim.db', 'fim-database', 'high', ['type', 'mode', 'uid', 'gid']],
+    ['/var/lib/fim/fim.db', 'fim-database', 'high', ['type', 'mode', 'uid', 'gid', 'inode']],
     ['/usr/lib/systemd/system/fim.service', 'fim-units', 'critical', 'readonly'],
     ['/etc/systemd/system/multi-user.target.wants/fim.service', 'fim-units', 'critical', 'readonly'],
   ];
