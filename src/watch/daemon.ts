@@ -33,6 +33,7 @@ import { reloadNotice, selfPaths } from './reload.js';
 import { FindingReporter } from './reporter.js';
 import { type FullCheckSummary, Rescanner } from './rescan.js';
 import { ScanWorker } from './scan-worker.js';
+import { verifyAtStart } from './start-check.js';
 import { WatchSet } from './watch-set.js';
 
 export { type Logger, Pri } from './log.js';
@@ -86,8 +87,8 @@ export class Daemon {
     this.store = Store.open(this.cfg.database);
     this.dbIdentity = new DatabaseIdentity(this.cfg.database);
     this.baseline = this.store.requireBaseline();
-    verifyBaseline(this.store, this.baseline, rootVerifier(this.cfg));
     this.alerter = openAlerter(this.cfg, keys, this.store, (m) => this.log(Pri.warning, m));
+    await verifyAtStart(this.store, this.baseline, rootVerifier(this.cfg), this.alerter, this.log);
     const root = this.baseline.root.toString('hex');
     this.log(
       Pri.notice,
@@ -268,12 +269,11 @@ export class Daemon {
 
   /** Stop, loudly, when the database at its path is not the one we opened (db-identity.ts). */
   private checkDatabase(): void {
-    const what = this.dbIdentity.changed();
-    if (!what) return;
+    const msg = this.dbIdentity.problem();
+    if (!msg) return;
     this.dbGone = true;
-    const msg = `the database ${this.cfg.database} was ${what} while fim watched: stopping (restore it, or run "fim baseline", then restart)`;
     this.notify(Pri.crit, msg, { type: 'error', code: 'EDBSWAP', message: msg });
-    void this.stop(`database ${what}`, ExitCode.storage);
+    void this.stop('database replaced or deleted', ExitCode.storage);
     throw new StorageError(msg);
   }
 

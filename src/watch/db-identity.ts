@@ -26,4 +26,12 @@ export class DatabaseIdentity {
     }
     return st.dev === this.dev && st.ino === this.ino ? null : 'replaced by another file';
   }
+
+  /** The alert text when the file at the path is not ours any more, or null. */
+  problem(): string | null {
+    const what = this.changed();
+    return what
+      ? `the database ${this.path} was ${what} while fim watched: stopping (restore it, or run "fim baseline", then restart)`
+      : null;
+  }
 }

@@ -8,6 +8,7 @@
  */
 import { copyFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { fim, Sandbox } from '../helpers/fim.js';
@@ -117,5 +118,21 @@ describe.skipIf(!rsyslogAvailable())('a daemon nobody can blind', () => {
     await d.waitFor(/no longer monitored: \S+keys\/k\.pem/, 8000, from);
     await alerted((l) => l.includes('EUNMONITORED'));
     expect(d.lines.slice(from).some((l) => /back to baseline: \S+keys\/k\.pem/.test(l))).toBe(false);
+  });
+
+  it('a baseline refused at start (edited by hand) reaches the log server before exit 18', async () => {
+    await d.stop();
+    const db = new Database(join(sb.dir, 'fim.db'));
+    db.prepare(
+      'UPDATE record SET mode = 2541 WHERE (dir, name) IN (SELECT dir, name FROM record WHERE type = 0 LIMIT 1)',
+    ).run();
+    db.close();
+    d = new DaemonProcess(['--config', config]);
+    const code = await waitFor(() => (d.exitCode === null ? undefined : d.exitCode), {
+      what: 'the daemon to refuse',
+      timeoutMs: 10_000,
+    });
+    expect(code).toBe(18);
+    await alerted((l) => l.includes('ev="error"') && l.includes('EXIT18') && l.includes('refusing to start'));
   });
 });
