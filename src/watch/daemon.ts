@@ -27,8 +27,9 @@ import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
 import { DatabaseIdentity } from './db-identity.js';
+import { DirectoryDigests } from './dir-digests.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
-import { type Logger, Pri } from './log.js';
+import { heartbeatLine, type Logger, Pri } from './log.js';
 import { reloadNotice, selfPaths } from './reload.js';
 import { FindingReporter } from './reporter.js';
 import { type FullCheckSummary, Rescanner } from './rescan.js';
@@ -73,6 +74,7 @@ export class Daemon {
   private dbIdentity!: DatabaseIdentity;
   /** The database at its path is not ours any more: write nothing more into our connection. */
   private dbGone = false;
+  private digests: DirectoryDigests | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -130,7 +132,13 @@ export class Daemon {
     this.rescans = new Rescanner({
       store: this.store,
       worker: this.scanWorker,
-      target: () => ({ baselineId: this.baseline.id, index: this.index, policy: this.policy }),
+      target: () => ({
+        baselineId: this.baseline.id,
+        baseline: this.baseline,
+        digests: this.digests,
+        index: this.index,
+        policy: this.policy,
+      }),
       stopping: () => this.stopping,
       adopt: (r) => {
         // A directory watched only now is listed once more: see WatchSet.adopt.
@@ -165,6 +173,8 @@ export class Daemon {
 
   /** A run of our own for the baseline in force, and the open findings recorded against it. */
   private adoptRun(): void {
+    // The baseline was just verified whole: its per-directory digests guard the event rescans.
+    this.digests = DirectoryDigests.build(this.store, this.baseline.id);
     this.findings.journal = RunJournal.start(this.store, 'watch', this.baseline.id);
     this.findings.open.load(this.store.reported(this.baseline.id));
   }
@@ -289,11 +299,7 @@ export class Daemon {
       openFindings: this.findings.open.size,
       lastFullCheckNs: this.lastFullCheckNs,
     };
-    const mem = process.memoryUsage();
-    this.log(
-      Pri.debug,
-      `heartbeat: ${status.watchedDirs} watched, ${status.unwatchedDirs} unwatched, ${status.dirty} dirty, ${status.openFindings} open findings, rss ${mb(mem.rss)} MB, heap ${mb(mem.heapUsed)} MB, external ${mb(mem.external)} MB`,
-    );
+    this.log(Pri.debug, heartbeatLine(status));
     this.alerter?.send({ type: 'heartbeat', baselineRoot: this.baseline.root.toString('hex'), status });
   }
 
@@ -389,8 +395,4 @@ export class Daemon {
     }
     this.resolveDone?.(code);
   }
-}
-
-function mb(n: number): string {
-  return (n / 1e6).toFixed(0);
 }

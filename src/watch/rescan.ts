@@ -18,8 +18,9 @@ import { type CompareResult, compareScope } from '../ops/check.js';
 import { keyDepth, keyToPath, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import type { Policy } from '../policy/policy.js';
 import type { RuleIndex } from '../policy/rule-index.js';
-import type { Store } from '../store/store.js';
+import type { BaselineMeta, Store } from '../store/store.js';
 import type { Finding } from '../types.js';
+import type { DirectoryDigests } from './dir-digests.js';
 import type { DirtyPlace } from './dirty-set.js';
 import type { ScanOutcome, Scopes } from './open-findings.js';
 import type { ScanWorker } from './scan-worker.js';
@@ -100,6 +101,10 @@ export class Coalescer {
 /** The baseline, rules and policy in force: they change with `fim accept` and SIGHUP. */
 export interface ScanTarget {
   baselineId: number;
+  /** The baseline as verified (root and signature) when it was adopted. */
+  baseline: BaselineMeta;
+  /** Its per-directory digests, which event rescans check before they read records. */
+  digests?: DirectoryDigests;
   index: RuleIndex;
   policy: Policy;
 }
@@ -197,6 +202,7 @@ export class Rescanner {
 
   private compare(scope: Buffer[], depth: number | undefined, fast: boolean): CompareResult {
     const t = this.host.target();
+    t.digests?.verify(this.host.store, scope, depth);
     const r = compareScope({
       store: this.host.store,
       baselineId: t.baselineId,
@@ -212,7 +218,7 @@ export class Rescanner {
 
   private async runFullCheck(reason: string): Promise<void> {
     const t0 = performance.now();
-    const done = await this.inWorker(undefined, null, reason);
+    const done = await this.inWorker(undefined, null, reason, true);
     if (!done) return;
     const { r, fresh, counts } = done;
     this.host.fullCheckDone({
@@ -234,6 +240,7 @@ export class Rescanner {
     scope: Buffer[] | undefined,
     scopes: Scopes | null,
     why: string,
+    verify = false,
   ): Promise<{
     r: CompareResult;
     fresh: number;
@@ -253,6 +260,7 @@ export class Rescanner {
         policyHash: policy.hash.toString('hex'),
         ...(scope ? { scope } : {}),
         fast: false,
+        ...(verify ? { verify: host.target().baseline } : {}),
       },
       (batch) => {
         if (stale()) return;

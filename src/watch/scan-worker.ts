@@ -7,10 +7,11 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { reviveRecord } from '../attributes.js';
+import { verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { loadPolicies } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
-import { Store } from '../store/store.js';
+import { type BaselineMeta, Store } from '../store/store.js';
 import type { Finding, ScanError } from '../types.js';
 import { decodeError, encodeError, type WireError } from './worker-error.js';
 
@@ -24,6 +25,11 @@ export interface CompareRequest {
   fast: boolean;
   /** Send findings in batches of this many as they are found (`compare`'s onBatch), not in the result. */
   batch?: number;
+  /**
+   * Verify the baseline's records against this root (the daemon's verified copy of the baseline,
+   * not the database's metadata, which an intruder could edit too) before comparing anything.
+   */
+  verify?: BaselineMeta;
 }
 
 type Reply =
@@ -196,6 +202,12 @@ if (!isMainThread && parentPort) {
       if (!index || key !== policyKey) {
         index = new RuleIndex(loadPolicies(req.policyFiles).rules);
         policyKey = key;
+      }
+      if (req.verify) {
+        // Every full check re-reads the whole baseline against the signed root first: a record
+        // edited while the daemon runs is refused before any finding is drawn from it.
+        const v = req.verify;
+        verifyBaseline(store, { ...v, root: buf(v.root), policyHash: buf(v.policyHash) });
       }
       let batch: Finding[] = [];
       const flush = () => {

@@ -135,4 +135,37 @@ describe.skipIf(!rsyslogAvailable())('a daemon nobody can blind', () => {
     expect(code).toBe(18);
     await alerted((l) => l.includes('ev="error"') && l.includes('EXIT18') && l.includes('refusing to start'));
   });
+
+  /** Edit one record of the running daemon's baseline, as an intruder with sqlite3 would. */
+  function editRecord(path: string): void {
+    const db = new Database(join(sb.dir, 'fim.db'));
+    const name = Buffer.from(path.slice(path.lastIndexOf('/') + 1));
+    const r = db.prepare('UPDATE record SET size = 0, content = NULL WHERE name = ?').run(name);
+    db.close();
+    expect(r.changes).toBe(1);
+  }
+
+  it('a record edited while it runs: the next event there is refused, alerted, exit 18', async () => {
+    editRecord(sb.path('app/a.py'));
+    sb.write('app/a.py', ''); // the intruder "empties the log" the edited record now agrees with
+    await d.waitFor(/no longer match the signed root: the database was edited while fim watched/, 8000);
+    const code = await waitFor(() => (d.exitCode === null ? undefined : d.exitCode), {
+      what: 'exit',
+      timeoutMs: 10_000,
+    });
+    expect(code).toBe(18);
+    await alerted((l) => l.includes('ev="error"') && l.includes('EXIT18'));
+    expect(d.lines.some((l) => /back to baseline|changed \S+app\/a\.py/.test(l))).toBe(false);
+  });
+
+  it('a record edited while it runs, no event near it: the next full check refuses it, exit 18', async () => {
+    editRecord(sb.path('keys/k.pem'));
+    d.child.kill('SIGHUP'); // a reload runs a full check now (instead of waiting an hour)
+    const code = await waitFor(() => (d.exitCode === null ? undefined : d.exitCode), {
+      what: 'exit',
+      timeoutMs: 15_000,
+    });
+    expect(code).toBe(18);
+    await alerted((l) => l.includes('ev="error"') && l.includes('EXIT18'));
+  });
 });
