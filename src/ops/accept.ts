@@ -116,6 +116,9 @@ export function acceptFindings(o: {
     meta.bytes = current.bytes;
     meta.signature = o.sign ? o.sign(meta.root, createdNs) : null;
     store.insertBaselineMeta(meta);
+    // Same policy as the baseline it amends: its texts carry over.
+    const kept = store.baselinePolicy(current.id);
+    if (kept !== undefined) store.saveBaselinePolicy(id, kept);
     store.pruneOldRecords(id, o.keepBaselines ?? 1);
     store.vacuum();
     return { meta, previous: current, accepted: chosen, run: latest.id };

@@ -82,6 +82,7 @@ export function createBaseline(opts: {
     meta.root = root.finish({ ...meta, policyHash: policy.hash });
     meta.signature = opts.sign ? opts.sign(meta.root, createdNs) : null;
     store.insertBaselineMeta(meta);
+    if (policy.sources) store.saveBaselinePolicy(id, JSON.stringify(policy.sources));
     store.pruneOldRecords(id, opts.keepBaselines ?? 1);
     store.vacuum();
     return { meta, stats, errors, missing, elapsedMs: performance.now() - started };

@@ -8,7 +8,8 @@ import { compareRecords, diffAttributes } from '../compare/compare.js';
 import { displayBytes } from '../display.js';
 import { ExitCode } from '../errors.js';
 import { keyToPath, keyWithin, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
-import type { Policy } from '../policy/policy.js';
+import { coverageChange } from '../policy/coverage.js';
+import { type Policy, type PolicySource, policyFromSources } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
 import { RootBuilder } from '../store/root.js';
@@ -187,6 +188,27 @@ export function compareScope(o: {
   return { findings, errors, notes, stats, directories };
 }
 
+/**
+ * What a check under another policy than the baseline's should say: how coverage changed, from the
+ * policy texts kept with the baseline (their hash is the one bound into its signed root), so a
+ * narrowed policy cannot pass as a clean check.
+ */
+function policyChangeNote(store: Store, baseline: BaselineMeta, policy: Policy): string {
+  const tail = 'run "fim baseline" after reviewing';
+  const kept = store.baselinePolicy(baseline.id);
+  if (kept === undefined) return `the policy changed since this baseline was made; ${tail}`;
+  let before: Policy;
+  try {
+    before = policyFromSources(JSON.parse(kept) as PolicySource[]);
+  } catch {
+    return `the policy changed since this baseline was made (its kept policy texts do not parse); ${tail}`;
+  }
+  if (!before.hash.equals(baseline.policyHash))
+    return `the policy changed since this baseline was made, and the policy texts kept with it do not match its signed policy hash; ${tail}`;
+  const c = coverageChange(before, policy, []);
+  return `the policy changed since this baseline was made: ${c.critical ? 'CRITICAL: ' : ''}${c.text}; ${tail}`;
+}
+
 export function runCheck(o: CheckOptions): CheckResult {
   const { store, policy } = o;
   const baseline = store.requireBaseline();
@@ -216,7 +238,7 @@ export function runCheck(o: CheckOptions): CheckResult {
     onFinding: keep,
   });
   if (!baseline.policyHash.equals(policy.hash)) {
-    r.notes.push('the policy changed since this baseline was made; run "fim baseline" after reviewing');
+    r.notes.push(policyChangeNote(store, baseline, policy));
   }
   let exitCode = r.errors.length ? ExitCode.scanErrors : ExitCode.ok;
   if (counts.added) exitCode |= ExitCode.added;

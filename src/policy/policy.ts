@@ -37,6 +37,13 @@ export interface Policy {
   files: string[];
   /** BLAKE3 over the files' bytes in order: changes whenever any policy text changes. */
   hash: Buffer;
+  /** The texts it was made from (kept with each baseline, so a later check can say what changed). */
+  sources?: PolicySource[];
+}
+
+export interface PolicySource {
+  file: string;
+  text: string;
 }
 
 export const RULE_KEYS = [
@@ -208,8 +215,7 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
 /** Load several policy files; rule names must be unique and no path may belong to two rules. */
 export function loadPolicies(files: readonly string[]): Policy {
   const problems: string[] = [];
-  const rules: Rule[] = [];
-  const hasher = new Blake3();
+  const sources: PolicySource[] = [];
   if (files.length === 0)
     throw new PolicyError(['no policy files: give --policy FILE or list "policies" in the configuration']);
   for (const file of new Set(files)) {
@@ -221,7 +227,23 @@ export function loadPolicies(files: readonly string[]): Policy {
       else problems.push(`${file}: policy ${read.problem}`);
       continue;
     }
-    const text = read.text;
+    sources.push({ file, text: read.text });
+  }
+  return policyFromSources(sources, problems, files);
+}
+
+/**
+ * A policy from its texts (read by loadPolicies, or kept with a baseline): the same hash, rules
+ * and cross-file checks. `problems` already found (unreadable files) are raised with the rest.
+ */
+export function policyFromSources(
+  sources: readonly PolicySource[],
+  problems: string[] = [],
+  files: readonly string[] = sources.map((x) => x.file),
+): Policy {
+  const rules: Rule[] = [];
+  const hasher = new Blake3();
+  for (const { file, text } of sources) {
     hasher.update(Buffer.from(`${file}\0${Buffer.byteLength(text)}\0`));
     hasher.update(text);
     const r = parsePolicyText(file, text);
@@ -277,5 +299,5 @@ export function loadPolicies(files: readonly string[]): Policy {
   for (const [loser, keys] of taken) loser.paths = loser.paths.filter((p) => !keys.has(p.toString('latin1')));
   if (problems.length) throw new PolicyError(problems);
   if (rules.length === 0) throw new PolicyError([`${files.join(', ')}: no rules`]);
-  return { rules, files: [...files], hash: hasher.digest() };
+  return { rules, files: [...files], hash: hasher.digest(), sources: [...sources] };
 }

@@ -95,6 +95,22 @@ export class BaselineTable {
     );
   }
 
+  /** Keep the policy texts a baseline was made under (JSON). */
+  savePolicy(baselineId: number, sourcesJson: string): void {
+    this.c.db
+      .prepare('INSERT OR REPLACE INTO baseline_policy (baseline, sources) VALUES (?, ?)')
+      .run(baselineId, Buffer.from(sourcesJson));
+  }
+
+  /** The policy texts of a baseline (JSON), or undefined for one made before they were kept. */
+  policy(baselineId: number): string | undefined {
+    const v = this.c.db
+      .prepare('SELECT sources FROM baseline_policy WHERE baseline = ?')
+      .pluck()
+      .get(baselineId);
+    return Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
+  }
+
   private toMeta(r: Row): BaselineMeta {
     const w = this.where;
     const at = typeof r.id === 'bigint' ? r.id : undefined;

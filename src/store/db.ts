@@ -23,7 +23,7 @@ export interface Connection {
   readonly file: string;
 }
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 const APPLICATION_ID = 0x46494d31; // "FIM1": marks the file as ours
 
 const MIGRATIONS: readonly string[] = [
@@ -106,6 +106,11 @@ const MIGRATIONS: readonly string[] = [
     finding INTEGER,
     PRIMARY KEY (baseline, key)
   ) WITHOUT ROWID;
+  `,
+  // 1 → 2: the policy texts a baseline was made under (JSON [{file, text}]), so a later check can
+  // say how coverage changed; their hash is the baseline's policy_hash, bound into its root.
+  `
+  CREATE TABLE baseline_policy (baseline INTEGER PRIMARY KEY, sources BLOB NOT NULL);
   `,
 ];
 

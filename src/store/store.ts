@@ -83,6 +83,16 @@ export class Store implements Connection {
     return this.baselines.byId(id);
   }
 
+  /** Keep the policy texts (JSON [{file, text}]) a baseline was made under. */
+  saveBaselinePolicy(baselineId: number, sourcesJson: string): void {
+    this.baselines.savePolicy(baselineId, sourcesJson);
+  }
+
+  /** The policy texts of a baseline, or undefined for one made before fim kept them. */
+  baselinePolicy(baselineId: number): string | undefined {
+    return this.baselines.policy(baselineId);
+  }
+
   latestBaselineId(): number | null {
     return this.baselines.latestId();
   }

@@ -52,6 +52,7 @@ describe('openDatabase', () => {
     expect(p.version).toBe(SCHEMA_VERSION);
     expect(p.tables).toEqual([
       'baseline',
+      'baseline_policy',
       'dir',
       'finding',
       'outbox',
@@ -149,5 +150,24 @@ describe('Store.transaction', () => {
     const err = refusal(() => s.transaction(() => writeBaseline(s, [record('/b')], { id: 1 })));
     expect(err.message).toContain(sb.db);
     s.close();
+  });
+});
+
+describe('schema upgrade 1 -> 2', () => {
+  it('adds the baseline_policy table to a version-1 database and keeps its data', async () => {
+    await using sb = new Sandbox('fim-store-up-');
+    openDatabase(sb.db, { create: true }).close();
+    // Make it a version-1 database, as fim 0.1 wrote it.
+    const raw = new Database(sb.db);
+    raw.exec('DROP TABLE baseline_policy');
+    raw.pragma('user_version = 1');
+    raw.prepare("INSERT INTO outbox (msg) VALUES (x'01')").run();
+    raw.close();
+    openDatabase(sb.db).close();
+    expect(pragmas(sb.db).version).toBe(2);
+    expect(pragmas(sb.db).tables).toContain('baseline_policy');
+    const again = new Database(sb.db, { readonly: true });
+    expect(again.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
+    again.close();
   });
 });
