@@ -53,7 +53,16 @@ export type AlertEvent =
    * The daemon reloaded its configuration and policy (SIGHUP): the policy hashes before and after
    * and what changed in coverage. `critical` when it narrowed a critical rule or fim's own files.
    */
-  | { type: 'reload'; oldPolicy: string; newPolicy: string; critical: boolean; changes: string };
+  | {
+      type: 'reload';
+      oldPolicy: string;
+      newPolicy: string;
+      /** BLAKE3 of the configuration file's bytes before and after ("none" without one). */
+      oldConfig: string;
+      newConfig: string;
+      critical: boolean;
+      changes: string;
+    };
 
 /** Sent by the alerter itself when pacing held messages back. */
 export interface FloodEvent {

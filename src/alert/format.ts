@@ -194,6 +194,8 @@ function parts(ev: WireEvent): Parts {
         fixed: [
           ['old', safeText(ev.oldPolicy)],
           ['new', safeText(ev.newPolicy)],
+          ['cfgold', safeText(ev.oldConfig)],
+          ['cfgnew', safeText(ev.newConfig)],
           ['critical', ev.critical ? '1' : '0'],
         ],
         cuttable: [['changes', safeText(ev.changes)]],

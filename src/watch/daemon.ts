@@ -30,7 +30,7 @@ import { DatabaseIdentity } from './db-identity.js';
 import { DirectoryDigests } from './dir-digests.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
 import { heartbeatLine, type Logger, Pri } from './log.js';
-import { reloadNotice, selfPaths } from './reload.js';
+import { configHash, reloadNotice, selfPaths } from './reload.js';
 import { FindingReporter } from './reporter.js';
 import { type FullCheckSummary, Rescanner } from './rescan.js';
 import { ScanWorker } from './scan-worker.js';
@@ -75,6 +75,7 @@ export class Daemon {
   /** The database at its path is not ours any more: write nothing more into our connection. */
   private dbGone = false;
   private digests: DirectoryDigests | undefined;
+  private cfgHash = 'none';
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -83,6 +84,7 @@ export class Daemon {
   /** Runs until SIGTERM/SIGINT; resolves with the exit status. */
   async run(): Promise<number> {
     this.cfg = resolveConfig(this.opts.overrides);
+    this.cfgHash = configHash(this.cfg);
     this.policy = loadPolicies(this.cfg.policies);
     this.index = new RuleIndex(this.policy.rules);
     const keys = loadKeyStore(this.cfg);
@@ -235,10 +237,8 @@ export class Daemon {
   }
 
   /**
-   * The kernel's event queue may have overflowed: events were lost, and with them any hint of what
-   * changed. Only a full check can tell now; it is alerted once per daemon run (a storm that keeps
-   * overflowing would otherwise alert on every burst), and each burst requests a full check
-   * (coalesced while one runs).
+   * The kernel's event queue may have overflowed: events were lost. Only a full check can tell
+   * now (coalesced); it is alerted once per run, not on every burst of a storm.
    */
   private onQueueOverflow(events: number): void {
     if (this.stopping) return;
@@ -336,11 +336,13 @@ export class Daemon {
     // fim's own files are judged under the policy in force before the reload: a reload that
     // excludes the policies must not decide whether its own edit of them is a finding.
     const self = selfPaths(this.cfg, cfg, this.policy, policy);
-    const now = Date.now();
+    const t = Date.now();
     this.guard(() =>
-      this.rescans.events(self.map((path) => ({ path, deep: true, first: now, last: now, hot: false }))),
+      this.rescans.events(self.map((path) => ({ path, deep: true, first: t, last: t, hot: false }))),
     );
-    const notice = reloadNotice(this.policy, policy, self);
+    const oldConfig = this.cfgHash;
+    this.cfgHash = configHash(cfg);
+    const notice = reloadNotice(this.policy, policy, self, { oldConfig, newConfig: this.cfgHash });
     this.cfg = cfg;
     this.policy = policy;
     this.index = new RuleIndex(policy.rules);

@@ -6,8 +6,10 @@
 import { resolve } from 'node:path';
 import type { AlertEvent } from '../alert/index.js';
 import type { Config } from '../config.js';
+import { Blake3 } from '../hash/blake3.js';
 import { coverageChange } from '../policy/coverage.js';
 import type { Policy } from '../policy/policy.js';
+import { readTextFile } from '../policy/text-file.js';
 
 /** fim's own files, before and after a reload: configuration, policies, keys and database. */
 export function selfPaths(before: Config, after: Config, oldPolicy: Policy, newPolicy: Policy): Buffer[] {
@@ -22,10 +24,18 @@ export function selfPaths(before: Config, after: Config, oldPolicy: Policy, newP
 }
 
 /** The log line and signed event of a reload from `before` to `after`. */
+/** BLAKE3 of a configuration file's bytes, "none" without one, "unreadable" when it cannot be read. */
+export function configHash(cfg: Config): string {
+  if (!cfg.file) return 'none';
+  const r = readTextFile(cfg.file);
+  return r.ok ? new Blake3().update(r.text).digestHex() : 'unreadable';
+}
+
 export function reloadNotice(
   before: Policy,
   after: Policy,
   self: readonly Buffer[],
+  configs: { oldConfig: string; newConfig: string },
 ): { critical: boolean; line: string; event: AlertEvent } {
   const coverage = coverageChange(before, after, self);
   const oldPolicy = before.hash.toString('hex');
@@ -33,7 +43,14 @@ export function reloadNotice(
   const changed = oldPolicy !== newPolicy;
   return {
     critical: coverage.critical,
-    line: `${coverage.critical ? 'CRITICAL: ' : ''}reloaded: policy ${oldPolicy} -> ${newPolicy}${changed ? ' (changed)' : ''}; ${coverage.text}; database and syslog settings apply at restart`,
-    event: { type: 'reload', oldPolicy, newPolicy, critical: coverage.critical, changes: coverage.text },
+    line: `${coverage.critical ? 'CRITICAL: ' : ''}reloaded: policy ${oldPolicy} -> ${newPolicy}${changed ? ' (changed)' : ''}, configuration ${configs.oldConfig === configs.newConfig ? 'unchanged' : 'changed'}; ${coverage.text}; database and syslog settings apply at restart`,
+    event: {
+      type: 'reload',
+      oldPolicy,
+      newPolicy,
+      ...configs,
+      critical: coverage.critical,
+      changes: coverage.text,
+    },
   };
 }
