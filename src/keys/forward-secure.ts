@@ -13,6 +13,7 @@ import { KeyError } from '../errors.js';
 import { privateKeyFromSeed, signRaw } from './ed25519.js';
 import { eraseEndedKeys } from './erase.js';
 import {
+  assertKeysDir,
   assertPrivateMode,
   PRIVATE_FILE,
   PUBLIC_FILE,
@@ -105,6 +106,7 @@ class FileKeyStore implements KeyStore {
 export function loadKeys(dir: string): KeyStore {
   const privatePath = join(dir, PRIVATE_FILE);
   const publicPath = join(dir, PUBLIC_FILE);
+  assertKeysDir(dir);
   assertPrivateMode(privatePath);
   assertPrivateMode(publicPath);
   const material = readPublicMaterial(dir);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { errnoCode, KeyError } from '../errors.js';
 import { generateRawKeyPair, type RawKeyPair, signRaw } from './ed25519.js';
 import {
+  assertKeysDir,
   formatPrivateKeys,
   formatPublicMaterial,
   KEY_DIR_MODE,
@@ -72,6 +73,7 @@ export function generateKeys(opts: GenerateKeysOptions): GenerateKeysResult {
       cause: err,
     });
   }
+  assertKeysDir(dir);
   if (!opts.force) assertNoKeys(dir, [PRIVATE_FILE, PUBLIC_FILE, pubName]);
 
   let masterPair: RawKeyPair | undefined = generateRawKeyPair();

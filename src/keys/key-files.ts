@@ -182,6 +182,33 @@ export function assertPrivateMode(path: string): void {
   }
 }
 
+/**
+ * The keys directory must not be writable by group or others, and must belong to root or to the
+ * user running fim: otherwise a local user could swap in a key pair of their own, and root's
+ * `fim baseline` would sign with it.
+ */
+export function assertKeysDir(dir: string): void {
+  let st: { mode: number; uid: number; isDirectory(): boolean };
+  try {
+    st = statSync(dir);
+  } catch (err: unknown) {
+    // Missing: the key files' own errors say to run "fim keygen".
+    if (errnoCode(err) === 'ENOENT') return;
+    throw new KeyError(`cannot read keys directory ${dir}: ${errnoCode(err) ?? String(err)}`, { cause: err });
+  }
+  if (!st.isDirectory()) throw new KeyError(`keys directory ${dir} is not a directory`);
+  const shown = (st.mode & 0o7777).toString(8).padStart(4, '0');
+  if ((st.mode & 0o022) !== 0)
+    throw new KeyError(
+      `keys directory ${dir} is writable by group or others (mode ${shown}): anyone could swap in keys of their own; run "chmod go-w ${dir}" and check the keys in it`,
+    );
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== 0 && st.uid !== me)
+    throw new KeyError(
+      `keys directory ${dir} belongs to uid ${st.uid}, neither root nor the user running fim (${me})`,
+    );
+}
+
 /** Writes the key file `name` in `dir`: atomically (see atomic-file.ts), mode 0600 from the start. */
 export function writeKeyFile(dir: string, name: string, data: string): void {
   const path = join(dir, name);

@@ -1,8 +1,10 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, test } from 'vitest';
 import { ExitCode, KeyError } from '../../../src/errors.js';
+import { loadKeys } from '../../../src/keys/forward-secure.js';
+import { generateKeys } from '../../../src/keys/generate.js';
 import {
   assertPrivateMode,
   ERASED_SEED_TEXT,
@@ -193,5 +195,35 @@ describe('writeKeyFile', () => {
     }
     expect(caught).toBeInstanceOf(KeyError);
     expect(caught).toMatchObject({ exitCode: ExitCode.key, message: `cannot write ${path}: ENOENT` });
+  });
+});
+
+describe('the keys directory', () => {
+  it('is refused when group or others may write it (a swapped-in key pair), with exit 20', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fim-keysdir-'));
+    try {
+      generateKeys({ dir, host: 'h', epochs: 2 });
+      expect(() => loadKeys(dir)).not.toThrow();
+      for (const mode of [0o777, 0o775, 0o757]) {
+        chmodSync(dir, mode);
+        let err: unknown;
+        try {
+          loadKeys(dir);
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(KeyError);
+        expect((err as KeyError).exitCode).toBe(20);
+        expect((err as KeyError).message).toContain('writable by group or others');
+      }
+      chmodSync(dir, 0o755);
+      expect(() => loadKeys(dir)).not.toThrow();
+      chmodSync(dir, 0o777);
+      expect(() => generateKeys({ dir, host: 'h', epochs: 2, force: true })).toThrow(
+        /writable by group or others/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
