@@ -81,6 +81,9 @@ function parseSd(line: string, start: number): [SdElement[], number] | null {
       el.params.push([name, escaped ? unescapeParamValue(raw) : raw]);
       i++;
     }
+    // RFC 5424 §6.3.2: an SD-ID appears at most once. Two copies would let a relay or an intruder
+    // put an unsigned element before the signed one: the message is malformed, whichever is first.
+    if (out.some((e) => e.id === el.id)) return null;
     out.push(el);
   }
   return out.length > 0 ? [out, i] : null;

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createVerifier } from '../../../src/verify/index.js';
+import { afterAll, beforeAll, describe, expect, it, test } from 'vitest';
+import { createVerifier, parseSyslogLine } from '../../../src/verify/index.js';
 import { eventFields, prepareLine } from '../../../src/verify/line.js';
 import { EPOCH_MS, type HostKeys, makeHostKeys, makeLine, ROOT_A, T0 } from './fixture.js';
 
@@ -92,5 +92,16 @@ describe('eventFields: the signed layout', () => {
     ['no time', { t: undefined }],
   ])('%s is not our layout', (_name, over) => {
     expect(fields(over)).toBeNull();
+  });
+});
+
+describe('parseSyslogLine: a repeated SD-ID', () => {
+  it('is malformed (RFC 5424 §6.3.2), whichever copy comes first', () => {
+    const head = '<14>1 2026-01-01T12:00:00Z host fim - finding ';
+    const one = '[fim@32473 v="1" host="h1"]';
+    const other = '[fimsig@32473 sig="x"]';
+    expect(parseSyslogLine(`${head}${one}${other} msg`)).not.toBeNull();
+    expect(parseSyslogLine(`${head}${one}${one}${other} msg`)).toBeNull();
+    expect(parseSyslogLine(`${head}${one}${other}[fim@32473 v="1" host="evil"] msg`)).toBeNull();
   });
 });
