@@ -17,6 +17,7 @@ export const PROBLEM_KINDS = [
   'unclean-restart',
   'baseline-mismatch',
   'silence',
+  'future-dated',
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 

@@ -14,7 +14,7 @@
 import type { EnrolledKey } from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
-import { type HostReport, type Problem, ProblemLog, type VerifyReport } from './problems.js';
+import { type HostReport, nsToMs, type Problem, ProblemLog, type VerifyReport } from './problems.js';
 import { RootTracker } from './roots.js';
 import { HostSessions } from './sessions.js';
 import { DEFAULT_MAX_SILENCE_MS, SilenceWatch } from './silence.js';
@@ -110,7 +110,20 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     for (const p of seen.problems) log.record(p, out);
     // A duplicate or replay moves nothing else: it could only make an old state look current.
     if (!seen.session) return;
-    h.silence.heard(f.tNs);
+    // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
+    // heartbeat would otherwise switch silence detection off for good.
+    const aheadMs = nsToMs(f.tNs) - clock();
+    if (aheadMs > skewMs) {
+      log.record(
+        {
+          kind: 'future-dated',
+          ...at,
+          host: h.auth.key.host,
+          detail: `dated ${new Date(nsToMs(f.tNs)).toISOString()}, ${Math.round(aheadMs / 1000)} s after the verifier's clock (skew ${skewMs / 1000} s): the host's clock is wrong, or the message was made to silence the silence check`,
+        },
+        out,
+      );
+    } else h.silence.heard(f.tNs);
     const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at);
     if (mismatch) log.record(mismatch, out);
     for (const p of h.sessions.streamGaps(seen.session)) log.record(p, out);

@@ -99,4 +99,15 @@ describe('silence in the verifier: the signed time against the verifier clock', 
     expect(v.tick(tMsg + LIMIT)).toEqual([]);
     expect(v.tick(tMsg + LIMIT + 1).map((p) => p.kind)).toEqual(['silence']);
   });
+
+  test('one future-dated heartbeat (a future epoch, whose key the host holds) is a problem and never counts as heard', () => {
+    const line = makeLine(keys);
+    const honest = line(hb, 1, { tMs: tMsg });
+    // Signed with epoch 30's key, dated inside epoch 30: authentic, and 20 minutes ahead of the clock.
+    const ahead = line(hb, 2, { tMs: T0 + 30 * EPOCH_MS + 1000 });
+    const kinds = silenceAt([honest, ahead], tMsg + 2 * LIMIT);
+    expect(kinds.sort()).toEqual(['future-dated', 'silence']);
+    // Within the skew it is fine.
+    expect(silenceAt([honest, line(hb, 2, { tMs: tMsg + 1000 })], tMsg + 1000)).toEqual([]);
+  });
 });
