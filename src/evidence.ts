@@ -26,9 +26,35 @@ export function hasKeys(cfg: Config): boolean {
   return existsSync(join(cfg.keys, PUBLIC_FILE)) || existsSync(join(cfg.keys, PRIVATE_FILE));
 }
 
-/** The host's key store, or null when this host has no keys yet. */
-export function loadKeyStore(cfg: Config): KeyStore | null {
-  return hasKeys(cfg) ? loadKeys(cfg.keys) : null;
+/** Warn this long before the keys expire (every command, on stderr). */
+export const EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
+
+/**
+ * The host's key store, or null when this host has no keys yet. Ended epochs' private keys are
+ * erased here, whatever the command (a host that only runs the check timer must not keep them
+ * until it next signs). Expired keys stop the command (exit 20): alerts that cannot be signed must
+ * not pass for a quiet host; from 30 days before, `warn` says when they expire.
+ */
+export function loadKeyStore(
+  cfg: Config,
+  warn?: (message: string) => void,
+  nowMs = Date.now(),
+): KeyStore | null {
+  if (!hasKeys(cfg)) return null;
+  const keys = loadKeys(cfg.keys);
+  keys.erasePast(nowMs);
+  const m = keys.material;
+  const end = m.startMs + m.epochs * m.epochMs;
+  const at = new Date(end).toISOString();
+  if (nowMs >= end)
+    throw new KeyError(
+      `the host's keys in ${cfg.keys} expired at ${at}: nothing can be signed; run "fim keygen --force", enrol the new public key on the log server, then "fim baseline"`,
+    );
+  if (end - nowMs < EXPIRY_WARNING_MS)
+    warn?.(
+      `warning: the host's keys in ${cfg.keys} expire at ${at} (in ${Math.ceil((end - nowMs) / 86_400_000)} days): run "fim keygen --force" and enrol the new public key before then`,
+    );
+  return keys;
 }
 
 export function rootSigner(keys: KeyStore | null): RootSigner | undefined {

@@ -21,7 +21,7 @@ export type AcceptOutcome = AcceptResult;
 
 export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
   const cfg = loadConfig(o);
-  const keys = loadKeyStore(cfg);
+  const keys = loadKeyStore(cfg, o.warn);
   const sign = rootSigner(keys);
   const store = openStore(cfg);
   try {

@@ -33,7 +33,7 @@ export interface BaselineOutcome {
 export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
   const cfg = loadConfig(o);
   const policy = loadPolicy(cfg);
-  const keys = loadKeyStore(cfg);
+  const keys = loadKeyStore(cfg, o.warn);
   const sign = rootSigner(keys);
   const store = openStore(cfg, true);
   try {

@@ -67,7 +67,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
     return b;
   });
   const scopeText = scope.length ? scope.map((b) => displayBytes(b)).join('\n') : null;
-  const keys = loadKeyStore(cfg);
+  const keys = loadKeyStore(cfg, o.warn);
   const store = openStore(cfg);
   const names = hostIdNames();
   let writer: Store | null = null;

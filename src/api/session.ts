@@ -14,6 +14,8 @@ export interface SessionOptions {
   policy?: string[];
   /** Database file (default from the configuration). */
   db?: string;
+  /** Where warnings go (keys about to expire); default: nowhere. */
+  warn?: (message: string) => void;
 }
 
 export function loadConfig(o: SessionOptions): Config {

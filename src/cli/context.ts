@@ -33,6 +33,7 @@ export function sessionOf(o: CommonOptions): SessionOptions {
     ...(o.config !== undefined ? { config: o.config } : {}),
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     ...(o.db !== undefined ? { db: o.db } : {}),
+    warn: (m) => stdio.err(`fim: ${m}\n`),
   };
 }
 

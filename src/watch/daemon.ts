@@ -20,6 +20,7 @@ import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
 import { ExitCode, FimError, StorageError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
+import type { KeyStore } from '../keys/index.js';
 import { nowNs, verifyBaseline } from '../ops/baseline.js';
 import { carryOpenFindings, RunJournal } from '../ops/journal.js';
 import { loadPolicies, type Policy } from '../policy/policy.js';
@@ -44,11 +45,7 @@ const BASELINE_POLL_MS = 1_000;
 export interface DaemonOptions {
   overrides: ConfigOverrides;
   log: Logger;
-  /**
-   * Test hook: block this long before watching a directory an event rescan discovered, so a test
-   * can create a file in the window between the rescan's read of the directory and its watch.
-   * Only tests set it (test/fixtures/daemon-with-delay.mjs); `fim watch` never does.
-   */
+  /** Test hook (test/fixtures/daemon-with-delay.mjs only): pause before watching a new directory. */
   watchDelayMs?: number;
 }
 
@@ -76,6 +73,7 @@ export class Daemon {
   private dbGone = false;
   private digests: DirectoryDigests | undefined;
   private cfgHash = 'none';
+  private keys: KeyStore | null = null;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.log;
@@ -87,11 +85,11 @@ export class Daemon {
     this.cfgHash = configHash(this.cfg);
     this.policy = loadPolicies(this.cfg.policies);
     this.index = new RuleIndex(this.policy.rules);
-    const keys = loadKeyStore(this.cfg);
+    this.keys = loadKeyStore(this.cfg, (m) => this.log(Pri.warning, m));
     this.store = Store.open(this.cfg.database);
     this.dbIdentity = new DatabaseIdentity(this.cfg.database);
     this.baseline = this.store.requireBaseline();
-    this.alerter = openAlerter(this.cfg, keys, this.store, (m) => this.log(Pri.warning, m));
+    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m));
     await verifyAtStart(this.store, this.baseline, rootVerifier(this.cfg), this.alerter, this.log);
     const root = this.baseline.root.toString('hex');
     this.log(
@@ -289,6 +287,7 @@ export class Daemon {
 
   private heartbeat(): void {
     this.checkDatabase();
+    this.keys?.erasePast(); // ended epochs' keys go within a heartbeat, signed or not
     // Adopt an accepted baseline first, so the heartbeat names the root the log server expects.
     this.pollBaseline();
     const status: HeartbeatStatus = {
