@@ -2,15 +2,18 @@
  * `verifyLog()`: on the log server, verify a stream of stored fim alerts (a file, or rsyslog's
  * omprog pipe) against the enrolled public keys and return the report.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { errnoCode, UsageError } from '../errors.js';
 import { readPublicKeyFile } from '../keys/index.js';
 import { createVerifier, type Problem, type VerifyReport, verifyStream } from '../verify/index.js';
 
 export interface VerifyLogOptions {
   /** Enrolled public key files, one or more per host (`<keys>/<host>.pub`). */
   pubkeys: string[];
+  /** A directory of enrolled public key files: every `*.pub` in it (several per host allowed). */
+  keysDir?: string;
   /** A host silent for longer than this at the end is a problem; 0 disables. */
   maxSilenceMs?: number;
   /** Allowed clock skew between a message's time and its key epoch. */
@@ -23,10 +26,13 @@ export interface VerifyLogOptions {
 
 /** Verify `input`: a stream, or the path of a stored log file. */
 export async function verifyLog(input: Readable | string, o: VerifyLogOptions): Promise<VerifyReport> {
-  if (o.pubkeys.length === 0)
-    throw new UsageError('give the enrolled public key of each host with --pubkey FILE');
+  const files = [...o.pubkeys, ...(o.keysDir !== undefined ? pubFilesIn(o.keysDir) : [])];
+  if (files.length === 0)
+    throw new UsageError(
+      'give the enrolled public key of each host with --pubkey FILE, or a directory of them with --keys DIR',
+    );
   const verifier = createVerifier({
-    pubkeys: o.pubkeys.map((p) => readPublicKeyFile(p)),
+    pubkeys: files.map((p) => readPublicKeyFile(p)),
     ...(o.maxSilenceMs !== undefined ? { maxSilenceMs: o.maxSilenceMs } : {}),
     ...(o.skewMs !== undefined ? { skewMs: o.skewMs } : {}),
   });
@@ -35,6 +41,20 @@ export async function verifyLog(input: Readable | string, o: VerifyLogOptions): 
     ...(o.onProblem ? { onProblem: o.onProblem } : {}),
     ...(o.tickMs ? { tickMs: o.tickMs } : {}),
   });
+}
+
+/** The `*.pub` files of a keys directory, in name order. */
+function pubFilesIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    throw new UsageError(`--keys ${dir}: cannot list the directory (${errnoCode(err) ?? String(err)})`);
+  }
+  return names
+    .filter((n) => n.endsWith('.pub') && !n.startsWith('.'))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 function openLog(file: string): Promise<Readable> {

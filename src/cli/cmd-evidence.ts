@@ -32,7 +32,14 @@ export async function keygenCommand(
 
 export async function verifyLogCommand(
   file: string,
-  o: { pubkey?: string[]; json?: boolean; maxSilence?: string; skew?: string; quiet?: boolean },
+  o: {
+    pubkey?: string[];
+    keys?: string;
+    json?: boolean;
+    maxSilence?: string;
+    skew?: string;
+    quiet?: boolean;
+  },
   io: Output,
 ): Promise<number> {
   const maxSilenceMs = o.maxSilence !== undefined ? parseDuration(o.maxSilence) : undefined;
@@ -45,6 +52,7 @@ export async function verifyLogCommand(
   // Live (omprog): one line per problem as soon as it is found, nothing while all is well.
   const report = await verifyLog(live ? process.stdin : file, {
     pubkeys: o.pubkey ?? [],
+    ...(o.keys !== undefined ? { keysDir: o.keys } : {}),
     ...(maxSilenceMs !== undefined ? { maxSilenceMs } : {}),
     ...(skewMs !== undefined ? { skewMs } : {}),
     ...(live && !o.json ? { onProblem: (p) => io.out(`${formatProblem(p)}\n`) } : {}),

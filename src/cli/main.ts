@@ -177,7 +177,12 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       'on the log server: verify stored fim alerts (FILE, or - for standard input as an rsyslog omprog program)',
     )
     .argument('<file>', 'a log file in RSYSLOG_SyslogProtocol23Format or raw RFC 5424, or -')
-    .option('--pubkey <file>', "a host's enrolled public key (<keys>/<host>.pub); repeatable", collect)
+    .option(
+      '--pubkey <file>',
+      "a host's enrolled public key (<keys>/<host>.pub); repeatable, several per host (before and after keygen --force)",
+      collect,
+    )
+    .option('--keys <dir>', 'a directory of enrolled public keys: every *.pub file in it')
     .option(
       '--max-silence <duration>',
       'report a host silent for longer than this at the end (default 3m; 0 = off)',

@@ -90,7 +90,8 @@ export class CertificateCache {
   private readonly verdicts = new Map<string, boolean>();
 
   certified(key: EnrolledKey, ep: number, seal: Seal, epk: Buffer, cert: Buffer): boolean {
-    const id = `${key.host}|${ep}|${seal.epkText}|${seal.certText}`;
+    // The master key is part of the id: a host may have several, and a verdict is about one.
+    const id = `${key.host}|${masterId(key)}|${ep}|${seal.epkText}|${seal.certText}`;
     const hit = this.verdicts.get(id);
     if (hit !== undefined) return hit;
     const ok = checkCertificate(key, ep, epk, cert);
@@ -100,22 +101,51 @@ export class CertificateCache {
   }
 }
 
+const masterIds = new WeakMap<EnrolledKey, string>();
+function masterId(key: EnrolledKey): string {
+  let id = masterIds.get(key);
+  if (id === undefined) {
+    id = key.master.toString('base64');
+    masterIds.set(key, id);
+  }
+  return id;
+}
+
 export type SealVerdict =
-  | { readonly ok: true; readonly ep: number }
+  | { readonly ok: true; readonly ep: number; readonly key: EnrolledKey }
   | { readonly ok: false; readonly problem: Problem };
 
-/** One enrolled host's authentication: its key and the counts of each failure. */
+/**
+ * One enrolled host's authentication: its keys and the counts of each failure. A host may have
+ * several enrolled keys (`--pubkey` repeated, or a `--keys` directory): the key sets before and
+ * after a `keygen --force`, so a log spanning the change verifies whole. A message is certified
+ * when any of them certifies its epoch key; its epoch window is that key's.
+ */
 export class HostAuth {
   unsigned = 0;
   uncertified = 0;
   badSignature = 0;
   epochMismatch = 0;
+  private readonly keys: EnrolledKey[];
 
   constructor(
-    readonly key: EnrolledKey,
+    key: EnrolledKey | readonly EnrolledKey[],
     private readonly certs: CertificateCache,
     private readonly skewMs: number,
-  ) {}
+  ) {
+    this.keys = Array.isArray(key) ? [...key] : [key as EnrolledKey];
+    if (this.keys.length === 0) throw new Error('HostAuth: no key');
+  }
+
+  /** The first enrolled key (they all name the same host). */
+  get key(): EnrolledKey {
+    return this.keys[0] as EnrolledKey;
+  }
+
+  /** Enrol one more key for this host (a later key set). */
+  addKey(key: EnrolledKey): void {
+    if (!this.keys.some((k) => k.master.equals(key.master))) this.keys.push(key);
+  }
 
   /**
    * The seal's verdict, checked in this order: present, certified for the epoch `epText` names,
@@ -132,7 +162,11 @@ export class HostAuth {
     }
     const ep = EP_RE.test(epText) ? Number(epText) : -1;
     const { epk, cert } = seal;
-    if (!epk || !cert || ep < 0 || !this.certs.certified(this.key, ep, seal, epk, cert)) {
+    const key =
+      epk && cert && ep >= 0
+        ? this.keys.find((k) => this.certs.certified(k, ep, seal, epk, cert))
+        : undefined;
+    if (!key) {
       this.uncertified++;
       return {
         ok: false,
@@ -158,15 +192,15 @@ export class HostAuth {
         },
       };
     }
-    return { ok: true, ep };
+    return { ok: true, ep, key };
   }
 
   /**
    * The epoch window: a message dated outside its signing epoch (widened by the skew on both sides)
    * was back-dated, or signed with an old key that should have been erased.
    */
-  checkTime(ep: number, tNs: bigint, at: MessageAt): Problem | null {
-    const bounds = epochBounds(this.key, ep);
+  checkTime(ep: number, tNs: bigint, at: MessageAt, key: EnrolledKey = this.key): Problem | null {
+    const bounds = epochBounds(key, ep);
     const tMs = nsToMs(tNs);
     if (tMs >= bounds.startMs - this.skewMs && tMs < bounds.endMs + this.skewMs) return null;
     this.epochMismatch++;

@@ -63,6 +63,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const certs = new CertificateCache();
   const hosts = new Map<string, Host>();
   for (const key of opts.pubkeys) {
+    const known = hosts.get(key.host);
+    if (known) {
+      known.auth.addKey(key);
+      continue;
+    }
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
       sessions: new HostSessions(key.host),
@@ -101,7 +106,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       return;
     }
     const at = { line: lineNo, sid: f.sid, seq: f.seq };
-    const late = h.auth.checkTime(verdict.ep, f.tNs, at);
+    const late = h.auth.checkTime(verdict.ep, f.tNs, at, verdict.key);
     if (late) {
       log.record(late, out);
       return;

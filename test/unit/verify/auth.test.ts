@@ -69,7 +69,7 @@ describe('readSeal: the seal read once', () => {
 describe('HostAuth.checkSeal', () => {
   test('a genuine message passes with its epoch; the verdict handed in is the one used', () => {
     const { seal, ep } = sealOf(makeLine(h1)(hb, 1, { tMs: T_MS }));
-    expect(auth(h1).checkSeal(ep, seal, undefined, 1)).toEqual({ ok: true, ep: 10 });
+    expect(auth(h1).checkSeal(ep, seal, undefined, 1)).toEqual({ ok: true, ep: 10, key: h1.pub });
     const a = auth(h1);
     const v = a.checkSeal(ep, seal, false, 7);
     expect(v.ok ? null : v.problem).toMatchObject({ kind: 'bad-signature', line: 7, host: 'h1' });
@@ -168,5 +168,32 @@ describe('UnknownHosts', () => {
     const p = new UnknownHosts().note(`x\n${'y'.repeat(400)}`, 1);
     expect(p.detail).toContain('"x\\ny');
     expect(p.detail.length).toBeLessThan(400);
+  });
+});
+
+describe('several enrolled keys for one host (before and after keygen --force)', () => {
+  test('each key set certifies its own messages; a cached verdict for one key is not reused for another', () => {
+    const older = makeHostKeys('h1');
+    try {
+      const newLine = makeLine(h1)(hb, 1, { tMs: T_MS });
+      const oldLine = makeLine(older)(hb, 7, { tMs: T_MS });
+      const cache = new CertificateCache();
+      const one = new HostAuth(h1.pub, cache, DEFAULT_SKEW_MS);
+      const s = sealOf(oldLine);
+      // With only the new key: the old key set's message is uncertified (and that verdict is cached).
+      const before = one.checkSeal(s.ep, s.seal, undefined, 1);
+      expect(before.ok ? 'ok' : before.problem.kind).toBe('uncertified');
+      // Both enrolled, sharing that cache: both verify, each with its own key's epoch window.
+      const both = new HostAuth([h1.pub, older.pub], cache, DEFAULT_SKEW_MS);
+      for (const line of [newLine, oldLine]) {
+        const x = sealOf(line);
+        const v = both.checkSeal(x.ep, x.seal, undefined, 1);
+        expect(v.ok).toBe(true);
+      }
+      const v = both.checkSeal(s.ep, s.seal, undefined, 1);
+      expect(v.ok && v.key.master.equals(older.pub.master)).toBe(true);
+    } finally {
+      older.cleanup();
+    }
   });
 });
