@@ -11,6 +11,7 @@ import { pathToKey } from '../../../src/path-key.js';
 import { Store } from '../../../src/store/store.js';
 import type { Finding } from '../../../src/types.js';
 import { Sandbox } from '../../helpers/fim.js';
+import { fileRecord } from '../../helpers/records.js';
 
 const BASELINE = 1;
 
@@ -21,21 +22,7 @@ function finding(path: string, kind: Finding['kind'] = 'added', size = 1n): Find
     rule: 'code',
     severity: 'high',
     changes: kind === 'changed' ? [{ attribute: 'size', old: 1, new: Number(size) }] : [],
-    record: {
-      path: Buffer.from(path),
-      type: 'file',
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      size,
-      mtime: 1n,
-      ctime: 1n,
-      inode: 7n,
-      dev: 1n,
-      nlink: 1,
-      target: null,
-      content: null,
-    },
+    record: fileRecord(path, { size, inode: 7n }),
   };
 }
 const fresh = (f: Finding, sig = 'ab') => ({ finding: f, key: pathToKey(f.path), sig });

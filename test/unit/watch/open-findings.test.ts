@@ -17,6 +17,7 @@ import {
   type ScanOutcome,
   type Scopes,
 } from '../../../src/watch/open-findings.js';
+import { fileRecord } from '../../helpers/records.js';
 
 const key = (p: string) => pathToKey(Buffer.from(p)).toString('latin1');
 const show = (keys: readonly Buffer[]) => keys.map((k) => keyToPath(k).toString());
@@ -28,21 +29,7 @@ function finding(path: string, kind: FindingKind = 'changed', attrs: AttributeNa
     rule: 'code',
     severity: 'high',
     changes: kind === 'changed' ? attrs.map((attribute) => ({ attribute, old: 'o', new: 'n' })) : [],
-    record: {
-      path: Buffer.from(path),
-      type: 'file',
-      mode: 0o644,
-      uid: 0,
-      gid: 0,
-      size: 1n,
-      mtime: 1n,
-      ctime: 1n,
-      inode: 1n,
-      dev: 1n,
-      nlink: 1,
-      target: null,
-      content: null,
-    },
+    record: fileRecord(path),
   };
 }
 

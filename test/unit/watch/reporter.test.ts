@@ -13,6 +13,7 @@ import { Store } from '../../../src/store/store.js';
 import type { Finding } from '../../../src/types.js';
 import { FindingReporter } from '../../../src/watch/reporter.js';
 import { Sandbox } from '../../helpers/fim.js';
+import { fileRecord } from '../../helpers/records.js';
 
 const finding = (path: string, severity: Finding['severity'] = 'high'): Finding => ({
   kind: 'added',
@@ -20,21 +21,7 @@ const finding = (path: string, severity: Finding['severity'] = 'high'): Finding 
   rule: 'code',
   severity,
   changes: [],
-  record: {
-    path: Buffer.from(path),
-    type: 'file',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: 1n,
-    mtime: 1n,
-    ctime: 1n,
-    inode: 1n,
-    dev: 1n,
-    nlink: 1,
-    target: null,
-    content: null,
-  },
+  record: fileRecord(path),
 });
 const scopes = (p: string) => ({ deep: new ScopeSet([pathToKey(Buffer.from(p))]), shallow: new ScopeSet() });
 

@@ -1,0 +1,21 @@
+/** A plain FileRecord for unit tests that care about a field or two of it. */
+import type { FileRecord } from '../../src/types.js';
+
+export function fileRecord(path: string | Buffer, over: Partial<FileRecord> = {}): FileRecord {
+  return {
+    path: Buffer.isBuffer(path) ? path : Buffer.from(path),
+    type: 'file',
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    size: 1n,
+    mtime: 1n,
+    ctime: 1n,
+    inode: 1n,
+    dev: 1n,
+    nlink: 1,
+    target: null,
+    content: null,
+    ...over,
+  };
+}
