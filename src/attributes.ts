@@ -1,17 +1,22 @@
 /**
  * THE attribute table (after AIDE's src/attributes.c), in two parts:
- * - RECORD_FIELDS: each stored field of a FileRecord, with its database column, its key in the
- *   journal's JSON, and its kind, which fixes its codecs (SQL, JSON, the root's canonical bytes,
- *   the scan worker's structured clone). The store, the root, the journal and the scan worker read
- *   records only through the codecs below.
- * - ATTRIBUTES: each checkable attribute, with its label, equality, presence and display. Policy
- *   presets, compare, the reports and the alerts read from it.
- * Adding an attribute is a field row (if it stores something new), an attribute row, and its
- * reader in src/scan/record.ts.
+ * - ATTRIBUTES (here): each checkable attribute, with its label, equality, presence and display.
+ *   Policy presets, compare, the reports and the alerts read from it.
+ * - RECORD_FIELDS (src/fields.ts): each stored field of a FileRecord, with its column, its journal
+ *   key and its kind, which fix its codecs.
+ * Adding an attribute is a field row (if it stores something new, in a new root format), an
+ * attribute row, and its reader (src/scan/record.ts; src/scan/extended.ts for what lies beyond
+ * lstat, decoded for display in src/extended/).
  */
 
 import { displayBytes } from './display.js';
-import { type AttributeName, FILE_TYPES, type FileRecord, type FileType } from './types.js';
+import { aclText } from './extended/acl.js';
+import { capsText } from './extended/caps.js';
+import { flagsEqual, flagsText } from './extended/flags.js';
+import { taggedDisplay, taggedEqual } from './extended/value.js';
+import { xattrsText } from './extended/xattrs.js';
+import { nsToIso } from './ns-time.js';
+import type { AttributeName, FileRecord } from './types.js';
 
 export type DisplayValue = string | number | null;
 
@@ -33,24 +38,36 @@ export function bigToDisplay(v: bigint): number | string {
     : v.toString();
 }
 
-/** Nanoseconds since the epoch as an ISO 8601 UTC time with all nine fractional digits. */
-export function nsToIso(ns: bigint): string {
-  const sec = ns / 1_000_000_000n;
-  let frac = ns % 1_000_000_000n;
-  let s = sec;
-  if (frac < 0n) {
-    frac += 1_000_000_000n;
-    s -= 1n;
-  }
-  const base = new Date(Number(s) * 1000).toISOString().slice(0, 19);
-  return `${base}.${frac.toString().padStart(9, '0')}Z`;
-}
-
 export function modeToDisplay(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
 const always = () => true;
+
+type TaggedField = 'caps' | 'acl' | 'selinux' | 'xattrs' | 'flags';
+
+/** A row for an attribute read beyond lstat (src/extended/value.ts): "unsupported" never differs. */
+function tagged(
+  name: TaggedField,
+  label: string,
+  show: (value: Buffer) => string,
+  same?: (x: Buffer, y: Buffer) => boolean,
+): AttributeSpec {
+  return {
+    name,
+    label,
+    equal: (a, b) => {
+      const x = a[name];
+      const y = b[name];
+      return x !== null && y !== null && taggedEqual(x, y, same);
+    },
+    present: (r) => r[name] !== null,
+    display: (r) => {
+      const v = r[name];
+      return v === null ? null : taggedDisplay(v, show);
+    },
+  };
+}
 
 export const ATTRIBUTES: readonly AttributeSpec[] = [
   {
@@ -119,6 +136,19 @@ export const ATTRIBUTES: readonly AttributeSpec[] = [
     present: (r) => r.content !== null,
     display: (r) => (r.content === null ? null : r.content.toString('hex')),
   },
+  // Kept where a rule says `hashes: [blake3, sha256]`, and compared wherever content is.
+  {
+    name: 'sha256',
+    label: 'content (SHA-256)',
+    equal: (a, b) => a.sha256 !== null && b.sha256 !== null && a.sha256.equals(b.sha256),
+    present: (r) => r.sha256 !== null,
+    display: (r) => (r.sha256 === null ? null : r.sha256.toString('hex')),
+  },
+  tagged('caps', 'capabilities', capsText),
+  tagged('acl', 'ACL', aclText),
+  tagged('selinux', 'SELinux label', (v) => displayBytes(v[v.length - 1] === 0 ? v.subarray(0, -1) : v)),
+  tagged('xattrs', 'xattrs', xattrsText),
+  tagged('flags', 'inode flags', flagsText, flagsEqual),
 ];
 
 export const ATTRIBUTE_BY_NAME: ReadonlyMap<AttributeName, AttributeSpec> = new Map(
@@ -129,7 +159,8 @@ export const PRESET_NAMES = ['readonly', 'dynamic', 'growing', 'existence'] as c
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 const ALL: readonly AttributeName[] = ATTRIBUTES.map((a) => a.name);
-const DYNAMIC = ALL.filter((a) => !['content', 'size', 'mtime', 'ctime'].includes(a));
+/** What changes as a file is written; everything else (capabilities and flags included) does not. */
+const DYNAMIC = ALL.filter((a) => !['content', 'sha256', 'size', 'mtime', 'ctime'].includes(a));
 
 /**
  * Presets after Tripwire's. `growing` is `dynamic` plus a rule the compare applies itself: the size
@@ -153,112 +184,4 @@ export function recordDisplay(r: FileRecord): Record<string, DisplayValue> {
   const out: Record<string, DisplayValue> = {};
   for (const a of ATTRIBUTES) if (a.present(r)) out[a.name] = a.display(r);
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stored fields
-
-/** The fields of a FileRecord that are stored (the path is the key; `prefix` is never stored). */
-export type RecordField = Exclude<keyof FileRecord, 'path' | 'prefix'>;
-
-/**
- * How a field is stored, which fixes its codecs: `type` a small integer code (its index in
- * FILE_TYPES), `u32` an unsigned 32-bit number, `u64`/`i64` a 64-bit integer held as a bigint
- * (nanosecond times exceed 2^53), `bytes` a byte string or null.
- */
-export type FieldKind = 'type' | 'u32' | 'u64' | 'i64' | 'bytes';
-
-export interface FieldSpec {
-  field: RecordField;
-  /** Column of the `record` table. */
-  column: string;
-  /** Key in the journal's JSON encoding of a record (store/record-blob.ts). */
-  json: string;
-  kind: FieldKind;
-  /** `u32` fields: the largest valid value, when less than 2^32 − 1. */
-  max?: bigint;
-  /** `bytes` fields: an exact length or a minimum, and how the journal's JSON writes them. */
-  bytes?: { length?: number; min?: number; json: 'hex' | 'base64' };
-}
-
-/**
- * Every stored field, in the order of the baseline root's canonical form (canonicalRecord below).
- * That order is part of every signed root: a new field goes at the end, never in between. The store
- * (columns, store/record-codec.ts), the journal (JSON, store/record-blob.ts), the root and the scan
- * worker (reviveRecord) read records only through this list.
- */
-export const RECORD_FIELDS: readonly FieldSpec[] = [
-  { field: 'type', column: 'type', json: 't', kind: 'type' },
-  // All 12 permission bits, never the file type's bits (the scan masks them off).
-  { field: 'mode', column: 'mode', json: 'm', kind: 'u32', max: 0o7777n },
-  { field: 'uid', column: 'uid', json: 'u', kind: 'u32' },
-  { field: 'gid', column: 'gid', json: 'g', kind: 'u32' },
-  { field: 'nlink', column: 'nlink', json: 'n', kind: 'u32' },
-  { field: 'size', column: 'size', json: 's', kind: 'u64' },
-  { field: 'mtime', column: 'mtime', json: 'mt', kind: 'i64' },
-  { field: 'ctime', column: 'ctime', json: 'ct', kind: 'i64' },
-  { field: 'inode', column: 'inode', json: 'i', kind: 'u64' },
-  { field: 'dev', column: 'dev', json: 'd', kind: 'u64' },
-  // readlink never returns an empty target.
-  { field: 'target', column: 'target', json: 'l', kind: 'bytes', bytes: { min: 1, json: 'base64' } },
-  // BLAKE3-256.
-  { field: 'content', column: 'content', json: 'c', kind: 'bytes', bytes: { length: 32, json: 'hex' } },
-];
-
-const U32_MAX = 0xffff_ffff;
-const FIXED_BYTES: Record<Exclude<FieldKind, 'bytes'>, number> = { type: 1, u32: 4, u64: 8, i64: 8 };
-
-/**
- * The root's canonical bytes of one record: the key, length-prefixed, then each field in
- * RECORD_FIELDS order: fixed-width big-endian integers, and byte strings prefixed by their length
- * (0xffffffff for null).
- */
-export function canonicalRecord(key: Buffer, r: FileRecord): Buffer {
-  let size = 4 + key.length;
-  for (const f of RECORD_FIELDS) {
-    if (f.kind !== 'bytes') size += FIXED_BYTES[f.kind];
-    else size += 4 + ((r[f.field] as Buffer | null)?.length ?? 0);
-  }
-  const out = Buffer.allocUnsafe(size);
-  let o = out.writeUInt32BE(key.length, 0);
-  o += key.copy(out, o);
-  for (const f of RECORD_FIELDS) {
-    const v = r[f.field];
-    switch (f.kind) {
-      case 'type':
-        o = out.writeUInt8(FILE_TYPES.indexOf(v as FileType) & 0xff, o);
-        break;
-      case 'u32':
-        o = out.writeUInt32BE((v as number) >>> 0, o);
-        break;
-      case 'u64':
-        o = out.writeBigUInt64BE(BigInt.asUintN(64, v as bigint), o);
-        break;
-      case 'i64':
-        o = out.writeBigInt64BE(BigInt.asIntN(64, v as bigint), o);
-        break;
-      case 'bytes': {
-        const b = v as Buffer | null;
-        o = out.writeUInt32BE(b === null ? U32_MAX : b.length, o);
-        if (b !== null) o += b.copy(out, o);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-// Structured clone (worker threads) turns a Buffer into a plain Uint8Array: wrap it back, no copy.
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-/** Restore the Buffers of a record that crossed a worker boundary. */
-export function reviveRecord(r: FileRecord): FileRecord {
-  r.path = asBuffer(r.path);
-  for (const f of RECORD_FIELDS) {
-    if (f.kind !== 'bytes') continue;
-    const v = r[f.field] as Uint8Array | null;
-    (r as unknown as Record<string, unknown>)[f.field] = v === null ? null : asBuffer(v);
-  }
-  if (r.prefix) r.prefix = { length: r.prefix.length, hash: asBuffer(r.prefix.hash) };
-  return r;
 }

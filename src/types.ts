@@ -22,6 +22,12 @@ export const ATTRIBUTE_NAMES = [
   'nlink',
   'target',
   'content',
+  'sha256',
+  'caps',
+  'acl',
+  'selinux',
+  'xattrs',
+  'flags',
 ] as const;
 export type AttributeName = (typeof ATTRIBUTE_NAMES)[number];
 
@@ -43,6 +49,19 @@ export interface FileRecord {
   target: Buffer | null;
   /** BLAKE3-256 of the content, for regular files whose rule asks for it; null otherwise. */
   content: Buffer | null;
+  /** SHA-256 of the content, where the rule says `hashes: [blake3, sha256]`; null otherwise. */
+  sha256: Buffer | null;
+  /**
+   * What the inode carries beyond lstat (src/extended/): each a tagged value (unsupported, absent,
+   * or present with its bytes), or null when not read (the rule does not ask, or an older baseline).
+   * `caps`: security.capability; `acl`: the access and default POSIX ACLs; `selinux`: the label;
+   * `xattrs`: every other extended attribute, as names and value digests; `flags`: the inode flags.
+   */
+  caps: Buffer | null;
+  acl: Buffer | null;
+  selinux: Buffer | null;
+  xattrs: Buffer | null;
+  flags: Buffer | null;
   /**
    * For `growing` rules only: BLAKE3-256 of the first `prefixLength` bytes, where that length is the
    * baseline's size, so an append is allowed and an edit of the old part is not.

@@ -14,6 +14,11 @@ export interface FindingEvent {
   attributes: readonly string[];
   /** Id of the full finding in the local journal; the message names it, so a cut message is recoverable. */
   journalId: string | number;
+  /**
+   * The file's SHA-256 (hex) where its rule keeps it (`hashes: [blake3, sha256]`), before and after:
+   * what threat-intelligence feeds and EDR tools look a file up by. null on the side with no file.
+   */
+  sha256?: { old: string | null; new: string | null };
 }
 
 /** What the daemon reports in each heartbeat, so the log server sees a blind or lagging host. */
@@ -102,5 +107,15 @@ export function findingEvent(finding: Finding, journalId: string | number): Find
     severity: finding.severity,
     attributes: finding.changes.map((c) => c.attribute),
     journalId,
+    ...sha256Of(finding),
   };
+}
+
+function sha256Of(f: Finding): Pick<FindingEvent, 'sha256'> {
+  const mine = f.record.sha256?.toString('hex') ?? null;
+  if (mine === null) return {};
+  if (f.kind === 'added') return { sha256: { old: null, new: mine } };
+  if (f.kind === 'removed') return { sha256: { old: mine, new: null } };
+  const change = f.changes.find((c) => c.attribute === 'sha256');
+  return { sha256: { old: typeof change?.old === 'string' ? change.old : mine, new: mine } };
 }

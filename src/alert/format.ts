@@ -102,6 +102,9 @@ function parts(ev: WireEvent): Parts {
           ['sev', ev.severity],
           ['attrs', attrs],
           ['jid', idText(ev.journalId)],
+          // Hex digests from our own hasher, where the rule keeps them; never cut.
+          ...(ev.sha256?.old ? [['sha256old', safeText(ev.sha256.old)] as [string, string]] : []),
+          ...(ev.sha256?.new ? [['sha256', safeText(ev.sha256.new)] as [string, string]] : []),
         ],
         cuttable: [
           ['path', safeText(ev.path)],

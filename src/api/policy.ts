@@ -35,6 +35,11 @@ export function explainPath(path: string | Buffer, o: SessionOptions = {}): Expl
   return {
     path: abs,
     classification: c,
-    attributes: rule ? ATTRIBUTES.filter((a) => rule.check.attributes.has(a.name)).map((a) => a.name) : [],
+    // SHA-256 is compared with content only where the rule keeps it (`hashes`).
+    attributes: rule
+      ? ATTRIBUTES.filter(
+          (a) => rule.check.attributes.has(a.name) && (a.name !== 'sha256' || rule.hashes.includes('sha256')),
+        ).map((a) => a.name)
+      : [],
   };
 }

@@ -1,7 +1,7 @@
 import { history, showRun } from '../api/history.js';
-import { nsToIso } from '../attributes.js';
 import { displayBytes } from '../display.js';
 import { ExitCode, UsageError } from '../errors.js';
+import { nsToIso } from '../ns-time.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function historyCommand(o: CommonOptions & { limit?: string }, io: Output): Promise<number> {

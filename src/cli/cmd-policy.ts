@@ -44,8 +44,13 @@ export async function policyExplainCommand(path: string, o: CommonOptions, io: O
       Object.assign(result, { depth: c.depth, recurse: rule.recurse });
       text = `${head}\n  not recorded: depth ${c.depth} is beyond recurse ${rule.recurse}`;
     } else {
-      Object.assign(result, { check: rule.checkText, attributes: attrs, growing: rule.check.growing });
-      text = `${head}\n  check: ${rule.checkText}\n  attributes: ${attrs.join(', ')}${rule.check.growing ? '\n  growing: may only grow; the bytes present at baseline must not change' : ''}`;
+      Object.assign(result, {
+        check: rule.checkText,
+        attributes: attrs,
+        hashes: rule.hashes,
+        growing: rule.check.growing,
+      });
+      text = `${head}\n  check: ${rule.checkText}\n  attributes: ${attrs.join(', ')}\n  hashes: ${rule.hashes.join(', ')}${rule.check.growing ? '\n  growing: may only grow; the bytes present at baseline must not change' : ''}`;
     }
   }
   io.out(o.json ? `${JSON.stringify(result)}\n` : `${text}\n`);

@@ -7,6 +7,7 @@
  * FIFOs, sockets and devices never reach this module (the scanner does not open them).
  */
 
+import { createHash, type Hash } from 'node:crypto';
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { errnoCode, systemErrorText } from '../errors.js';
 import { seekData, seekHole } from '../sys/libc.js';
@@ -20,7 +21,14 @@ const NOATIME = constants.O_NOATIME ?? 0;
 const MAX_ATTEMPTS = 3;
 
 export type HashOutcome =
-  | { ok: true; stat: BigIntStats; content: Buffer; prefix: { length: bigint; hash: Buffer } | null }
+  | {
+      ok: true;
+      stat: BigIntStats;
+      content: Buffer;
+      /** SHA-256 of the same bytes, when asked. */
+      sha256: Buffer | null;
+      prefix: { length: bigint; hash: Buffer } | null;
+    }
   | { ok: false; code: string; message: string; vanished?: boolean };
 
 /**
@@ -47,8 +55,15 @@ export class FileHasher {
   /**
    * Hash the file at `path`, which `lstat` showed to be a regular file with `expected` dev/ino.
    * `prefixLength`: also return the hash of the first that many bytes (growing files).
+   * `also.sha256`: a SHA-256 of the same bytes in the same read; `also.withFd`: called with the
+   * checked descriptor once the content is read and stable, to read more through it.
    */
-  hash(path: Buffer | string, expected: BigIntStats, prefixLength?: bigint): HashOutcome {
+  hash(
+    path: Buffer | string,
+    expected: BigIntStats,
+    prefixLength?: bigint,
+    also: { sha256?: boolean; withFd?: (fd: number) => void } = {},
+  ): HashOutcome {
     let lastProblem = 'changed while being read';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let fd: number;
@@ -71,7 +86,8 @@ export class FileHasher {
         const slack = this.slackBytes ?? (before.size / 8n > 1n << 20n ? before.size / 8n : 1n << 20n);
         // Fewer 512-byte blocks than the size needs: the file has holes.
         const sparse = before.blocks * 512n < before.size;
-        const r = this.read(fd, prefixLength, before.size + slack, sparse);
+        const sha = also.sha256 ? createHash('sha256') : null;
+        const r = this.read(fd, prefixLength, before.size + slack, sparse, sha);
         if (r.overflow) {
           lastProblem = `still growing while being read (past ${before.size} bytes by more than ${slack}; ${attempt + 1} attempts)`;
           continue;
@@ -83,7 +99,14 @@ export class FileHasher {
           after.ctimeNs === before.ctimeNs &&
           r.total === after.size
         ) {
-          return { ok: true, stat: after, content: r.content, prefix: r.prefix };
+          also.withFd?.(fd);
+          return {
+            ok: true,
+            stat: after,
+            content: r.content,
+            sha256: sha?.digest() ?? null,
+            prefix: r.prefix,
+          };
         }
         lastProblem = `changed while being read (${attempt + 1} attempts)`;
       } catch (err) {
@@ -117,6 +140,7 @@ export class FileHasher {
     prefixLength: bigint | undefined,
     limit: bigint,
     sparse: boolean,
+    sha: Hash | null,
   ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null; overflow?: true } {
     const h = this.hasher;
     h.reset();
@@ -135,6 +159,7 @@ export class FileHasher {
       } else {
         h.update(chunk);
       }
+      sha?.update(chunk);
       total += n;
       return total <= limit;
     };

@@ -4,9 +4,10 @@
  * from by accepts alone, can be accepted (anything else would accept something nobody reviewed);
  * a path with no finding, or one already accepted, is refused.
  */
-import { canonicalRecord } from '../attributes.js';
+
 import { displayBytes } from '../display.js';
 import { UsageError } from '../errors.js';
+import { canonicalRecord } from '../fields.js';
 import { pathToKey } from '../path-key.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store, StoredFinding } from '../store/store.js';
@@ -111,6 +112,7 @@ export function acceptFindings(o: {
       signature: null,
       parent: current.id,
       reason: 'accept',
+      format: root.format,
     };
     meta.root = root.finish(meta);
     meta.bytes = current.bytes;

@@ -78,6 +78,7 @@ export function createBaseline(opts: {
       signature: null,
       parent,
       reason: 'baseline',
+      format: root.format,
     };
     meta.root = root.finish({ ...meta, policyHash: policy.hash });
     meta.signature = opts.sign ? opts.sign(meta.root, createdNs) : null;
@@ -92,7 +93,7 @@ export function createBaseline(opts: {
 /** Recompute a baseline's root from its records and check its signature: all or nothing. */
 export function verifyBaseline(store: Store, meta: BaselineMeta, verifySignature?: RootVerifier): void {
   verifySignature?.(meta);
-  const root = new RootBuilder();
+  const root = new RootBuilder(meta.format);
   for (const _ of rootTee(store, meta, store.records(meta.id), root));
   checkRoot(store, meta, root);
 }

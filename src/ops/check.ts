@@ -106,7 +106,7 @@ export function compareScope(o: {
   const unlisted: Buffer[] = [];
 
   if (o.verify && scopeKeys.length) throw new Error('compareScope: verify needs a full scan');
-  const root = o.verify ? new RootBuilder() : null;
+  const root = o.verify ? new RootBuilder(o.verify.format) : null;
   const source = scopeKeys.length
     ? store.recordsUnderMany(o.baselineId, scopeKeys, depth)
     : store.records(o.baselineId);

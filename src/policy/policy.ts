@@ -23,6 +23,8 @@ export interface Rule {
   check: CheckSpec;
   /** The `check` value as written, for explain and reports. */
   checkText: string;
+  /** Content digests kept (`hashes`, default [blake3]); BLAKE3 always among them. */
+  hashes: readonly HashName[];
   /** How many levels below a rule path are covered: 0 = the path only, Infinity = all. */
   recurse: number;
   source: string;
@@ -53,9 +55,17 @@ export const RULE_KEYS = [
   'paths',
   'exclude',
   'check',
+  'hashes',
   'recurse',
   'override',
 ] as const;
+
+/** The attributes a `check` may name (SHA-256 is asked with `hashes`, not here). */
+export const CHECK_NAMES: readonly AttributeName[] = ATTRIBUTE_NAMES.filter((a) => a !== 'sha256');
+
+/** Content digests a rule may keep; BLAKE3 is the baseline's own and always kept. */
+export const HASH_NAMES = ['blake3', 'sha256'] as const;
+export type HashName = (typeof HASH_NAMES)[number];
 const TOP_KEYS = ['version', 'rules'] as const;
 
 /** Normalise an absolute path; undefined when it is not one we accept. */
@@ -83,10 +93,16 @@ export function resolveCheck(value: string | string[]): { spec?: CheckSpec; prob
       growing = name === 'growing';
       continue;
     }
-    if (!(ATTRIBUTE_NAMES as readonly string[]).includes(name)) {
-      const hint = suggest(name, [...ATTRIBUTE_NAMES, ...PRESET_NAMES]);
+    if (name === 'sha256') {
       return {
-        problem: `unknown attribute or preset "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; attributes: ${ATTRIBUTE_NAMES.join(', ')}; presets: ${PRESET_NAMES.join(', ')}`,
+        problem:
+          '"sha256" is not chosen in "check": keep it with "hashes: [blake3, sha256]", and it is compared wherever content is',
+      };
+    }
+    if (!(CHECK_NAMES as readonly string[]).includes(name)) {
+      const hint = suggest(name, [...CHECK_NAMES, ...PRESET_NAMES]);
+      return {
+        problem: `unknown attribute or preset "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; attributes: ${CHECK_NAMES.join(', ')}; presets: ${PRESET_NAMES.join(', ')}`,
       };
     }
     if (!Array.isArray(value) && i === 0 && !sign) {
@@ -98,6 +114,9 @@ export function resolveCheck(value: string | string[]): { spec?: CheckSpec; prob
   }
   if (attrs.size === 0 && !growing) return { problem: 'check selects no attribute' };
   attrs.add('type'); // a file turning into a symlink is always a finding
+  // SHA-256 goes with the content: kept where `hashes` asks, compared wherever content is.
+  if (attrs.has('content')) attrs.add('sha256');
+  else attrs.delete('sha256');
   return { spec: { attributes: attrs, growing } };
 }
 
@@ -180,6 +199,23 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
         checkText = Array.isArray(value) ? `[${value.join(', ')}]` : value;
       }
     }
+    let hashes: HashName[] = ['blake3'];
+    if (e.has('hashes')) {
+      const node = e.get('hashes');
+      const list = src.stringList(node, `${label} "hashes"`);
+      if (list) {
+        const names = list.map((x) => x.value);
+        const bad = names.find((n) => !(HASH_NAMES as readonly string[]).includes(n));
+        if (bad !== undefined)
+          src.problem(node, `${label}: unknown hash "${bad}" in "hashes"; known: ${HASH_NAMES.join(', ')}`);
+        else if (!names.includes('blake3'))
+          src.problem(
+            node,
+            `${label}: "hashes" must include blake3 (the baseline's content hash), e.g. [blake3, sha256]`,
+          );
+        else hashes = HASH_NAMES.filter((h) => names.includes(h));
+      }
+    }
     let recurse = Number.POSITIVE_INFINITY;
     if (e.has('recurse')) {
       const r = parseRecurse(src.scalar(e.get('recurse')));
@@ -203,6 +239,7 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
         exclude,
         check,
         checkText,
+        hashes,
         recurse,
         source: src.where(rn),
         override,

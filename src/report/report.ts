@@ -3,8 +3,9 @@
  * CheckReport; neither does I/O. Every path goes through the display form, so the text report
  * never prints a raw control character and JSON also carries the exact bytes as base64.
  */
-import { nsToIso, recordDisplay } from '../attributes.js';
+import { recordDisplay } from '../attributes.js';
 import { displayBytes, safeMessage } from '../display.js';
+import { nsToIso } from '../ns-time.js';
 import type { AttributeChange, Finding, ScanError, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 

@@ -8,8 +8,9 @@
  *   fim's own fields under `fim.*` (the exact path bytes, the attribute changes, the journal ids).
  * Pure: no I/O here; every path in display form.
  */
-import { nsToIso, recordDisplay } from '../attributes.js';
+import { recordDisplay } from '../attributes.js';
 import { displayBytes } from '../display.js';
+import { nsToIso } from '../ns-time.js';
 import type { Finding, Severity } from '../types.js';
 import {
   type BaselineInfo,
@@ -78,6 +79,8 @@ function ecsFile(f: Finding, names?: IdNames): Record<string, unknown> {
     mtime: nsToIso(r.mtime),
     ctime: nsToIso(r.ctime),
     ...(r.target !== null ? { target_path: displayBytes(r.target) } : {}),
+    // Where the rule keeps it (`hashes: [blake3, sha256]`): what threat-intelligence feeds look up.
+    ...(r.sha256 !== null ? { hash: { sha256: r.sha256.toString('hex') } } : {}),
   };
 }
 

@@ -1,17 +1,27 @@
 /**
  * Building one entry's record: what its `lstat` says (type, all 12 mode bits, owner, size, times in
  * nanoseconds, inode, device, link count), then what a rule asks to be read beyond it: a symlink's
- * target (`readlink`, never followed) and a regular file's content hash (through the descriptor,
- * src/hash/hash-file.ts), or, with `--fast`, the baseline's hash when nothing about the file moved.
+ * target (`readlink`, never followed), a regular file's content hash (BLAKE3, and SHA-256 where the
+ * rule keeps it, through the descriptor, src/hash/hash-file.ts), or, with `--fast`, the baseline's
+ * hashes when nothing about the file moved; and capabilities, ACLs, the SELinux label, other xattrs
+ * and inode flags (src/scan/extended.ts), through the hashing descriptor where there is one.
  *
- * It must not: follow a symlink, open anything but a regular file, or throw for an entry that is
- * unreadable or vanishes (it says so in its result). The walk itself is the scanner's.
+ * It must not: follow a symlink, open anything but a regular file or a directory (and those only
+ * with O_NOFOLLOW, checked against the lstat), or throw for an entry that is unreadable or vanishes
+ * (it says so in its result). The walk itself is the scanner's.
  */
-import { type BigIntStats, readlinkSync } from 'node:fs';
+import { type BigIntStats, closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { FileHasher } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
 import type { FileRecord, FileType } from '../types.js';
+import {
+  cPath,
+  type ExtendedOutcome,
+  ExtendedReader,
+  type ExtendedWant,
+  extendedWanted,
+} from './extended.js';
 
 export function fileTypeOf(st: BigIntStats): FileType {
   if (st.isFile()) return 'file';
@@ -39,7 +49,44 @@ export function recordFromStat(path: Buffer, st: BigIntStats): FileRecord {
     nlink: Number(st.nlink),
     target: null,
     content: null,
+    sha256: null,
+    caps: null,
+    acl: null,
+    selinux: null,
+    xattrs: null,
+    flags: null,
   };
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const NOATIME = constants.O_NOATIME ?? 0;
+let noatime = NOATIME !== 0;
+
+/**
+ * Open a regular file or a directory only to read its flags and xattrs through it: never follows
+ * (O_NOFOLLOW), never blocks (O_NONBLOCK), leaves atime alone where allowed. null when it cannot be
+ * opened (then the xattrs are read by path and the flags are not recorded).
+ */
+function openForAttributes(access: string | Buffer, st: BigIntStats): number | null {
+  const flags = OPEN_FLAGS | (st.isDirectory() ? constants.O_DIRECTORY : 0);
+  let fd: number;
+  try {
+    try {
+      fd = openSync(access, flags | (noatime ? NOATIME : 0));
+    } catch (err) {
+      if (!noatime || errnoCode(err) !== 'EPERM') throw err;
+      noatime = false; // O_NOATIME needs ownership or CAP_FOWNER
+      fd = openSync(access, flags);
+    }
+  } catch {
+    return null;
+  }
+  const now = fstatSync(fd, { bigint: true });
+  if (now.ino !== st.ino || now.dev !== st.dev) {
+    closeSync(fd);
+    return null;
+  }
+  return fd;
 }
 
 /** What reading an entry gave: its record, an error (with what lstat told), or nothing (it vanished). */
@@ -66,15 +113,23 @@ function sharedFileHasher(): FileHasher {
   sharedHasher ??= new FileHasher();
   return sharedHasher;
 }
+let sharedExtended: ExtendedReader | undefined;
+function sharedExtendedReader(): ExtendedReader {
+  sharedExtended ??= new ExtendedReader();
+  return sharedExtended;
+}
 
 export class RecordReader {
   private readonly hasher = sharedFileHasher();
+  private readonly extended = sharedExtendedReader();
 
   constructor(private readonly opts: RecordReaderOptions) {}
 
   /** `access` is the name to use for I/O (`/proc/self/fd/N/name`); `path` is the entry's real path. */
   read(key: Buffer, path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule): ReadOutcome {
     const rec = recordFromStat(path, st);
+    const want = extendedWanted(rule);
+    const wantsExtended = want.xattrs || want.flags;
     if (rec.type === 'symlink') {
       try {
         rec.target = readlinkSync(access, { encoding: 'buffer' });
@@ -83,18 +138,21 @@ export class RecordReader {
         if (code === 'ENOENT') return { kind: 'vanished' };
         return { kind: 'error', code, message: `cannot read link: ${code}`, record: rec };
       }
-      return { kind: 'record', record: rec, hashedBytes: 0n };
     }
-    if (
-      rec.type !== 'file' ||
-      this.opts.noHash ||
-      !(rule.check.attributes.has('content') || rule.check.growing)
-    )
-      return { kind: 'record', record: rec, hashedBytes: 0n };
+    const hashes =
+      rec.type === 'file' &&
+      !this.opts.noHash &&
+      (rule.check.attributes.has('content') || rule.check.growing);
+    if (!hashes) {
+      if (!wantsExtended) return { kind: 'record', record: rec, hashedBytes: 0n };
+      return this.withExtended(rec, access, st, want);
+    }
+    const sha256 = rule.hashes.includes('sha256') && rule.check.attributes.has('sha256');
     const old = this.opts.lookup?.(key);
     if (
       this.opts.fast &&
       old?.content &&
+      (!sha256 || old.sha256) &&
       old.type === 'file' &&
       old.size === st.size &&
       old.mtime === st.mtimeNs &&
@@ -103,18 +161,60 @@ export class RecordReader {
       old.dev === st.dev
     ) {
       rec.content = old.content;
+      if (sha256) rec.sha256 = old.sha256;
       if (rule.check.growing) rec.prefix = { length: old.size, hash: old.content };
-      return { kind: 'record', record: rec, hashedBytes: 0n };
+      if (!wantsExtended) return { kind: 'record', record: rec, hashedBytes: 0n };
+      return this.withExtended(rec, access, st, want);
     }
     const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
-    const h = this.hasher.hash(access, st, prefixLen);
+    let ext: ExtendedOutcome | undefined;
+    const h = this.hasher.hash(access, st, prefixLen, {
+      sha256,
+      ...(wantsExtended
+        ? { withFd: (fd: number) => (ext = this.extended.read(fd, 'file', st.dev, want, fd)) }
+        : {}),
+    });
     if (!h.ok) {
       if (h.vanished) return { kind: 'vanished' };
       return { kind: 'error', code: h.code, message: h.message, record: rec };
     }
     const fresh = recordFromStat(path, h.stat);
     fresh.content = h.content;
+    fresh.sha256 = h.sha256;
     if (prefixLen !== undefined) fresh.prefix = h.prefix;
+    if (ext !== undefined) {
+      const e: ExtendedOutcome = ext;
+      if (!e.ok)
+        return e.vanished
+          ? { kind: 'vanished' }
+          : { kind: 'error', code: e.code, message: e.message, record: fresh };
+      Object.assign(fresh, e.fields);
+    }
     return { kind: 'record', record: fresh, hashedBytes: h.stat.size };
+  }
+
+  /**
+   * Capabilities, ACLs, label, xattrs and flags of an entry that is not being hashed: through a
+   * descriptor for a regular file or a directory (opened for it), by path for anything else.
+   */
+  private withExtended(
+    rec: FileRecord,
+    access: string | Buffer,
+    st: BigIntStats,
+    want: ExtendedWant,
+  ): ReadOutcome {
+    const fd = rec.type === 'file' || rec.type === 'dir' ? openForAttributes(access, st) : null;
+    let e: ExtendedOutcome;
+    try {
+      e = this.extended.read(fd ?? cPath(access), rec.type, st.dev, want, fd);
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+    if (!e.ok)
+      return e.vanished
+        ? { kind: 'vanished' }
+        : { kind: 'error', code: e.code, message: e.message, record: rec };
+    Object.assign(rec, e.fields);
+    return { kind: 'record', record: rec, hashedBytes: 0n };
   }
 }

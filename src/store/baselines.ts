@@ -5,6 +5,7 @@
  * It must not touch records (records.ts) nor decide whether a baseline can be trusted: it reads the
  * stored root and signature, and the callers recompute and verify them (root.ts, ops/baseline.ts).
  */
+import { ROOT_FORMATS, type RootFormat } from '../fields.js';
 import type { Connection, Statement } from './db.js';
 import {
   blob,
@@ -12,6 +13,7 @@ import {
   id,
   idOrNull,
   int64,
+  intIn,
   type Row,
   text,
   textOrNull,
@@ -31,6 +33,8 @@ export interface BaselineMeta {
   signature: string | null;
   parent: number | null;
   reason: string;
+  /** The root format its root was made in (src/fields.ts), and is verified in. */
+  format: RootFormat;
 }
 
 /** The root and the policy hash are BLAKE3-256 digests. */
@@ -55,7 +59,7 @@ export class BaselineTable {
       byId: this.c.db.prepare('SELECT * FROM baseline WHERE id = ?'),
       maxId: this.c.db.prepare('SELECT max(id) FROM baseline').pluck(),
       insert: this.c.db.prepare(
-        'INSERT INTO baseline (id, created_ns, label, host, policy_hash, files, bytes, root, signature, parent, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+        'INSERT INTO baseline (id, created_ns, label, host, policy_hash, files, bytes, root, signature, parent, reason, format) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)',
       ),
     };
     return this.stmts;
@@ -92,6 +96,7 @@ export class BaselineTable {
       m.signature,
       m.parent,
       m.reason,
+      m.format,
     );
   }
 
@@ -126,6 +131,7 @@ export class BaselineTable {
       signature: textOrNull(r.signature, w, 'signature', at),
       parent: idOrNull(r.parent, w, 'parent', at),
       reason: text(r.reason, w, 'reason', at),
+      format: intIn(r.format, 1n, BigInt(Math.max(...ROOT_FORMATS)), w, 'format', at) as RootFormat,
     };
   }
 }

@@ -23,10 +23,11 @@ export interface Connection {
   readonly file: string;
 }
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 const APPLICATION_ID = 0x46494d31; // "FIM1": marks the file as ours
 
-const MIGRATIONS: readonly string[] = [
+/** Each entry takes a database from its index to the next version (exported for the upgrade tests). */
+export const MIGRATIONS: readonly string[] = [
   // 0 → 1
   `
   CREATE TABLE baseline (
@@ -111,6 +112,18 @@ const MIGRATIONS: readonly string[] = [
   // say how coverage changed; their hash is the baseline's policy_hash, bound into its root.
   `
   CREATE TABLE baseline_policy (baseline INTEGER PRIMARY KEY, sources BLOB NOT NULL);
+  `,
+  // 2 → 3: SHA-256 and what lies beyond lstat (capabilities, ACLs, SELinux label, other xattrs,
+  // inode flags), and each baseline's root format (src/fields.ts): older baselines keep format 1,
+  // whose root covers none of the new columns, and verify as they did.
+  `
+  ALTER TABLE record ADD COLUMN sha256 BLOB;
+  ALTER TABLE record ADD COLUMN caps BLOB;
+  ALTER TABLE record ADD COLUMN acl BLOB;
+  ALTER TABLE record ADD COLUMN selinux BLOB;
+  ALTER TABLE record ADD COLUMN xattrs BLOB;
+  ALTER TABLE record ADD COLUMN flags BLOB;
+  ALTER TABLE baseline ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
   `,
 ];
 

@@ -7,7 +7,8 @@
  * It must not be used for baselines (their records are columns, record-codec.ts) and must not
  * change shape without a schema migration: old journals have to stay readable.
  */
-import { type FieldSpec, RECORD_FIELDS } from '../attributes.js';
+import { bytesFieldValid, type FieldSpec, RECORD_FIELDS } from '../fields.js';
+import { splitTime } from '../ns-time.js';
 import { FILE_TYPES, type FileRecord } from '../types.js';
 import { badColumn, type RowRef, type Where } from './row-check.js';
 
@@ -16,6 +17,7 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const HEX = /^(?:[0-9a-f]{2})*$/;
 const DECIMAL = /^-?[0-9]+$/;
 const U32_MAX = 0xffffffffn;
+const U64_MAX = (1n << 64n) - 1n;
 
 /** Records cross the journal as a compact JSON blob (for `accept`): one key per field of the table. */
 export function encodeRecord(r: FileRecord): Buffer {
@@ -23,7 +25,7 @@ export function encodeRecord(r: FileRecord): Buffer {
   for (const f of RECORD_FIELDS) {
     const v = r[f.field];
     if (f.kind === 'bytes') o[f.json] = v === null ? null : (v as Buffer).toString(f.bytes?.json ?? 'base64');
-    else if (f.kind === 'u64' || f.kind === 'i64') o[f.json] = (v as bigint).toString();
+    else if (f.kind === 'u64' || f.kind === 'time') o[f.json] = (v as bigint).toString();
     else o[f.json] = v as string | number;
   }
   return Buffer.from(JSON.stringify(o));
@@ -65,19 +67,34 @@ function decodeField(
       if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && BigInt(v) <= max) return v;
       throw bad(f.json, v, `an integer from 0 to ${max}`);
     }
-    case 'u64':
-    case 'i64': {
-      const signed = f.kind === 'i64';
-      if (typeof v === 'string' && DECIMAL.test(v) && (signed || !v.startsWith('-'))) return BigInt(v);
-      throw bad(f.json, v, signed ? 'a decimal integer' : 'a decimal integer ≥ 0');
+    case 'u64': {
+      const max = f.max ?? U64_MAX;
+      if (
+        typeof v === 'string' &&
+        DECIMAL.test(v) &&
+        !v.startsWith('-') &&
+        v.length <= 20 &&
+        BigInt(v) <= max
+      )
+        return BigInt(v);
+      throw bad(f.json, v, `a decimal integer from 0 to ${max}`);
     }
+    case 'time':
+      // Any time a kernel timespec can hold: 64-bit seconds.
+      if (typeof v === 'string' && DECIMAL.test(v) && v.length <= 40 && splitTime(BigInt(v)) !== undefined)
+        return BigInt(v);
+      throw bad(f.json, v, 'a time in decimal nanoseconds');
     case 'bytes': {
       if (v === null) return null;
       const enc = f.bytes?.json ?? 'base64';
       if (typeof v === 'string' && (enc === 'hex' ? HEX : BASE64).test(v)) {
         const buf = Buffer.from(v, enc);
         const length = f.bytes?.length;
-        if (length === undefined ? buf.length >= (f.bytes?.min ?? 0) : buf.length === length) return buf;
+        if (
+          (length === undefined ? buf.length >= (f.bytes?.min ?? 0) : buf.length === length) &&
+          bytesFieldValid(f, buf)
+        )
+          return buf;
       }
       const size =
         f.bytes?.length !== undefined ? `${f.bytes.length} bytes` : `at least ${f.bytes?.min ?? 0} byte`;

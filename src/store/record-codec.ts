@@ -8,10 +8,20 @@
  * records.ts, which passes the key in. Nor does it judge whether a well-formed record is the one
  * that was signed: that is the baseline root's job (root.ts).
  */
-import { type FieldSpec, RECORD_FIELDS } from '../attributes.js';
+import { bytesFieldValid, type FieldSpec, RECORD_FIELDS } from '../fields.js';
 import { keyToPath } from '../path-key.js';
 import { FILE_TYPES, type FileRecord, type FileType } from '../types.js';
-import { blobOrNull, int64, intIn, type Row, uint32, uint64, type Where } from './row-check.js';
+import {
+  badColumn,
+  blobOrNull,
+  intIn,
+  type Row,
+  time,
+  timeToColumn,
+  u64Bits,
+  uint32,
+  type Where,
+} from './row-check.js';
 
 /** The attribute columns, from the attribute table (src/attributes.ts RECORD_FIELDS), in its order. */
 export const RECORD_COLUMNS: readonly string[] = RECORD_FIELDS.map((f) => f.column);
@@ -23,6 +33,11 @@ const TYPE_CODE = new Map<FileType, number>(FILE_TYPES.map((t, i) => [t, i]));
 const UNKNOWN_TYPE = TYPE_CODE.get('unknown') ?? FILE_TYPES.length - 1;
 const LAST_TYPE = BigInt(FILE_TYPES.length - 1);
 const RECORD: Where = { file: 'the database', table: 'record' };
+
+function uint64Max(v: unknown, max: bigint, w: Where, c: string, k: Buffer): bigint {
+  if (typeof v === 'bigint' && v >= 0n && v <= max) return v;
+  throw badColumn(w, c, v, `an integer from 0 to ${max}`, k);
+}
 
 type Decoder = (v: unknown, where: Where, key: Buffer) => FileRecord[FieldSpec['field']];
 
@@ -36,14 +51,22 @@ function decoderFor(f: FieldSpec): Decoder {
       const max = f.max;
       return max === undefined ? (v, w, k) => uint32(v, w, c, k) : (v, w, k) => intIn(v, 0n, max, w, c, k);
     }
-    case 'u64':
-      return (v, w, k) => uint64(v, w, c, k);
-    case 'i64':
-      return (v, w, k) => int64(v, w, c, k);
+    case 'u64': {
+      const max = f.max;
+      return max === undefined ? (v, w, k) => u64Bits(v, w, c, k) : (v, w, k) => uint64Max(v, max, w, c, k);
+    }
+    case 'time':
+      return (v, w, k) => time(v, w, c, k);
     case 'bytes': {
       const length = f.bytes?.length ?? -1;
       const min = f.bytes?.min ?? 0;
-      return (v, w, k) => blobOrNull(v, w, c, k, length, min);
+      if (!f.bytes?.tagged) return (v, w, k) => blobOrNull(v, w, c, k, length, min);
+      return (v, w, k) => {
+        const b = blobOrNull(v, w, c, k, length, min);
+        if (b !== null && !bytesFieldValid(f, b))
+          throw badColumn(w, c, v, 'a tagged value (unsupported, absent or present)', k);
+        return b;
+      };
     }
   }
 }
@@ -53,11 +76,19 @@ const DECODERS = RECORD_FIELDS.map(decoderFor);
 
 /** A record's attribute columns, in RECORD_COLUMNS order. */
 export function recordToRow(r: FileRecord): RecordColumns {
-  return RECORD_FIELDS.map((f) =>
-    f.kind === 'type'
-      ? (TYPE_CODE.get(r.type) ?? UNKNOWN_TYPE)
-      : (r[f.field] as number | bigint | Buffer | null),
-  );
+  return RECORD_FIELDS.map((f) => {
+    const v = r[f.field];
+    switch (f.kind) {
+      case 'type':
+        return TYPE_CODE.get(r.type) ?? UNKNOWN_TYPE;
+      case 'u64':
+        return BigInt.asIntN(64, v as bigint);
+      case 'time':
+        return timeToColumn(v as bigint);
+      default:
+        return v as number | Buffer | null;
+    }
+  });
 }
 
 /**

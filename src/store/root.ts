@@ -8,11 +8,12 @@
  * row-check.ts has done by the time a record gets here.
  */
 
-import { canonicalRecord } from '../attributes.js';
+import { canonicalRecord, ROOT_FORMAT, type RootFormat } from '../fields.js';
 import { Blake3 } from '../hash/blake3.js';
 import type { FileRecord } from '../types.js';
 
-const DOMAIN = 'fim baseline root v1';
+/** Each format's domain string: no set of records has the same root in two formats. */
+const DOMAIN: Record<RootFormat, string> = { 1: 'fim baseline root v1', 2: 'fim baseline root v2' };
 
 export interface RootMeta {
   host: string;
@@ -22,17 +23,22 @@ export interface RootMeta {
   files: number;
 }
 
-/** Feeds records in key order; `finish` binds the metadata and returns the root. */
+/**
+ * Feeds records in key order; `finish` binds the metadata and returns the root. `format`: the
+ * baseline's root format when verifying one (BaselineMeta.format), the current one when making one.
+ */
 export class RootBuilder {
   private readonly h = new Blake3();
   private count = 0;
   private lastKey: Buffer | null = null;
 
+  constructor(readonly format: RootFormat = ROOT_FORMAT) {}
+
   add(key: Buffer, r: FileRecord): void {
     if (this.lastKey && Buffer.compare(this.lastKey, key) >= 0) throw new Error('records out of key order');
     this.lastKey = key;
     this.count++;
-    this.h.update(canonicalRecord(key, r));
+    this.h.update(canonicalRecord(key, r, this.format));
   }
 
   get records(): number {
@@ -43,7 +49,7 @@ export class RootBuilder {
     const recordsDigest = this.h.digest();
     const meta = Buffer.from(
       JSON.stringify([
-        DOMAIN,
+        DOMAIN[this.format],
         m.host,
         m.label,
         m.createdNs.toString(),

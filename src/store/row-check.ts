@@ -77,6 +77,47 @@ export function int64(v: unknown, where: Where, column: string, row?: RowRef): b
   throw badColumn(where, column, v, 'an integer', row);
 }
 
+/**
+ * A time in nanoseconds (fields.ts, kind `time`): an integer where it fits in 64 bits, else 12
+ * bytes (big-endian 64-bit seconds, then 32-bit nanoseconds) for a time too far from 1970 for
+ * 64-bit nanoseconds (before 1677 or after 2262). One form per value: a blob for a time that fits
+ * is refused, so no time has two stored spellings.
+ */
+export function time(v: unknown, where: Where, column: string, row?: RowRef): bigint {
+  if (typeof v === 'bigint') return v;
+  if (Buffer.isBuffer(v) && v.length === TIME_BLOB_BYTES) {
+    const nsec = v.readUInt32BE(8);
+    const ns = v.readBigInt64BE(0) * 1_000_000_000n + BigInt(nsec);
+    if (nsec < 1_000_000_000 && (ns < -I64_MAX - 1n || ns > I64_MAX)) return ns;
+  }
+  throw badColumn(where, column, v, 'a time (an integer, or 12 bytes for one past 64-bit nanoseconds)', row);
+}
+
+/** The stored form of a time (see `time`): split only when it does not fit in 64 bits. */
+export function timeToColumn(ns: bigint): bigint | Buffer {
+  if (ns >= -I64_MAX - 1n && ns <= I64_MAX) return ns;
+  const [sec, nsec] = [ns / 1_000_000_000n, ns % 1_000_000_000n];
+  const b = Buffer.alloc(TIME_BLOB_BYTES);
+  // Floor division: a negative time's nanoseconds are counted forward from the second before it.
+  if (nsec < 0n) {
+    b.writeBigInt64BE(sec - 1n, 0);
+    b.writeUInt32BE(Number(nsec + 1_000_000_000n), 8);
+  } else {
+    b.writeBigInt64BE(sec, 0);
+    b.writeUInt32BE(Number(nsec), 8);
+  }
+  return b;
+}
+
+/**
+ * A 64-bit unsigned number (size, inode, device) stored in SQLite's signed integer: the bits as
+ * they are, so one past 2^63 (some file systems' inode and device numbers) is a negative integer.
+ */
+export function u64Bits(v: unknown, where: Where, column: string, row?: RowRef): bigint {
+  if (typeof v === 'bigint' && v >= -I64_MAX - 1n && v <= I64_MAX) return BigInt.asUintN(64, v);
+  throw badColumn(where, column, v, 'a 64-bit integer', row);
+}
+
 /** A size, count, inode or device number: 0 up to SQLite's largest integer. */
 export function uint64(v: unknown, where: Where, column: string, row?: RowRef): bigint {
   if (typeof v === 'bigint' && v >= 0n && v <= I64_MAX) return v;
@@ -149,6 +190,8 @@ export function blob(v: unknown, where: Where, column: string, row?: RowRef, len
     length >= 0 ? `a blob of ${length} bytes` : min > 0 ? `a blob of at least ${min} byte` : 'a blob';
   throw badColumn(where, column, v, expected, row);
 }
+
+const TIME_BLOB_BYTES = 12;
 
 export function blobOrNull(
   v: unknown,

@@ -1,9 +1,14 @@
 /**
  * The system calls Node does not offer, through libc: the one importer of koffi (an FFI whose
- * native part ships inside its npm package). Today: lseek(2) with SEEK_DATA and SEEK_HOLE, so a
- * sparse file's holes are hashed as the zeros they read as, without reading them: the kernel fills
- * the page cache with zero pages for every hole that is read (measured here: 25 s for a fresh
- * 10 GiB sparse file, 1.9 s once cached; b3sum maps holes to the zero page and takes seconds).
+ * native part ships inside its npm package; docs/dependencies.md has the measurements). Today:
+ * - lseek(2) with SEEK_DATA and SEEK_HOLE, so a sparse file's holes are hashed as the zeros they
+ *   read as, without reading them: the kernel fills the page cache with zero pages for every hole
+ *   that is read (measured here: 25 s for a fresh 10 GiB sparse file, 1.9 s once cached);
+ * - listxattr(2) and getxattr(2), through a descriptor (f*) or a path that is not followed (l*):
+ *   names and values stay bytes;
+ * - ioctl(2) FS_IOC_GETFLAGS, the inode flags `lsattr` shows.
+ * Paths and names are passed as NUL-terminated Buffers, never as JS strings (a name that is not
+ * UTF-8 must reach the kernel as it is).
  *
  * Everything here is optional: where libc or koffi cannot be loaded, `available` is false and the
  * callers fall back to what Node can do.
@@ -15,10 +20,16 @@ const SEEK_HOLE = 4;
 const ENXIO = 6;
 
 type Lseek = (fd: number, offset: bigint | number, whence: number) => bigint | number;
+type Ret = number | bigint;
 
 interface Libc {
   lseek: Lseek;
   errno: () => number;
+  flistxattr: (fd: number, list: Buffer | null, size: number) => Ret;
+  llistxattr: (path: Buffer, list: Buffer | null, size: number) => Ret;
+  fgetxattr: (fd: number, name: Buffer, value: Buffer | null, size: number) => Ret;
+  lgetxattr: (path: Buffer, name: Buffer, value: Buffer | null, size: number) => Ret;
+  ioctl: (fd: number, request: number, arg: Buffer) => Ret;
 }
 
 function load(): Libc | null {
@@ -29,8 +40,16 @@ function load(): Libc | null {
       errno(): number;
     };
     const libc = koffi.load('libc.so.6');
-    const lseek = libc.func('int64_t lseek(int fd, int64_t offset, int whence)') as Lseek;
-    return { lseek, errno: () => koffi.errno() };
+    const f = <T>(sig: string) => libc.func(sig) as T;
+    return {
+      lseek: f<Lseek>('int64_t lseek(int fd, int64_t offset, int whence)'),
+      errno: () => koffi.errno(),
+      flistxattr: f('intptr_t flistxattr(int fd, void *list, size_t size)'),
+      llistxattr: f('intptr_t llistxattr(const void *path, void *list, size_t size)'),
+      fgetxattr: f('intptr_t fgetxattr(int fd, const void *name, void *value, size_t size)'),
+      lgetxattr: f('intptr_t lgetxattr(const void *path, const void *name, void *value, size_t size)'),
+      ioctl: f('int ioctl(int fd, unsigned long request, void *arg)'),
+    };
   } catch {
     return null;
   }
@@ -64,4 +83,67 @@ export function seekHole(fd: number, offset: bigint): bigint | undefined {
   if (!c) return undefined;
   const r = BigInt(c.lseek(fd, offset, SEEK_HOLE));
   return r >= 0n ? r : undefined;
+}
+
+/** A call's result: the count it returned, or the errno it failed with. */
+export type SysResult = { ok: true; n: number } | { ok: false; errno: number };
+
+export const ERRNO = {
+  ENOENT: 2,
+  E2BIG: 7,
+  EACCES: 13,
+  ENOTDIR: 20,
+  EINVAL: 22,
+  ENOTTY: 25,
+  ERANGE: 34,
+  ENODATA: 61,
+  EOPNOTSUPP: 95,
+} as const;
+
+function result(c: Libc, r: Ret): SysResult {
+  const n = Number(r);
+  return n >= 0 ? { ok: true, n } : { ok: false, errno: c.errno() };
+}
+
+/** Where an inode is reached: its descriptor, or a NUL-terminated path whose last name is not followed. */
+export type XattrTarget = number | Buffer;
+
+/**
+ * listxattr into `buf` (null: only ask for the size). undefined when libc cannot be used.
+ * A path target must end in NUL.
+ */
+export function listXattr(target: XattrTarget, buf: Buffer | null): SysResult | undefined {
+  const c = get();
+  if (!c) return undefined;
+  const size = buf?.length ?? 0;
+  return result(
+    c,
+    typeof target === 'number' ? c.flistxattr(target, buf, size) : c.llistxattr(target, buf, size),
+  );
+}
+
+/** getxattr of `name` (NUL-terminated) into `buf` (null: only ask for the size). */
+export function getXattr(target: XattrTarget, name: Buffer, buf: Buffer | null): SysResult | undefined {
+  const c = get();
+  if (!c) return undefined;
+  const size = buf?.length ?? 0;
+  return result(
+    c,
+    typeof target === 'number' ? c.fgetxattr(target, name, buf, size) : c.lgetxattr(target, name, buf, size),
+  );
+}
+
+/** FS_IOC_GETFLAGS = _IOR('f', 1, long) on 64-bit Linux; the kernel writes an int. */
+const FS_IOC_GETFLAGS = 0x80086601;
+const flagsBuf = Buffer.alloc(8);
+
+/** The inode flags of an open file or directory. */
+export function inodeFlags(
+  fd: number,
+): { ok: true; flags: number } | { ok: false; errno: number } | undefined {
+  const c = get();
+  if (!c) return undefined;
+  flagsBuf.fill(0);
+  const r = Number(c.ioctl(fd, FS_IOC_GETFLAGS, flagsBuf));
+  return r < 0 ? { ok: false, errno: c.errno() } : { ok: true, flags: flagsBuf.readUInt32LE(0) };
 }

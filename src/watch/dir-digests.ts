@@ -7,9 +7,10 @@
  * just verified; before an event rescan it re-reads the directories the rescan touches and compares.
  * A mismatch is a BaselineIntegrityError: the record was edited while fim watched.
  */
-import { canonicalRecord } from '../attributes.js';
+
 import { displayBytes } from '../display.js';
 import { BaselineIntegrityError } from '../errors.js';
+import { canonicalRecord } from '../fields.js';
 import { Blake3 } from '../hash/blake3.js';
 import { keyAsDir, keyToPath, pathToKey, splitKey } from '../path-key.js';
 import type { Store } from '../store/store.js';

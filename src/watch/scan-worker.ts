@@ -6,7 +6,7 @@
  * thread, in one place.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { reviveRecord } from '../attributes.js';
+import { reviveRecord } from '../fields.js';
 import { verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { loadPolicies } from '../policy/policy.js';

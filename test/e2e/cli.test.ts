@@ -160,12 +160,27 @@ describe('policy explain, scoped checks, filters', () => {
     const a = sb.fim(['policy', 'explain', sb.path('app/a.py')]);
     expect(a.stdout).toContain('rule "code"');
     expect(a.stdout).toContain(
-      'attributes: type, mode, uid, gid, size, mtime, ctime, inode, nlink, target, content',
+      'attributes: type, mode, uid, gid, size, mtime, ctime, inode, nlink, target, content, caps, acl, selinux, xattrs, flags\n  hashes: blake3',
     );
     const k = JSON.parse(sb.fim(['policy', 'explain', '--json', sb.path('keys/k.pem')]).stdout) as {
       attributes: string[];
     };
-    expect(k.attributes).toEqual(['type', 'mode', 'uid', 'gid', 'inode', 'nlink', 'target', 'content']);
+    // An intruder's setcap is never dynamic data: dynamic keeps caps, ACLs, label, xattrs, flags.
+    expect(k.attributes).toEqual([
+      'type',
+      'mode',
+      'uid',
+      'gid',
+      'inode',
+      'nlink',
+      'target',
+      'content',
+      'caps',
+      'acl',
+      'selinux',
+      'xattrs',
+      'flags',
+    ]);
     expect(sb.fim(['policy', 'explain', sb.path('app/tmp/scratch')]).stdout).toContain('matches "');
     expect(sb.fim(['policy', 'explain', sb.path('app/deep/er/x.py')]).stdout).toContain('beyond recurse 2');
     expect(sb.fim(['policy', 'explain', sb.path('other/o.txt')]).stdout).toContain('not covered by any rule');

@@ -3,6 +3,7 @@
  * alerts to a real rsyslogd, and `fim verify-log` proving what rsyslog stored. Also: a baseline
  * whose signature was stripped or altered is refused (18), loose key permissions are refused (20).
  */
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -157,5 +158,30 @@ describe.skipIf(!rsyslogAvailable())('signed evidence through the CLI and a real
     const problems = r.stdout.split('\n').filter(Boolean);
     expect(problems.length).toBeGreaterThanOrEqual(1);
     for (const p of problems) expect(p.startsWith('PROBLEM ')).toBe(true);
+  });
+
+  it('a rule that keeps SHA-256 ships it in the signed finding, old and new, as sha256sum gives it', async () => {
+    sb.policy(
+      '  - name: app\n    severity: high\n    paths: ["{tree}/app", "{tree}/keys"]\n    check: readonly\n    hashes: [blake3, sha256]\n',
+    );
+    const file = sb.path('app/tasks.py');
+    const sum = () => execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
+    const before = lineCount();
+    expect(run(['baseline', '--label', 'deploy-sha']).code).toBe(0);
+    const old = sum();
+    writeFileSync(file, 'print(3)\n');
+    expect(run(['check']).code).toBe(4);
+    const lines = (await rs.waitFor((ls) => ls.slice(before).some((l) => l.includes('ev="summary"')))).slice(
+      before,
+    );
+    const finding = lines.find((l) => l.includes('ev="finding"') && l.includes(file));
+    expect(finding).toContain(`sha256old="${old}"`);
+    expect(finding).toContain(`sha256="${sum()}"`);
+    // Signed like every other parameter: every one of these lines verifies.
+    const subset = join(sb.dir, 'sha-lines.log');
+    writeFileSync(subset, `${lines.join('\n')}\n`);
+    const r = fim(['verify-log', '--pubkey', pub, '--json', subset]);
+    const hosts = (JSON.parse(r.stdout) as { hosts: { verified: number; badSignature?: number }[] }).hosts;
+    expect(hosts[0]?.verified).toBe(lines.length);
   });
 });

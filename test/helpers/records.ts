@@ -16,6 +16,12 @@ export function fileRecord(path: string | Buffer, over: Partial<FileRecord> = {}
     nlink: 1,
     target: null,
     content: null,
+    sha256: null,
+    caps: null,
+    acl: null,
+    selinux: null,
+    xattrs: null,
+    flags: null,
     ...over,
   };
 }

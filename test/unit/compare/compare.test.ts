@@ -6,9 +6,28 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS, type PresetName } from '../../../src/attributes.js';
 import { compareRecords, diffAttributes } from '../../../src/compare/compare.js';
+import { encodeAcl } from '../../../src/extended/acl.js';
+import { encodeFlags } from '../../../src/extended/flags.js';
+import { ABSENT, presentValue, UNSUPPORTED } from '../../../src/extended/value.js';
+import { encodeXattrs } from '../../../src/extended/xattrs.js';
 import type { Rule } from '../../../src/policy/policy.js';
-import { resolveCheck } from '../../../src/policy/policy.js';
-import { ATTRIBUTE_NAMES, type AttributeName, type FileRecord } from '../../../src/types.js';
+import { CHECK_NAMES, resolveCheck } from '../../../src/policy/policy.js';
+import type { AttributeName, FileRecord } from '../../../src/types.js';
+
+/** `setcap cap_setuid+ep`, as the kernel stores it (vfs_cap_data revision 2). */
+const CAP_SETUID = Buffer.from('0100000280000000000000000000000000000000', 'hex');
+/** `setfacl -m u:1000:r`: user::rw-, user:1000:r--, group::r--, mask::r--, other::r--. */
+const ACL_U1000 = Buffer.from(
+  '02000000' +
+    '01000600ffffffff' +
+    '0200040' +
+    '0e8030000' +
+    '04000400ffffffff' +
+    '10000400ffffffff' +
+    '20000400ffffffff',
+  'hex',
+);
+const label = (s: string) => presentValue(Buffer.from(`${s}\0`));
 
 function rule(check: string | string[], name = 'app'): Rule {
   const r = resolveCheck(check);
@@ -21,6 +40,7 @@ function rule(check: string | string[], name = 'app'): Rule {
     exclude: [],
     check: r.spec,
     checkText: Array.isArray(check) ? `[${check.join(', ')}]` : check,
+    hashes: ['blake3'],
     recurse: Number.POSITIVE_INFINITY,
     source: 'test.yaml:3:5',
     override: null,
@@ -45,6 +65,12 @@ function file(over: Partial<FileRecord> = {}): FileRecord {
     nlink: 1,
     target: null,
     content: hash(0xaa),
+    sha256: null,
+    caps: null,
+    acl: null,
+    selinux: null,
+    xattrs: null,
+    flags: null,
     ...over,
   };
 }
@@ -153,11 +179,54 @@ const ROWS: Row[] = [
     shownNew: 'bb'.repeat(32),
     without: 'dynamic',
   },
+  {
+    attribute: 'caps',
+    old: file({ caps: ABSENT }),
+    cur: file({ caps: presentValue(CAP_SETUID) }),
+    shownOld: '(none)',
+    shownNew: 'cap_setuid=ep',
+    without: 'existence',
+  },
+  {
+    attribute: 'acl',
+    old: file({ acl: ABSENT }),
+    cur: file({ acl: presentValue(encodeAcl(ACL_U1000, null)) }),
+    shownOld: '(none)',
+    shownNew: 'u::rw-,u:1000:r--,g::r--,m::r--,o::r--',
+    without: 'existence',
+  },
+  {
+    attribute: 'selinux',
+    old: file({ selinux: label('system_u:object_r:bin_t:s0') }),
+    cur: file({ selinux: label('unconfined_u:object_r:user_tmp_t:s0') }),
+    shownOld: 'system_u:object_r:bin_t:s0',
+    shownNew: 'unconfined_u:object_r:user_tmp_t:s0',
+    without: 'existence',
+  },
+  {
+    attribute: 'xattrs',
+    old: file({ xattrs: ABSENT }),
+    cur: file({
+      xattrs: presentValue(encodeXattrs([{ name: Buffer.from('user.evil'), digest: hash(0xee) }])),
+    }),
+    shownOld: '(none)',
+    shownNew: `user.evil#${'ee'.repeat(8)}`,
+    without: 'existence',
+  },
+  {
+    attribute: 'flags',
+    old: file({ flags: presentValue(encodeFlags(0x80000)) }),
+    cur: file({ flags: presentValue(encodeFlags(0x80010)) }),
+    shownOld: 'e',
+    shownNew: 'ie',
+    without: 'existence',
+  },
 ];
 
 describe('one attribute differs', () => {
   it('the table covers every attribute', () => {
-    expect(ROWS.map((r) => r.attribute).sort()).toEqual([...ATTRIBUTE_NAMES].sort());
+    // sha256 is kept with `hashes` and compared with content: its own tests are below.
+    expect(ROWS.map((r) => r.attribute).sort()).toEqual([...CHECK_NAMES].sort());
   });
 
   it.each(ROWS)(
@@ -196,7 +265,7 @@ describe('one attribute differs', () => {
   it.each(ROWS.filter((r) => r.attribute !== 'type'))(
     '$attribute: not reported by a list that does not name it',
     ({ attribute, old, cur }) => {
-      const others = ATTRIBUTE_NAMES.filter((a) => a !== attribute);
+      const others = CHECK_NAMES.filter((a) => a !== attribute);
       expect(diffAttributes(old, cur, rule(others))).toEqual([]);
     },
   );
@@ -228,6 +297,80 @@ describe('one attribute differs', () => {
       old: 'file',
       new: 'symlink',
     });
+  });
+});
+
+describe('sha256 and the attributes read beyond lstat', () => {
+  const sha = (fill: number) => Buffer.alloc(32, fill);
+
+  it('sha256 is compared wherever content is, and named beside it', () => {
+    const old = file({ sha256: sha(1) });
+    const cur = file({ content: hash(0xbb), sha256: sha(2) });
+    expect(diffAttributes(old, cur, rule('readonly')).map((c) => c.attribute)).toEqual(['content', 'sha256']);
+    expect(diffAttributes(old, cur, rule(['content'])).map((c) => c.attribute)).toEqual([
+      'content',
+      'sha256',
+    ]);
+    expect(diffAttributes(old, cur, rule('readonly -content'))).toEqual([]);
+    expect(diffAttributes(old, cur, rule('dynamic'))).toEqual([]);
+  });
+
+  it('sha256 kept on one side only (hashes changed) is not a change', () => {
+    expect(diffAttributes(file({ sha256: sha(1) }), file(), rule('readonly'))).toEqual([]);
+  });
+
+  it('"sha256" cannot be chosen in check: it is asked with hashes', () => {
+    expect(resolveCheck(['sha256']).problem).toMatch(/hashes: \[blake3, sha256\]/);
+    expect(resolveCheck('readonly -sha256').problem).toMatch(/hashes/);
+  });
+
+  it.each(['caps', 'acl', 'selinux', 'xattrs', 'flags'] as const)(
+    '%s: "unsupported" on either side is not a change; absent to present is',
+    (a) => {
+      const present = presentValue(Buffer.from('00000010', 'hex'));
+      expect(diffAttributes(file({ [a]: UNSUPPORTED }), file({ [a]: present }), rule('readonly'))).toEqual(
+        [],
+      );
+      expect(diffAttributes(file({ [a]: present }), file({ [a]: UNSUPPORTED }), rule('readonly'))).toEqual(
+        [],
+      );
+      expect(
+        diffAttributes(file({ [a]: ABSENT }), file({ [a]: present }), rule('dynamic')).map(
+          (c) => c.attribute,
+        ),
+      ).toEqual([a]);
+      expect(
+        diffAttributes(file({ [a]: present }), file({ [a]: ABSENT }), rule('dynamic')).map(
+          (c) => c.attribute,
+        ),
+      ).toEqual([a]);
+      // Not read on one side (a baseline older than the attribute): not compared.
+      expect(diffAttributes(file({ [a]: null }), file({ [a]: present }), rule('readonly'))).toEqual([]);
+    },
+  );
+
+  it('flags the file system sets itself (I: hashed directory, N: inline data) are not a change', () => {
+    const e = presentValue(encodeFlags(0x80000));
+    expect(
+      diffAttributes(
+        file({ flags: e }),
+        file({ flags: presentValue(encodeFlags(0x81000)) }),
+        rule('readonly'),
+      ),
+    ).toEqual([]);
+    expect(
+      diffAttributes(
+        file({ flags: e }),
+        file({ flags: presentValue(encodeFlags(0x10080000)) }),
+        rule('readonly'),
+      ),
+    ).toEqual([]);
+    const changed = diffAttributes(
+      file({ flags: e }),
+      file({ flags: presentValue(encodeFlags(0x80020)) }),
+      rule('readonly'),
+    );
+    expect(changed).toEqual([{ attribute: 'flags', old: 'e', new: 'ae' }]);
   });
 });
 

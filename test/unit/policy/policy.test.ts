@@ -23,7 +23,21 @@ import { ATTRIBUTE_NAMES, type AttributeName } from '../../../src/types.js';
 
 const FILE = '/etc/fim/policies/app.yaml';
 const ALL: AttributeName[] = [...ATTRIBUTE_NAMES];
-const DYNAMIC: AttributeName[] = ['type', 'mode', 'uid', 'gid', 'inode', 'nlink', 'target'];
+/** What does not change as a file is written: capabilities, ACLs, label, xattrs and flags included. */
+const DYNAMIC: AttributeName[] = [
+  'type',
+  'mode',
+  'uid',
+  'gid',
+  'inode',
+  'nlink',
+  'target',
+  'caps',
+  'acl',
+  'selinux',
+  'xattrs',
+  'flags',
+];
 
 function sorted(s: Iterable<AttributeName>): AttributeName[] {
   return [...s].sort();
@@ -46,9 +60,27 @@ function rulesOf(text: string): Rule[] {
 }
 
 describe('presets', () => {
-  it('there are exactly 11 attributes', () => {
+  it('there are exactly 17 attributes', () => {
     expect(sorted(ALL)).toEqual(
-      sorted(['type', 'mode', 'uid', 'gid', 'size', 'mtime', 'ctime', 'inode', 'nlink', 'target', 'content']),
+      sorted([
+        'type',
+        'mode',
+        'uid',
+        'gid',
+        'size',
+        'mtime',
+        'ctime',
+        'inode',
+        'nlink',
+        'target',
+        'content',
+        'sha256',
+        'caps',
+        'acl',
+        'selinux',
+        'xattrs',
+        'flags',
+      ]),
     );
   });
 
@@ -65,9 +97,9 @@ describe('presets', () => {
     expect(sorted(PRESETS[preset as keyof typeof PRESETS])).toEqual(sorted(attributes));
   });
 
-  it('dynamic leaves out exactly content, size, mtime and ctime', () => {
+  it('dynamic leaves out exactly content (and its SHA-256), size, mtime and ctime', () => {
     const missing = ALL.filter((a) => !ruleOf('    check: dynamic\n').check.attributes.has(a));
-    expect(sorted(missing)).toEqual(sorted(['content', 'size', 'mtime', 'ctime']));
+    expect(sorted(missing)).toEqual(sorted(['content', 'sha256', 'size', 'mtime', 'ctime']));
   });
 });
 
@@ -79,13 +111,19 @@ describe('check: modifiers and the list form', () => {
       want: ALL.filter((a) => !['mtime', 'ctime', 'nlink'].includes(a)),
       growing: false,
     },
-    { check: 'dynamic +content', want: [...DYNAMIC, 'content'], growing: false },
+    { check: 'dynamic +content', want: [...DYNAMIC, 'content', 'sha256'], growing: false },
     { check: 'dynamic +size +mtime', want: [...DYNAMIC, 'size', 'mtime'], growing: false },
     { check: 'dynamic -inode', want: DYNAMIC.filter((a) => a !== 'inode'), growing: false },
     { check: 'growing -nlink', want: DYNAMIC.filter((a) => a !== 'nlink'), growing: true },
     { check: 'growing +mtime', want: [...DYNAMIC, 'mtime'], growing: true },
     { check: 'existence +mode +uid', want: ['type', 'mode', 'uid'], growing: false },
-    { check: 'existence +content', want: ['type', 'content'], growing: false },
+    { check: 'existence +content', want: ['type', 'content', 'sha256'], growing: false },
+    { check: 'existence +caps +flags', want: ['type', 'caps', 'flags'], growing: false },
+    {
+      check: 'readonly -content',
+      want: ALL.filter((a) => a !== 'content' && a !== 'sha256'),
+      growing: false,
+    },
     // adding what is there, or removing what is not, is harmless
     { check: 'readonly +mode', want: ALL, growing: false },
     { check: 'dynamic -content', want: DYNAMIC, growing: false },
@@ -102,18 +140,20 @@ describe('check: modifiers and the list form', () => {
 
   it('a flow list of attributes selects exactly those (and type)', () => {
     const rule = ruleOf('    check: [mode, uid, gid, content]\n');
-    expect(sorted(rule.check.attributes)).toEqual(sorted(['type', 'mode', 'uid', 'gid', 'content']));
+    expect(sorted(rule.check.attributes)).toEqual(
+      sorted(['type', 'mode', 'uid', 'gid', 'content', 'sha256']),
+    );
     expect(rule.check.growing).toBe(false);
   });
 
   it('a block list of attributes selects exactly those (and type)', () => {
     const rule = ruleOf('    check:\n      - content\n      - target\n');
-    expect(sorted(rule.check.attributes)).toEqual(sorted(['type', 'content', 'target']));
+    expect(sorted(rule.check.attributes)).toEqual(sorted(['type', 'content', 'sha256', 'target']));
   });
 
   it('resolveCheck accepts a string or an array directly', () => {
     expect(sorted(resolveCheck('readonly -content').spec!.attributes)).toEqual(
-      sorted(ALL.filter((a) => a !== 'content')),
+      sorted(ALL.filter((a) => a !== 'content' && a !== 'sha256')),
     );
     expect(sorted(resolveCheck(['size', 'mtime']).spec!.attributes)).toEqual(
       sorted(['type', 'size', 'mtime']),
@@ -886,5 +926,36 @@ describe('fim policy check (CLI)', () => {
     expect(r.stderr).toContain(`${file}:4:5: `);
     expect(r.stderr).toContain(`${file}:7:11: `);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(2);
+  });
+});
+
+describe('hashes', () => {
+  const problems = (body: string) =>
+    parsePolicyText(
+      FILE,
+      `version: 1\nrules:\n  - name: r\n    paths: [/srv/app]\n    check: readonly\n${body}`,
+    ).problems;
+
+  it('defaults to [blake3]; [blake3, sha256] keeps SHA-256 too, in either order', () => {
+    expect(ruleOf('    check: readonly\n').hashes).toEqual(['blake3']);
+    expect(ruleOf('    check: readonly\n    hashes: [blake3, sha256]\n').hashes).toEqual([
+      'blake3',
+      'sha256',
+    ]);
+    expect(ruleOf('    check: readonly\n    hashes: [sha256, blake3]\n').hashes).toEqual([
+      'blake3',
+      'sha256',
+    ]);
+  });
+
+  it.each([
+    ['    hashes: [md5]\n', /6:13: rule "r": unknown hash "md5" in "hashes"; known: blake3, sha256/],
+    ['    hashes: [sha256]\n', /must include blake3/],
+    ['    hashes: sha256\n', /"hashes"/],
+  ])('refuses %j with a positioned problem', (body, re) => {
+    const p = problems(body);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(re);
+    expect(p[0]).toContain(FILE);
   });
 });

@@ -27,6 +27,12 @@ const rec = (path: Buffer, over: Partial<FileRecord> = {}): FileRecord => ({
   nlink: 1,
   target: null,
   content: null,
+  sha256: null,
+  caps: null,
+  acl: null,
+  selinux: null,
+  xattrs: null,
+  flags: null,
   ...over,
 });
 

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ExitCode, NoBaselineError, StorageError } from '../../../src/errors.js';
-import { openDatabase, SCHEMA_VERSION } from '../../../src/store/db.js';
+import { MIGRATIONS, openDatabase, SCHEMA_VERSION } from '../../../src/store/db.js';
 import { Store } from '../../../src/store/store.js';
 import { Sandbox } from '../../helpers/fim.js';
 import { record, writeBaseline } from './fixture.js';
@@ -153,21 +153,44 @@ describe('Store.transaction', () => {
   });
 });
 
-describe('schema upgrade 1 -> 2', () => {
-  it('adds the baseline_policy table to a version-1 database and keeps its data', async () => {
+describe('schema upgrades', () => {
+  /** A database as fim at schema `version` wrote it: exactly the migrations up to it. */
+  function databaseAt(file: string, version: number): Database.Database {
+    const raw = new Database(file);
+    for (let v = 0; v < version; v++) raw.exec(MIGRATIONS[v]!);
+    raw.pragma(`user_version = ${version}`);
+    raw.pragma('application_id = 1179209009');
+    return raw;
+  }
+
+  it('takes a version-1 database (fim 0.1) to the current schema and keeps its data', async () => {
     await using sb = new Sandbox('fim-store-up-');
-    openDatabase(sb.db, { create: true }).close();
-    // Make it a version-1 database, as fim 0.1 wrote it.
-    const raw = new Database(sb.db);
-    raw.exec('DROP TABLE baseline_policy');
-    raw.pragma('user_version = 1');
+    const raw = databaseAt(sb.db, 1);
     raw.prepare("INSERT INTO outbox (msg) VALUES (x'01')").run();
     raw.close();
     openDatabase(sb.db).close();
-    expect(pragmas(sb.db).version).toBe(2);
+    expect(pragmas(sb.db).version).toBe(SCHEMA_VERSION);
     expect(pragmas(sb.db).tables).toContain('baseline_policy');
     const again = new Database(sb.db, { readonly: true });
     expect(again.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
     again.close();
+  });
+
+  it('2 -> 3: adds the attribute columns, and an older baseline keeps root format 1', async () => {
+    await using sb = new Sandbox('fim-store-up-');
+    const raw = databaseAt(sb.db, 2);
+    raw
+      .prepare(
+        "INSERT INTO baseline (id, created_ns, label, host, policy_hash, files, bytes, root, reason) VALUES (1, 1, 'old', 'h', zeroblob(32), 0, 0, zeroblob(32), 'baseline')",
+      )
+      .run();
+    raw.close();
+    const s = Store.open(sb.db);
+    expect(s.latestBaseline()?.format).toBe(1);
+    s.close();
+    const cols = new Database(sb.db, { readonly: true });
+    const names = (cols.prepare('PRAGMA table_info(record)').all() as { name: string }[]).map((c) => c.name);
+    cols.close();
+    expect(names).toEqual(expect.arrayContaining(['sha256', 'caps', 'acl', 'selinux', 'xattrs', 'flags']));
   });
 });

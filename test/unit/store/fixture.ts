@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { expect } from 'vitest';
 import { ExitCode, StorageError } from '../../../src/errors.js';
+import { ABSENT, presentValue, UNSUPPORTED } from '../../../src/extended/value.js';
 import { pathToKey } from '../../../src/path-key.js';
 import type { BaselineMeta } from '../../../src/store/baselines.js';
 import type { Store } from '../../../src/store/store.js';
@@ -27,6 +28,12 @@ export function record(path: string | Buffer, over: Partial<FileRecord> = {}): F
     nlink: 1,
     target: null,
     content: Buffer.alloc(32, 0xab),
+    sha256: null,
+    caps: null,
+    acl: null,
+    selinux: null,
+    xattrs: null,
+    flags: null,
     ...over,
   };
 }
@@ -44,6 +51,7 @@ export function meta(id: number, over: Partial<BaselineMeta> = {}): BaselineMeta
     signature: null,
     parent: id > 1 ? id - 1 : null,
     reason: 'baseline',
+    format: 2,
     ...over,
   };
 }
@@ -126,7 +134,23 @@ export const pathArb = fc
   .map((parts) => Buffer.concat(parts.flatMap((p) => [Buffer.from('/'), p])));
 
 const I64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n };
-const U64 = { min: 0n, max: 2n ** 63n - 1n };
+const U64 = { min: 0n, max: 2n ** 64n - 1n };
+const SIZE = { min: 0n, max: 2n ** 63n - 1n };
+/** Times of any year a kernel timespec holds (64-bit seconds): past 64-bit nanoseconds too. */
+const timeArb = fc.oneof(
+  fc.bigInt(I64),
+  fc
+    .tuple(fc.bigInt(I64), fc.integer({ min: 0, max: 999_999_999 }))
+    .map(([s, n]) => s * 1_000_000_000n + BigInt(n)),
+);
+const taggedArb = fc.option(
+  fc.oneof(
+    fc.constant(UNSUPPORTED),
+    fc.constant(ABSENT),
+    fc.uint8Array({ maxLength: 40 }).map((b) => presentValue(Buffer.from(b))),
+  ),
+  { nil: null },
+);
 const U32 = { min: 0, max: 0xffffffff };
 
 /** Any record the scanner could make: times and sizes beyond 2^53, null or present target and content. */
@@ -136,9 +160,9 @@ export const recordArb: fc.Arbitrary<FileRecord> = fc.record({
   mode: fc.integer({ min: 0, max: 0o7777 }),
   uid: fc.integer(U32),
   gid: fc.integer(U32),
-  size: fc.bigInt(U64),
-  mtime: fc.bigInt(I64),
-  ctime: fc.bigInt(I64),
+  size: fc.bigInt(SIZE),
+  mtime: timeArb,
+  ctime: timeArb,
   inode: fc.bigInt(U64),
   dev: fc.bigInt(U64),
   nlink: fc.integer(U32),
@@ -150,6 +174,15 @@ export const recordArb: fc.Arbitrary<FileRecord> = fc.record({
     fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b)),
     { nil: null },
   ),
+  sha256: fc.option(
+    fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b)),
+    { nil: null },
+  ),
+  caps: taggedArb,
+  acl: taggedArb,
+  selinux: taggedArb,
+  xattrs: taggedArb,
+  flags: taggedArb,
 });
 
 /** Records with distinct paths (a baseline holds each path once). */

@@ -97,7 +97,15 @@ describe('record codec', () => {
     ['size', 5, 'a real, not an integer (with safe integers every INTEGER is a bigint)'],
     ['mtime', null, 'NULL'],
     ['ctime', Buffer.from('x'), 'a blob'],
-    ['inode', -1n, 'negative'],
+    ['inode', 1.5, 'a real'],
+    // A time too far from 1970 for 64-bit nanoseconds is 12 bytes; any other blob is not a time,
+    // and a time that fits has only the integer form.
+    ['mtime', Buffer.alloc(12), 'the 12-byte form of a time that fits in 64 bits'],
+    ['mtime', Buffer.from('0000000000000001ffffffff', 'hex'), 'nanoseconds past a second'],
+    ['caps', Buffer.from([3]), 'an unknown tag'],
+    ['flags', Buffer.from([1, 0]), 'an absent tag with bytes after it'],
+    ['acl', Buffer.alloc(0), 'an empty blob'],
+    ['sha256', Buffer.alloc(31), 'a SHA-256 one byte short'],
     ['dev', 'sda1', 'text'],
     ['nlink', 1.5, 'a real'],
     ['target', 'abc', 'text, not a blob'],
@@ -106,6 +114,22 @@ describe('record codec', () => {
     ['content', Buffer.alloc(64), 'a hash of the wrong length'],
     ['content', 'ab'.repeat(32), 'hex text, not a blob'],
   ];
+  it('reads a negative inode or device as the 64-bit number it stands for (SQLite integers are signed)', () => {
+    const r = record('/srv/app/x.py', { inode: (1n << 64n) - 1n, dev: 1n << 63n });
+    const row = asStored(recordToRow(r));
+    expect(row.inode).toBe(-1n);
+    expect(rowToRecord(row, pathToKey(r.path))).toEqual(r);
+  });
+
+  it('stores a time past 2262 or before 1677 as 12 bytes and reads it back exactly', () => {
+    for (const t of [10413792000000000001n, -9999999999999000000000n, 67767976233316800000000000n]) {
+      const r = record('/srv/app/x.py', { mtime: t, ctime: -t });
+      const row = asStored(recordToRow(r));
+      expect(Buffer.isBuffer(row.mtime) && (row.mtime as Buffer).length).toBe(12);
+      expect(rowToRecord(row, pathToKey(r.path))).toEqual(r);
+    }
+  });
+
   for (const [column, value, why] of bad) {
     it(`refuses ${column} = ${String(value)} (${why}), naming the column and the path`, () => {
       const r = record('/srv/app/x.py');

@@ -1,18 +1,28 @@
 /**
- * The attribute table's record fields. The root's canonical bytes are pinned to golden values made
- * by the v0.1 encoder: a change there would make every signed baseline in the field fail its
- * integrity check. (The SQL and journal codecs that read the same table are tested in
- * test/unit/store.)
+ * The attribute table's record fields (src/fields.ts). The root's canonical bytes are pinned to
+ * golden values: format 1 to those of the v0.1 encoder, format 2 to its own, since a change in
+ * either would make every signed baseline in the field fail its integrity check. (The SQL and
+ * journal codecs that read the same table are tested in test/unit/store.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalRecord, RECORD_FIELDS, reviveRecord } from '../../src/attributes.js';
+import { ABSENT, presentValue, UNSUPPORTED } from '../../src/extended/value.js';
+import { canonicalRecord, RECORD_FIELDS, reviveRecord } from '../../src/fields.js';
 import { FILE_TYPES, type FileRecord } from '../../src/types.js';
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((u) => Buffer.from(u));
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const i64 = fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n });
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
+/** Any time a kernel timespec holds: 64-bit seconds, so nanoseconds past 64 bits. */
+const anyTime = fc
+  .tuple(i64, fc.integer({ min: 0, max: 999_999_999 }))
+  .map(([s, n]) => s * 1_000_000_000n + BigInt(n));
+const taggedArb = fc.option(
+  fc.oneof(fc.constant(UNSUPPORTED), fc.constant(ABSENT), bytes(40).map(presentValue)),
+  { nil: null },
+);
+const NEW_FIELDS = { sha256: null, caps: null, acl: null, selinux: null, xattrs: null, flags: null } as const;
 
 const arbRecord: fc.Arbitrary<FileRecord> = fc.record({
   path: bytes(40).map((b) => Buffer.concat([Buffer.from('/'), b])),
@@ -21,13 +31,19 @@ const arbRecord: fc.Arbitrary<FileRecord> = fc.record({
   uid: u32,
   gid: u32,
   size: u64,
-  mtime: i64,
-  ctime: i64,
+  mtime: fc.oneof(i64, anyTime),
+  ctime: fc.oneof(i64, anyTime),
   inode: u64,
   dev: u64,
   nlink: u32,
   target: fc.option(bytes(64), { nil: null }),
   content: fc.option(bytes(32), { nil: null }),
+  sha256: fc.option(bytes(32), { nil: null }),
+  caps: taggedArb,
+  acl: taggedArb,
+  selinux: taggedArb,
+  xattrs: taggedArb,
+  flags: taggedArb,
 });
 
 const GOLDEN: ReadonlyArray<readonly [FileRecord, string]> = [
@@ -46,6 +62,7 @@ const GOLDEN: ReadonlyArray<readonly [FileRecord, string]> = [
       nlink: 1,
       target: null,
       content: Buffer.alloc(32, 0xab),
+      ...NEW_FIELDS,
     },
     '00000012002f7372762f6170702f7461736b732e707900000009ed00000000000003e80000000100000000000004d2187cee545cc4cd15fffffffffffffffb80000000000000070000000000000801ffffffff00000020abababababababababababababababababababababababababababababababab',
   ],
@@ -64,6 +81,7 @@ const GOLDEN: ReadonlyArray<readonly [FileRecord, string]> = [
       nlink: 65000,
       target: Buffer.from('../x\n'),
       content: null,
+      ...NEW_FIELDS,
     },
     '00000004002fff0a02000001fffffffffe0000fffe0000fde800000000000000000000000000000000000000000000000100000000000000010000000000000000000000052e2e2f780affffffff',
   ],
@@ -71,9 +89,44 @@ const GOLDEN: ReadonlyArray<readonly [FileRecord, string]> = [
 
 const keyOf = (r: FileRecord) => Buffer.concat([Buffer.from([0]), r.path]);
 
+/** Format 2: a file past 2262 with SHA-256, a capability, an absent ACL and label, flags. */
+const GOLDEN_2: FileRecord = {
+  ...GOLDEN[0]![0],
+  mtime: 10413792000000000001n, // 2300-01-01T00:00:00.000000001Z
+  ctime: -2208988800000000000n, // 1900-01-01
+  sha256: Buffer.alloc(32, 0xcd),
+  caps: presentValue(Buffer.from('0100000280000000000000000000000000000000', 'hex')),
+  acl: ABSENT,
+  selinux: ABSENT,
+  xattrs: UNSUPPORTED,
+  flags: presentValue(Buffer.from('00080010', 'hex')),
+};
+const GOLDEN_2_HEX =
+  '00000012002f7372762f6170702f7461736b732e707900000009ed00000000000003e80000000100000000000004d2' +
+  '000000026cb5db0000000001ffffffff7c55818000000000' +
+  '80000000000000070000000000000801ffffffff00000020abababababababababababababababababababababababababababababababab' +
+  '00000020' +
+  'cd'.repeat(32) +
+  '00000015020100000280000000000000000000000000000000' +
+  '0000000101' +
+  '0000000101' +
+  '0000000100' +
+  '000000050200080010';
+
 describe('canonical record (the bytes every signed root covers)', () => {
-  it.each(GOLDEN)('is byte for byte the v0.1 encoding (%#)', (r, hex) => {
-    expect(canonicalRecord(keyOf(r), r).toString('hex')).toBe(hex);
+  it.each(GOLDEN)('is byte for byte the v0.1 encoding in format 1 (%#)', (r, hex) => {
+    expect(canonicalRecord(keyOf(r), r, 1).toString('hex')).toBe(hex);
+  });
+
+  it('is byte for byte its own encoding in format 2, times as seconds and nanoseconds', () => {
+    expect(canonicalRecord(keyOf(GOLDEN_2), GOLDEN_2, 2).toString('hex')).toBe(GOLDEN_2_HEX);
+  });
+
+  it('in format 1 leaves out what format 2 added (old baselines verify as they did)', () => {
+    const r = GOLDEN[0]![0];
+    const more = { ...r, sha256: Buffer.alloc(32), caps: ABSENT, flags: UNSUPPORTED };
+    expect(canonicalRecord(keyOf(r), more, 1).toString('hex')).toBe(GOLDEN[0]![1]);
+    expect(canonicalRecord(keyOf(r), more, 2).equals(canonicalRecord(keyOf(r), r, 2))).toBe(false);
   });
 
   it('differs whenever any stored field differs', () => {
