@@ -290,6 +290,7 @@ export class Daemon {
     this.keys?.erasePast(); // ended epochs' keys go within a heartbeat, signed or not
     // Adopt an accepted baseline first, so the heartbeat names the root the log server expects.
     this.pollBaseline();
+    for (const f of this.watches.criticalFiles) this.dirty.mark(f, false); // chattr raises no event
     const status: HeartbeatStatus = {
       watchedDirs: this.watches.size,
       unwatchedDirs: this.watches.unwatchedSize,

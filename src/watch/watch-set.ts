@@ -45,6 +45,8 @@ export class WatchSet {
   private readonly watcher: DirWatcher;
   private readonly unwatched = new Map<string, Buffer>();
   private limitAlerted = false;
+  /** The files of critical rules that hold an inode watch of their own. */
+  private critical: Buffer[] = [];
   private readonly notify: Notify;
   private readonly watchDelayMs: number;
   /** Settable: a SIGHUP reload may change it. */
@@ -114,12 +116,22 @@ export class WatchSet {
     });
     // Files of critical rules (keys, certificates) also get their own inode watch, up to a bound.
     const fileBudget = Math.max(MIN_FILE_WATCHES, Math.floor(seen.size / 100));
-    for (const f of criticalFiles.slice(0, fileBudget)) {
+    this.critical = criticalFiles.slice(0, fileBudget);
+    for (const f of this.critical) {
       if (this.watcher.add(f, true).ok) seen.add(f.toString('latin1'));
     }
     for (const k of [...this.watcher.keys()]) if (!seen.has(k)) this.watcher.remove(Buffer.from(k, 'latin1'));
     for (const k of [...this.unwatched.keys()]) if (!seen.has(k)) this.unwatched.delete(k);
     return stats.files;
+  }
+
+  /**
+   * The files of critical rules (keys, certificates; bounded as their inode watches are), for the
+   * daemon to rescan at every heartbeat: `chattr +i`/`+a` (FS_IOC_SETFLAGS) raises no inotify event
+   * at all (measured, kernel 6.18), so a flag set on a key would otherwise wait for the full check.
+   */
+  get criticalFiles(): readonly Buffer[] {
+    return this.critical;
   }
 
   /** Watches a directory; on failure it is scanned periodically instead. True when watched. */

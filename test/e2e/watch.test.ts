@@ -67,6 +67,7 @@ describe.skipIf(!rsyslogAvailable())('fim watch', () => {
     sb.write('app/tasks.py', 'def add(x, y):\n    return x + y\n');
     sb.write('app/util.py', 'X = 1\n');
     sb.write('app/trunc.py', 'long enough content\n');
+    sb.write('app/python3', '#!/bin/true\n');
     sb.write('app/mod/deep.py', 'Y = 2\n');
     sb.write('keys/worker.key', 'KEY\n');
     sb.write('logs/worker.log', 'one\n');
@@ -148,6 +149,26 @@ describe.skipIf(!rsyslogAvailable())('fim watch', () => {
     wait = within2s(/changed \S+\/keys\/worker\.key \(.*nlink.*\)/);
     linkSync(sb.path('keys/worker.key'), `${sb.dir}/stolen`);
     await wait;
+  });
+
+  it('setcap, setfattr and chattr, which leave content and mode alone', async () => {
+    const py = sb.path('app/python3');
+    const key = sb.path('keys/worker.key');
+    let wait = within2s(/changed \S+\/app\/python3 \(.*caps.*\) rule=code/);
+    execFileSync('setcap', ['cap_setuid+ep', py]);
+    await wait;
+    wait = within2s(/changed \S+\/keys\/worker\.key \(.*xattrs.*\) rule=keys severity=critical/);
+    execFileSync('setfattr', ['-n', 'user.implant', '-v', '1', key]);
+    await wait;
+    // chattr raises no inotify event at all: a critical rule's files are rescanned at every
+    // heartbeat (1 s here) for it; anything else waits for the full check.
+    const from = d.lines.length;
+    execFileSync('chattr', ['+a', key]);
+    try {
+      await d.waitFor(/changed \S+\/keys\/worker\.key \(.*flags.*\) rule=keys severity=critical/, 4000, from);
+    } finally {
+      execFileSync('chattr', ['-a', key]);
+    }
   });
 
   it('a retargeted symlink and a file replaced by a symlink', async () => {
