@@ -51,6 +51,8 @@ export interface Config {
   retention: { runs: number };
   /** How many baselines keep their records (for `fim diff`); the newest always does. */
   baselines: { keep: number };
+  /** Manifests that may explain a change (src/explain/): trusted deploy keys, where deploys leave manifests, dpkg's directory. */
+  explain: { deployKeys: string[]; deployManifests: string[]; dpkgAdminDir: string };
 }
 
 export const FACILITIES = [
@@ -78,7 +80,9 @@ export const FACILITIES = [
 
 export const SYSLOG_KEYS = ['target', 'facility', 'max_per_second', 'ca', 'cert', 'key'] as const;
 export const WATCH_KEYS = ['debounce_ms', 'full_check', 'heartbeat', 'fallback_scan', 'max_watches'] as const;
+export const EXPLAIN_KEYS = ['deploy_keys', 'deploy_manifests', 'dpkg_admin_dir'] as const;
 export const CONFIG_KEYS = [
+  'explain',
   'host',
   'policies',
   'database',
@@ -102,6 +106,7 @@ export function defaultConfig(): Config {
     watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000, fallbackScanMs: 60_000 },
     retention: { runs: 500 },
     baselines: { keep: 5 },
+    explain: { deployKeys: [], deployManifests: [], dpkgAdminDir: '/var/lib/dpkg' },
   };
 }
 
@@ -225,6 +230,20 @@ export function parseConfigText(file: string, text: string): Config {
       if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 1000) cfg.baselines.keep = n;
       else src.problem(b.get('keep'), '"baselines.keep" must be an integer from 1 to 1000');
     }
+  }
+  if (top.has('explain')) {
+    const e = src.mapEntries(top.get('explain'), '"explain"', EXPLAIN_KEYS);
+    for (const [key, field] of [
+      ['deploy_keys', 'deployKeys'],
+      ['deploy_manifests', 'deployManifests'],
+    ] as const) {
+      if (e.has(key))
+        cfg.explain[field] = (src.stringList(e.get(key), `"explain.${key}"`) ?? []).map((x) => abs(x.value));
+    }
+    if (e.has('dpkg_admin_dir'))
+      cfg.explain.dpkgAdminDir = abs(
+        src.string(e.get('dpkg_admin_dir'), '"explain.dpkg_admin_dir"') ?? cfg.explain.dpkgAdminDir,
+      );
   }
   if (src.problems.length) throw new PolicyError(src.problems);
   return cfg;

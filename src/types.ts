@@ -79,6 +79,37 @@ export interface ScanError {
 
 export type FindingKind = 'added' | 'removed' | 'changed';
 
+/** Which manifests may explain a change: a signed deploy manifest, a wheel's RECORD, dpkg's md5sums. */
+export const MANIFEST_SOURCES = ['deploy', 'pip', 'dpkg'] as const;
+export type ManifestSource = (typeof MANIFEST_SOURCES)[number];
+
+/**
+ * How much an explanation is worth, weakest first: a wheel's RECORD is as easy for an intruder on
+ * the host to edit as the file it lists (corroboration); dpkg's md5sums is root's too, and MD5;
+ * a deploy manifest is signed where the build happens, with a key the host only verifies.
+ */
+export const STRENGTHS = ['pip-record', 'package-db', 'signed-manifest'] as const;
+export type Strength = (typeof STRENGTHS)[number];
+
+/** What a manifest says about a finding's new content (src/explain/). */
+export interface Explanation {
+  source: ManifestSource;
+  strength: Strength;
+  /** The manifest file (a RECORD, a .md5sums, a deploy manifest). */
+  manifest: Buffer;
+  /** The package or deploy name, and its version where the manifest gives one. */
+  package: string;
+  version: string | null;
+  /**
+   * `matches`: the new content is what the manifest lists. `differs`: it lists this path with other
+   * bytes (changed after the install or deploy). `unlisted`: a deploy manifest covers the directory
+   * but does not list the file (nothing the deploy shipped).
+   */
+  verdict: 'matches' | 'differs' | 'unlisted';
+  /** The digest compared (a manifest's own: BLAKE3 for deploys, SHA-256 for wheels, MD5 for dpkg). */
+  digest: 'blake3' | 'sha256' | 'md5';
+}
+
 export interface AttributeChange {
   attribute: AttributeName;
   /** Display values (see attributes.ts): numbers, or strings such as "0644", ISO times, hex hashes. */
@@ -97,6 +128,10 @@ export interface Finding {
   record: FileRecord;
   /** When the scan found it (ns since the epoch); set where findings are made (ops/check.ts). */
   observedNs?: bigint;
+  /** What a manifest says about it, where the rule lets manifests explain (never a suppression). */
+  explanation?: Explanation;
+  /** The rule's severity, where a signed deploy manifest lowered this finding's by one step. */
+  severityBefore?: Severity;
 }
 
 /** Where a command or the demo writes: results on `out`, diagnostics on `err`. */

@@ -19,6 +19,11 @@ export interface FindingEvent {
    * what threat-intelligence feeds and EDR tools look a file up by. null on the side with no file.
    */
   sha256?: { old: string | null; new: string | null };
+  /**
+   * What a manifest says (src/explain/): `explained strength package version` or
+   * `unexplained strength package version`; the severity above is already the lowered one.
+   */
+  explanation?: string;
 }
 
 /** What the daemon reports in each heartbeat, so the log server sees a blind or lagging host. */
@@ -108,7 +113,14 @@ export function findingEvent(finding: Finding, journalId: string | number): Find
     attributes: finding.changes.map((c) => c.attribute),
     journalId,
     ...sha256Of(finding),
+    ...(finding.explanation ? { explanation: explanationWords(finding) } : {}),
   };
+}
+
+function explanationWords(f: Finding): string {
+  const e = f.explanation!;
+  const verdict = e.verdict === 'matches' ? 'explained' : `unexplained(${e.verdict})`;
+  return `${verdict} ${e.strength} ${e.package}${e.version ? ` ${e.version}` : ''}`;
 }
 
 function sha256Of(f: Finding): Pick<FindingEvent, 'sha256'> {

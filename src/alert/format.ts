@@ -109,6 +109,8 @@ function parts(ev: WireEvent): Parts {
         cuttable: [
           ['path', safeText(ev.path)],
           ['rule', safeText(ev.rule)],
+          // Package names and versions come from files on the host: escaped and cut like a path.
+          ...(ev.explanation ? [['expl', safeText(ev.explanation)] as [string, string]] : []),
         ],
         msg: (v) =>
           `${ev.kind} ${v.get('path')}${attrs ? ` (${attrs})` : ''} rule=${v.get('rule')} severity=${ev.severity} journal=${idText(ev.journalId)}`,

@@ -6,6 +6,7 @@
 import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from '../evidence.js';
 import { type AcceptResult, acceptFindings } from '../ops/accept.js';
 import { resolvePathBytes } from '../path-key.js';
+import type { Strength } from '../types.js';
 import { loadConfig, openStore, type SessionOptions } from './session.js';
 
 export interface AcceptOptions extends SessionOptions {
@@ -13,6 +14,8 @@ export interface AcceptOptions extends SessionOptions {
   paths?: (string | Buffer)[];
   /** Accept every finding of the latest check. */
   all?: boolean;
+  /** Accept exactly the findings a manifest explains, at least this strongly. */
+  explained?: Strength;
   /** Label of the new baseline. */
   label?: string;
 }
@@ -33,6 +36,7 @@ export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
         (p) => resolvePathBytes(typeof p === 'string' ? Buffer.from(p, 'utf8') : p) ?? Buffer.from(p),
       ),
       all: o.all ?? false,
+      ...(o.explained ? { explained: o.explained } : {}),
       keepBaselines: cfg.baselines.keep,
       ...(o.label ? { label: o.label } : {}),
     });

@@ -9,6 +9,7 @@ import { findingEvent } from '../alert/index.js';
 import { displayBytes } from '../display.js';
 import { UsageError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from '../evidence.js';
+import { Explainer } from '../explain/explainer.js';
 import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { hostIdNames } from '../ops/id-names.js';
@@ -109,6 +110,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         scope,
         fast: o.fast ?? false,
         verifySignature: rootVerifier(cfg),
+        explainer: new Explainer(cfg.explain),
         ...(o.rules ? { rules: o.rules } : {}),
         ...(o.minSeverity ? { minSeverity: o.minSeverity as Severity } : {}),
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -15,6 +15,7 @@ import { checkCommand } from './cmd-check.js';
 import { diffCommand } from './cmd-diff.js';
 import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
 import { historyCommand, showCommand } from './cmd-history.js';
+import { manifestCreateCommand, manifestKeygenCommand } from './cmd-manifest.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
 import { watchCommand } from './cmd-watch.js';
 import { type CommonOptions, type Output, stdio } from './context.js';
@@ -127,6 +128,8 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .description('take reviewed findings of the latest check into the baseline (a new baseline id)')
     .argument('[paths...]', 'paths whose findings to accept')
     .option('--all', 'accept every finding of the latest check')
+    .option('--explained', 'accept exactly the findings a manifest explains; say which it left')
+    .option('--min-strength <s>', 'with --explained: pip-record (default), package-db or signed-manifest')
     .option('--label <label>', 'label of the new baseline')
     .action((paths: string[], o) => run(acceptCommand(paths, o, io)));
 
@@ -149,6 +152,27 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .description('which rule governs a path, with which attributes, or why it is not covered')
     .argument('<path>')
     .action((p: string, o) => run(policyExplainCommand(p, o, io)));
+
+  const manifest = program
+    .command('manifest')
+    .description(
+      'on the build side of a deploy: a deploy key, and signed manifests that explain its changes',
+    );
+  manifest
+    .command('keygen')
+    .description('a deploy key pair: FILE (private, stays with the build) and FILE.pub (trusted on hosts)')
+    .argument('<file>')
+    .option('--force', 'replace an existing key')
+    .action((file: string, o: { force?: boolean }) => run(manifestKeygenCommand(file, o, io)));
+  manifest
+    .command('create')
+    .description('list every regular file under DIR with its BLAKE3, signed with the deploy key')
+    .argument('<dir>', 'the directory as it will be on the hosts (absolute paths are what is listed)')
+    .option('--key <file>', 'the deploy key (from fim manifest keygen)')
+    .option('--name <name>', 'the deploy or application name')
+    .option('--release <id>', 'the deploy version: a build id, a git commit')
+    .option('-o, --output <file>', 'where to write the manifest')
+    .action((dir: string, o) => run(manifestCreateCommand(dir, o, io)));
 
   withCommon(program.command('keygen'), 'json', 'quiet')
     .description(

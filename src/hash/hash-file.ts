@@ -27,6 +27,8 @@ export type HashOutcome =
       content: Buffer;
       /** SHA-256 of the same bytes, when asked. */
       sha256: Buffer | null;
+      /** MD5 of the same bytes, when asked (only to compare with dpkg's md5sums: MD5 is broken). */
+      md5: Buffer | null;
       prefix: { length: bigint; hash: Buffer } | null;
     }
   | { ok: false; code: string; message: string; vanished?: boolean };
@@ -62,7 +64,7 @@ export class FileHasher {
     path: Buffer | string,
     expected: BigIntStats,
     prefixLength?: bigint,
-    also: { sha256?: boolean; withFd?: (fd: number) => void } = {},
+    also: { sha256?: boolean; md5?: boolean; withFd?: (fd: number) => void } = {},
   ): HashOutcome {
     let lastProblem = 'changed while being read';
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -86,8 +88,8 @@ export class FileHasher {
         const slack = this.slackBytes ?? (before.size / 8n > 1n << 20n ? before.size / 8n : 1n << 20n);
         // Fewer 512-byte blocks than the size needs: the file has holes.
         const sparse = before.blocks * 512n < before.size;
-        const sha = also.sha256 ? createHash('sha256') : null;
-        const r = this.read(fd, prefixLength, before.size + slack, sparse, sha);
+        const extra = [also.sha256 ? createHash('sha256') : null, also.md5 ? createHash('md5') : null];
+        const r = this.read(fd, prefixLength, before.size + slack, sparse, extra);
         if (r.overflow) {
           lastProblem = `still growing while being read (past ${before.size} bytes by more than ${slack}; ${attempt + 1} attempts)`;
           continue;
@@ -100,11 +102,13 @@ export class FileHasher {
           r.total === after.size
         ) {
           also.withFd?.(fd);
+          const [sha256 = null, md5 = null] = extra.map((x) => x?.digest() ?? null);
           return {
             ok: true,
             stat: after,
             content: r.content,
-            sha256: sha?.digest() ?? null,
+            sha256,
+            md5,
             prefix: r.prefix,
           };
         }
@@ -140,7 +144,7 @@ export class FileHasher {
     prefixLength: bigint | undefined,
     limit: bigint,
     sparse: boolean,
-    sha: Hash | null,
+    extra: (Hash | null)[],
   ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null; overflow?: true } {
     const h = this.hasher;
     h.reset();
@@ -159,7 +163,7 @@ export class FileHasher {
       } else {
         h.update(chunk);
       }
-      sha?.update(chunk);
+      for (const x of extra) x?.update(chunk);
       total += n;
       return total <= limit;
     };

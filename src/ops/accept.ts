@@ -11,14 +11,27 @@ import { canonicalRecord } from '../fields.js';
 import { pathToKey } from '../path-key.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store, StoredFinding } from '../store/store.js';
-import type { FileRecord } from '../types.js';
+import { type FileRecord, STRENGTHS, type Strength } from '../types.js';
 import { nowNs, type RootSigner, type RootVerifier, verifyBaseline } from './baseline.js';
 
 export interface AcceptResult {
   meta: BaselineMeta;
   previous: BaselineMeta;
   accepted: StoredFinding[];
+  /** With `explained`: the open findings it left (unexplained, or explained too weakly). */
+  left: StoredFinding[];
   run: number;
+}
+
+/** The strength a journaled finding was explained with, if any (its detail is the JSON reported). */
+export function explainedStrength(f: StoredFinding): Strength | undefined {
+  try {
+    const s: unknown = (JSON.parse(f.detail) as { explained_by?: { strength?: unknown } }).explained_by
+      ?.strength;
+    return (STRENGTHS as readonly unknown[]).includes(s) ? (s as Strength) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `current` is `from`, or was made from it by accepts only (no new `fim baseline` since). */
@@ -45,6 +58,8 @@ export function acceptFindings(o: {
   store: Store;
   paths?: Buffer[];
   all?: boolean;
+  /** Accept exactly the findings a manifest explains at least this strongly (src/explain/). */
+  explained?: Strength;
   label?: string;
   sign?: RootSigner;
   verifySignature?: RootVerifier;
@@ -67,8 +82,23 @@ export function acceptFindings(o: {
   const open = (f: StoredFinding) => latest.baseline === current.id || stillOpen(store, current.id, f);
   const found = store.findings(latest.id);
   let chosen: StoredFinding[];
+  let left: StoredFinding[] = [];
+  if ([o.all, o.explained !== undefined, (o.paths ?? []).length > 0].filter(Boolean).length > 1)
+    throw new UsageError('give paths, --all or --explained, not several of them');
   if (o.all) chosen = found.filter(open);
-  else {
+  else if (o.explained !== undefined) {
+    const min = STRENGTHS.indexOf(o.explained);
+    const pool = found.filter(open);
+    chosen = pool.filter((f) => {
+      const s = explainedStrength(f);
+      return s !== undefined && STRENGTHS.indexOf(s) >= min;
+    });
+    left = pool.filter((f) => !chosen.includes(f));
+    if (chosen.length === 0)
+      throw new UsageError(
+        `check run ${latest.id} has no finding explained as ${o.explained} or stronger (${left.length} open, none accepted)`,
+      );
+  } else {
     const wanted = o.paths ?? [];
     if (wanted.length === 0) throw new UsageError('name the paths to accept, or give --all');
     const byPath = new Map(found.map((f) => [f.path.toString('latin1'), f]));
@@ -123,6 +153,6 @@ export function acceptFindings(o: {
     if (kept !== undefined) store.saveBaselinePolicy(id, kept);
     store.pruneOldRecords(id, o.keepBaselines ?? 1);
     store.vacuum();
-    return { meta, previous: current, accepted: chosen, run: latest.id };
+    return { meta, previous: current, accepted: chosen, left, run: latest.id };
   });
 }

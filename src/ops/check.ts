@@ -7,6 +7,7 @@
 import { compareRecords, diffAttributes } from '../compare/compare.js';
 import { displayBytes } from '../display.js';
 import { ExitCode } from '../errors.js';
+import type { Explainer } from '../explain/explainer.js';
 import { keyToPath, keyWithin, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import { coverageChange } from '../policy/coverage.js';
 import { type Policy, type PolicySource, policyFromSources } from '../policy/policy.js';
@@ -27,6 +28,8 @@ export interface CheckOptions {
   minSeverity?: Severity;
   verifySignature?: RootVerifier;
   onProgress?: (s: ScanStats) => void;
+  /** Annotates each finding with what a manifest says of it (src/explain/); never drops one. */
+  explainer?: Explainer;
   /**
    * Stream: each finding that passes the filters as soon as it is final, instead of in `findings`
    * (left empty). The baseline is then verified whole before the scan starts, so nothing from a
@@ -73,6 +76,7 @@ export function compareScope(o: {
   /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
   verify?: BaselineMeta;
   onProgress?: (s: ScanStats) => void;
+  explainer?: Explainer;
   /**
    * Each finding as soon as it is final, instead of in `findings` (left empty): a check of a tree
    * where everything changed must not hold every finding in memory at once.
@@ -96,6 +100,8 @@ export function compareScope(o: {
   const sink = o.onFinding ?? ((f: Finding) => void findings.push(f));
   const emit = (f: Finding) => {
     f.observedNs = nowNs();
+    const rule = o.explainer ? index.ruleNamed(f.rule) : undefined;
+    if (rule) o.explainer?.annotate(f, rule);
     sink(f);
   };
   const errors: ScanError[] = [];
@@ -235,8 +241,10 @@ export function runCheck(o: CheckOptions): CheckResult {
     ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
     fast: o.fast ?? false,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.explainer ? { explainer: o.explainer } : {}),
     onFinding: keep,
   });
+  if (o.explainer) r.notes.push(...o.explainer.problems().map((p) => `explain: ${p}`));
   if (!baseline.policyHash.equals(policy.hash)) {
     r.notes.push(policyChangeNote(store, baseline, policy));
   }

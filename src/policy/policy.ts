@@ -8,7 +8,14 @@ import { type CheckSpec, PRESET_NAMES, PRESETS, type PresetName } from '../attri
 import { displayBytes } from '../display.js';
 import { PolicyError } from '../errors.js';
 import { Blake3 } from '../hash/blake3.js';
-import { ATTRIBUTE_NAMES, type AttributeName, SEVERITIES, type Severity } from '../types.js';
+import {
+  ATTRIBUTE_NAMES,
+  type AttributeName,
+  MANIFEST_SOURCES,
+  type ManifestSource,
+  SEVERITIES,
+  type Severity,
+} from '../types.js';
 import { compileGlob, type Glob, globProblem } from './glob.js';
 import { readTextFile } from './text-file.js';
 import { suggest, YamlSource } from './yaml-source.js';
@@ -25,6 +32,11 @@ export interface Rule {
   checkText: string;
   /** Content digests kept (`hashes`, default [blake3]); BLAKE3 always among them. */
   hashes: readonly HashName[];
+  /**
+   * Which manifests may explain a change of its paths (`explain`): by default all of them, but
+   * none for a critical rule (keys, certificates: no package or deploy explains a new key).
+   */
+  explain: readonly ManifestSource[];
   /** How many levels below a rule path are covered: 0 = the path only, Infinity = all. */
   recurse: number;
   source: string;
@@ -56,6 +68,7 @@ export const RULE_KEYS = [
   'exclude',
   'check',
   'hashes',
+  'explain',
   'recurse',
   'override',
 ] as const;
@@ -216,6 +229,20 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
         else hashes = HASH_NAMES.filter((h) => names.includes(h));
       }
     }
+    let explain: ManifestSource[] | undefined;
+    if (e.has('explain')) {
+      const node = e.get('explain');
+      const list = src.stringList(node, `${label} "explain"`);
+      if (list) {
+        const bad = list.find((x) => !(MANIFEST_SOURCES as readonly string[]).includes(x.value));
+        if (bad)
+          src.problem(
+            bad.node,
+            `${label}: unknown manifest "${bad.value}" in "explain"; known: ${MANIFEST_SOURCES.join(', ')}`,
+          );
+        else explain = MANIFEST_SOURCES.filter((m) => list.some((x) => x.value === m));
+      }
+    }
     let recurse = Number.POSITIVE_INFINITY;
     if (e.has('recurse')) {
       const r = parseRecurse(src.scalar(e.get('recurse')));
@@ -240,6 +267,7 @@ export function parsePolicyText(file: string, text: string): { rules: Rule[]; pr
         check,
         checkText,
         hashes,
+        explain: explain ?? (severity === 'critical' ? [] : [...MANIFEST_SOURCES]),
         recurse,
         source: src.where(rn),
         override,

@@ -37,7 +37,15 @@ export function isExcluded(rule: Rule, path: Buffer): string | undefined {
 export class RuleIndex {
   readonly root: TrieNode = { children: new Map() };
 
+  private readonly byName: ReadonlyMap<string, Rule>;
+
+  /** The rule of that name (names are unique across a policy). */
+  ruleNamed(name: string): Rule | undefined {
+    return this.byName.get(name);
+  }
+
   constructor(readonly rules: readonly Rule[]) {
+    this.byName = new Map(rules.map((r) => [r.name, r]));
     for (const rule of rules) {
       for (const p of rule.paths) {
         let node = this.root;

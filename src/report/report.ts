@@ -6,7 +6,7 @@
 import { recordDisplay } from '../attributes.js';
 import { displayBytes, safeMessage } from '../display.js';
 import { nsToIso } from '../ns-time.js';
-import type { AttributeChange, Finding, ScanError, Severity } from '../types.js';
+import type { AttributeChange, Explanation, Finding, ScanError, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 
 /** What a report says of the baseline it compared against (the store's BaselineMeta has more). */
@@ -38,6 +38,50 @@ export interface FindingJson {
   changes?: AttributeChangeJson[];
   /** `owner` and `group` (names) stand beside `uid` and `gid` where the names are known. */
   attributes?: Record<string, string | number | null>;
+  /** The manifest whose listing the new content matches (src/explain/). */
+  explained_by?: ExplanationJson;
+  /** A manifest that lists this path with other bytes, or a deploy that covers it but does not list it. */
+  unexplained?: ExplanationJson & { reason: string };
+  /** The rule's severity, where a signed deploy manifest lowered this one by a step. */
+  severity_before?: Severity;
+}
+
+export interface ExplanationJson {
+  source: Explanation['source'];
+  strength: Explanation['strength'];
+  manifest: string;
+  package: string;
+  version: string | null;
+  digest: Explanation['digest'];
+}
+
+const UNEXPLAINED_REASON: Record<Exclude<Explanation['verdict'], 'matches'>, string> = {
+  differs: 'the manifest lists other bytes for this path: changed after the install or deploy',
+  unlisted: 'inside the deploy, but not a file it shipped',
+};
+
+function explanationJson(e: Explanation): Pick<FindingJson, 'explained_by' | 'unexplained'> {
+  const j: ExplanationJson = {
+    source: e.source,
+    strength: e.strength,
+    manifest: displayBytes(e.manifest),
+    package: e.package,
+    version: e.version,
+    digest: e.digest,
+  };
+  return e.verdict === 'matches'
+    ? { explained_by: j }
+    : { unexplained: { ...j, reason: UNEXPLAINED_REASON[e.verdict] } };
+}
+
+/** One line for a person: "explained by pip-record requests 2.32.3 (…/RECORD)". */
+export function explanationText(f: FindingJson): string | undefined {
+  const e = f.explained_by ?? f.unexplained;
+  if (!e) return undefined;
+  const what = `${e.strength} ${e.package}${e.version ? ` ${e.version}` : ''}, ${e.manifest}${e.digest === 'md5' ? ' (MD5)' : ''}`;
+  if (f.explained_by)
+    return `explained by ${what}${f.severity_before ? `; severity lowered from ${f.severity_before}` : ''}`;
+  return `NOT explained (${what}): ${f.unexplained?.reason}`;
 }
 
 /** Names of user and group ids (looked up by the caller: reporters do no I/O). */
@@ -78,6 +122,8 @@ export function findingToJson(f: Finding, id?: number, names?: IdNames): Finding
     rule: f.rule,
     severity: f.severity,
     ...(f.observedNs !== undefined ? { observed: nsToIso(f.observedNs) } : {}),
+    ...(f.explanation ? explanationJson(f.explanation) : {}),
+    ...(f.severityBefore ? { severity_before: f.severityBefore } : {}),
   };
   if (f.kind === 'changed') {
     out.changes = f.changes.map((c) => changeJson(c, f, names));
@@ -228,6 +274,8 @@ export function checkToText(r: CheckReport, opts: TextOptions = {}): string {
           p,
         );
       }
+      const why = explanationText(f);
+      if (why) push(`           ${why}`, p);
     }
   }
   if (r.errors.length) {

@@ -41,6 +41,7 @@ function rule(check: string | string[], name = 'app'): Rule {
     check: r.spec,
     checkText: Array.isArray(check) ? `[${check.join(', ')}]` : check,
     hashes: ['blake3'],
+    explain: [],
     recurse: Number.POSITIVE_INFINITY,
     source: 'test.yaml:3:5',
     override: null,

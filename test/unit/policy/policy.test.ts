@@ -959,3 +959,30 @@ describe('hashes', () => {
     expect(p[0]).toContain(FILE);
   });
 });
+
+describe('explain', () => {
+  const rule = (body: string, severity = 'high') =>
+    parsePolicyText(
+      FILE,
+      `version: 1\nrules:\n  - name: r\n    severity: ${severity}\n    paths: [/srv/app]\n    check: readonly\n${body}`,
+    );
+
+  it('defaults to every manifest, and to none for a critical rule (no package explains a new key)', () => {
+    expect(rule('').rules[0]?.explain).toEqual(['deploy', 'pip', 'dpkg']);
+    expect(rule('', 'critical').rules[0]?.explain).toEqual([]);
+  });
+
+  it('takes a list, in any order, and [] for none', () => {
+    expect(rule('    explain: [pip, deploy]\n').rules[0]?.explain).toEqual(['deploy', 'pip']);
+    expect(rule('    explain: []\n').rules[0]?.explain).toEqual([]);
+    expect(rule('    explain: [dpkg]\n', 'critical').rules[0]?.explain).toEqual(['dpkg']);
+  });
+
+  it('refuses an unknown manifest, naming the place', () => {
+    const p = rule('    explain: [deploy, rpm]\n').problems;
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(
+      /app\.yaml:7:\d+: rule "r": unknown manifest "rpm" in "explain"; known: deploy, pip, dpkg/,
+    );
+  });
+});

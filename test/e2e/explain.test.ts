@@ -1,0 +1,263 @@
+/**
+ * Explain, never suppress, through the real CLI: a real wheel installed over an older version with
+ * a real pip in a real virtualenv (the wheels are built by the test: a wheel is a zip with its
+ * RECORD), a signed deploy manifest made by `fim manifest create`, and a real dpkg md5sums entry
+ * for a real file under /usr. Explained findings are still findings: journaled, reported, exit 4.
+ */
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type CheckJson, fim, Sandbox } from '../helpers/fim.js';
+
+type Finding = CheckJson['findings'][number] & {
+  explained_by?: {
+    source: string;
+    strength: string;
+    package: string;
+    version: string | null;
+    manifest: string;
+  };
+  unexplained?: { strength: string; reason: string; package: string };
+  severity_before?: string;
+};
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = new Sandbox('fim-explain-');
+});
+afterEach(() => sb.cleanup());
+
+function writeConfig(extra: string[] = []): string[] {
+  const cfg = join(sb.dir, 'explain-fim.yaml');
+  writeFileSync(
+    cfg,
+    [`policies: [${JSON.stringify(sb.policyFile)}]`, `database: ${JSON.stringify(sb.db)}`, ...extra, ''].join(
+      '\n',
+    ),
+  );
+  return ['--config', cfg];
+}
+
+function check(cfg: string[]): { code: number; findings: Finding[]; notes: string[] } {
+  const r = fim(['check', '--json', ...cfg]);
+  const j = JSON.parse(r.stdout) as CheckJson;
+  return { code: r.code, findings: j.findings as Finding[], notes: j.notes };
+}
+
+/** A wheel of package `demo` at `version`, as a build would make it: files, METADATA, WHEEL, RECORD. */
+function buildWheel(version: string, files: Record<string, string>): string {
+  const dir = join(sb.dir, `wheel-${version}`);
+  const info = `demo-${version}.dist-info`;
+  mkdirSync(join(dir, info), { recursive: true });
+  const all: Record<string, string> = {
+    ...files,
+    [`${info}/METADATA`]: `Metadata-Version: 2.1\nName: demo\nVersion: ${version}\n`,
+    [`${info}/WHEEL`]: 'Wheel-Version: 1.0\nGenerator: fim-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n',
+  };
+  const rows: string[] = [];
+  for (const [rel, text] of Object.entries(all)) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+    const digest = execFileSync('python3', [
+      '-c',
+      'import hashlib,base64,sys; print(base64.urlsafe_b64encode(hashlib.sha256(open(sys.argv[1],"rb").read()).digest()).rstrip(b"=").decode())',
+      join(dir, rel),
+    ])
+      .toString()
+      .trim();
+    rows.push(`${rel},sha256=${digest},${Buffer.byteLength(text)}`);
+  }
+  rows.push(`${info}/RECORD,,`);
+  writeFileSync(join(dir, info, 'RECORD'), `${rows.join('\n')}\n`);
+  const whl = join(sb.dir, `demo-${version}-py3-none-any.whl`);
+  execFileSync('python3', ['-m', 'zipfile', '-c', whl, 'demo', info], { cwd: dir });
+  return whl;
+}
+
+describe('pip: a wheel upgraded in a virtualenv', () => {
+  it('every file the new wheel installed is explained; one altered after the install is not, keeps its severity, and accept --explained leaves it', () => {
+    const venv = sb.path('venv');
+    // A real virtualenv with its own pip (ensurepip: offline), which installs the wheels offline.
+    execFileSync('python3', ['-m', 'venv', venv]);
+    const pip = (whl: string) =>
+      execFileSync(join(venv, 'bin', 'pip'), ['install', '-q', '--no-index', '--no-compile', whl], {
+        stdio: 'pipe',
+      });
+    pip(
+      buildWheel('1.0', {
+        'demo/__init__.py': "VERSION = '1.0'\n",
+        'demo/core.py': 'def f():\n    return 1\n',
+      }),
+    );
+    sb.policy('  - name: venv\n    severity: high\n    paths: ["{tree}/venv/lib"]\n    check: readonly\n');
+    const cfg = writeConfig();
+    expect(fim(['baseline', '-q', ...cfg]).code).toBe(0);
+    pip(
+      buildWheel('1.1', {
+        'demo/__init__.py': "VERSION = '1.1'\n",
+        'demo/core.py': 'def f():\n    return 2\n',
+      }),
+    );
+    const site = execFileSync(join(venv, 'bin', 'python'), [
+      '-c',
+      'import sysconfig; print(sysconfig.get_paths()["purelib"])',
+    ])
+      .toString()
+      .trim();
+    appendFileSync(join(site, 'demo', 'core.py'), 'import os; os.system("id")\n');
+
+    const { code, findings } = check(cfg);
+    expect(code & 4).toBe(4); // explained findings are findings
+    const byPath = new Map(findings.map((f) => [f.path, f]));
+    const init = byPath.get(join(site, 'demo', '__init__.py'));
+    expect(init?.explained_by).toMatchObject({
+      source: 'pip',
+      strength: 'pip-record',
+      package: 'demo',
+      version: '1.1',
+    });
+    expect(init?.severity).toBe('high'); // corroboration only: never lowered
+    const core = byPath.get(join(site, 'demo', 'core.py'));
+    expect(core?.explained_by).toBeUndefined();
+    expect(core?.unexplained).toMatchObject({ strength: 'pip-record', package: 'demo' });
+    expect(core?.unexplained?.reason).toMatch(/changed after the install/);
+    expect(core?.severity).toBe('high');
+    // Every regular file pip wrote and hashed in RECORD is explained.
+    const metadata = byPath.get(join(site, 'demo-1.1.dist-info', 'METADATA'));
+    expect(metadata?.kind).toBe('added');
+    expect(metadata?.explained_by?.package).toBe('demo');
+
+    const a = fim(['accept', '--explained', '--json', ...cfg]);
+    expect(a.code, a.stderr).toBe(0);
+    const acc = JSON.parse(a.stdout) as { accepted: { path: string }[]; left: { path: string }[] };
+    expect(acc.accepted.map((x) => x.path)).toContain(init?.path);
+    expect(acc.left.map((x) => x.path)).toContain(core?.path);
+    expect(acc.accepted.map((x) => x.path)).not.toContain(core?.path);
+    // After the accept, the altered file is still reported; the explained ones are not.
+    const after = check(cfg).findings.map((f) => f.path);
+    expect(after).toContain(core?.path);
+    expect(after).not.toContain(init?.path);
+  });
+});
+
+describe('a signed deploy manifest', () => {
+  function deploy() {
+    const app = sb.path('app');
+    sb.write('app/tasks.py', 'v1\n');
+    sb.write('app/settings.py', 'DEBUG = False\n');
+    const key = join(sb.dir, 'deploy.key');
+    expect(fim(['manifest', 'keygen', key]).code).toBe(0);
+    sb.policy('  - name: code\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly\n');
+    const manifest = join(sb.dir, 'app.manifest');
+    const cfg = writeConfig([
+      'explain:',
+      `  deploy_keys: [${JSON.stringify(`${key}.pub`)}]`,
+      `  deploy_manifests: [${JSON.stringify(manifest)}]`,
+    ]);
+    expect(fim(['baseline', '-q', ...cfg]).code).toBe(0);
+    // The build makes v2 and its manifest; the deploy puts both on the host.
+    writeFileSync(join(app, 'tasks.py'), 'v2\n');
+    const m = fim([
+      'manifest',
+      'create',
+      app,
+      '--key',
+      key,
+      '--name',
+      'celery-app',
+      '--release',
+      'build-42',
+      '-o',
+      manifest,
+    ]);
+    expect(m.code, m.stderr).toBe(0);
+    return { app, cfg, manifest };
+  }
+
+  it('lowers the severity of what it explains by one step, and marks a file it does not list', () => {
+    const { app, cfg } = deploy();
+    writeFileSync(join(app, 'settings.py'), 'DEBUG = True\n'); // not what the build shipped
+    writeFileSync(join(app, 'implant.py'), 'evil\n'); // not shipped at all
+    const byPath = new Map(check(cfg).findings.map((f) => [f.path, f]));
+    const tasks = byPath.get(join(app, 'tasks.py'));
+    expect(tasks?.explained_by).toMatchObject({
+      source: 'deploy',
+      strength: 'signed-manifest',
+      package: 'celery-app',
+      version: 'build-42',
+    });
+    expect(tasks?.severity).toBe('medium');
+    expect(tasks?.severity_before).toBe('high');
+    const settings = byPath.get(join(app, 'settings.py'));
+    expect(settings?.unexplained?.reason).toMatch(/other bytes/);
+    expect(settings?.severity).toBe('high');
+    const implant = byPath.get(join(app, 'implant.py'));
+    expect(implant?.kind).toBe('added');
+    expect(implant?.unexplained?.reason).toMatch(/not a file it shipped/);
+    expect(implant?.severity).toBe('high');
+  });
+
+  it('with one digest edited, or signed by a key the host does not trust, explains nothing and says why', () => {
+    const { cfg, manifest } = deploy();
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { body: string; key: string };
+    const body = Buffer.from(m.body, 'base64').toString('latin1');
+    const edited = body.replace(
+      / ([0-9a-f])([0-9a-f]{63})\n/,
+      (_all, c: string, rest: string) => ` ${c === '0' ? '1' : '0'}${rest}\n`,
+    );
+    expect(edited).not.toBe(body);
+    writeFileSync(manifest, JSON.stringify({ ...m, body: Buffer.from(edited, 'latin1').toString('base64') }));
+    let r = check(cfg);
+    expect(r.findings.every((f) => f.explained_by === undefined && f.severity === 'high')).toBe(true);
+    expect(r.notes.join('\n')).toMatch(/bad signature: it was altered after it was signed/);
+    // A manifest made with another key: refused for that.
+    const other = join(sb.dir, 'other.key');
+    fim(['manifest', 'keygen', other]);
+    fim([
+      'manifest',
+      'create',
+      sb.path('app'),
+      '--key',
+      other,
+      '--name',
+      'x',
+      '--release',
+      '1',
+      '-o',
+      manifest,
+    ]);
+    r = check(cfg);
+    expect(r.findings.every((f) => f.explained_by === undefined)).toBe(true);
+    expect(r.notes.join('\n')).toMatch(/a key this host does not trust/);
+  });
+});
+
+describe('dpkg: a real package file under /usr', () => {
+  it('is explained by its md5sums entry with strength package-db (MD5 said to be weak)', () => {
+    // The baseline sees another file at /usr/bin/cat (a bind mount in a private mount namespace);
+    // the check sees Debian's own, which coreutils' md5sums lists.
+    const fake = sb.write('fake-cat', 'not cat\n');
+    sb.policy(
+      '  - name: os\n    severity: high\n    paths: [/usr/bin/cat]\n    check: readonly\n    recurse: false\n',
+    );
+    const cfg = writeConfig();
+    execFileSync('unshare', [
+      '--mount',
+      'sh',
+      '-c',
+      `mount --bind ${fake} /usr/bin/cat && exec "$@"`,
+      'sh',
+      process.execPath,
+      ...[join(import.meta.dirname, '..', '..', 'bin', 'fim'), 'baseline', '-q', ...cfg],
+    ]);
+    const r = fim(['check', ...cfg]);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(
+      /explained by package-db coreutils \S+, \/var\/lib\/dpkg\/info\/coreutils\.md5sums \(MD5\)/,
+    );
+    const f = check(cfg).findings.find((x) => x.path === '/usr/bin/cat');
+    expect(f?.explained_by).toMatchObject({ source: 'dpkg', strength: 'package-db', package: 'coreutils' });
+    expect(f?.severity).toBe('high');
+  });
+});
