@@ -34,6 +34,8 @@ const KEY_FORMAT = 'fim-deploy-key/1';
 const MAX_MANIFEST_BYTES = 64 << 20;
 const MAX_FILES = 5_000_000;
 const HEX = /^(?:[0-9a-f]{2})+$/;
+/** Names, versions and times: printable ASCII without spaces, as `create` makes them. */
+const PRINTABLE = /^[\x21-\x7e]{1,200}$/;
 
 export interface DeployManifest {
   file: string;
@@ -125,7 +127,7 @@ export function createManifest(o: {
     ['name', o.name],
     ['version', o.version],
   ] as const)
-    if (!/^[\x21-\x7e]{1,200}$/.test(v))
+    if (!PRINTABLE.test(v))
       throw new UsageError(`manifest ${what} "${v}": printable ASCII without spaces, 1 to 200 characters`);
   const seed = readKeyField(o.keyFile, 'seed');
   const root = Buffer.from(o.dir.replace(/\/+$/, '') || '/');
@@ -192,6 +194,8 @@ export function loadManifest(
   const rootHex = field(3, 'root');
   const created = field(4, 'created');
   if (!name || !version || !rootHex || !HEX.test(rootHex) || !created) return bad('malformed header');
+  if (!PRINTABLE.test(name) || !PRINTABLE.test(version) || !PRINTABLE.test(created))
+    return bad('malformed header');
   const root = Buffer.from(rootHex, 'hex');
   if (lines.length - 5 > MAX_FILES) return bad(`more than ${MAX_FILES} files`);
   const entries = new Map<string, Buffer>();

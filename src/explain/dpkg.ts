@@ -47,6 +47,8 @@ export class DpkgIndex {
     }
     for (const name of names.slice(0, MAX_PACKAGES)) {
       const pkg = name.slice(0, -'.md5sums'.length).replace(/:[^:]+$/, '');
+      // Debian policy 5.6.1: package names are lower-case letters, digits, + - and .
+      if (!/^[a-z0-9][a-z0-9+.-]*$/.test(pkg)) continue;
       const list = Buffer.from(join(info, name));
       const r = readBounded(list, MAX_FILE_BYTES);
       if (!r.ok) {
@@ -80,7 +82,7 @@ export class DpkgIndex {
     for (const stanza of r.bytes.toString('utf8').split(/\n\n+/)) {
       const pkg = /^Package: (.+)$/m.exec(stanza)?.[1];
       const ver = /^Version: (.+)$/m.exec(stanza)?.[1];
-      if (pkg && ver && !out.has(pkg)) out.set(pkg, ver);
+      if (pkg && ver && /^[A-Za-z0-9.+~:-]+$/.test(ver) && !out.has(pkg)) out.set(pkg, ver);
     }
     return out;
   }

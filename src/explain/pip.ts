@@ -11,6 +11,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
+import { displayBytes } from '../display.js';
 import { readBounded } from './bounded.js';
 
 const MAX_RECORD_BYTES = 16 << 20;
@@ -67,7 +68,8 @@ export class PipIndex {
       return m;
     }
     for (const info of infos.slice(0, MAX_DIST_INFOS)) {
-      const [name, version] = splitDistInfo(info);
+      // A directory name is any bytes: shown in the display form, so it cannot break a log line.
+      const [name, version] = splitDistInfo(displayBytes(Buffer.from(info, 'latin1')));
       const record = Buffer.from(join(site, info, 'RECORD'), 'latin1');
       const r = readBounded(record, MAX_RECORD_BYTES);
       if (!r.ok) {

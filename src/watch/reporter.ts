@@ -14,7 +14,7 @@ import { type Alerter, findingEvent } from '../alert/index.js';
 import { displayBytes, safeMessage } from '../display.js';
 import type { RunJournal } from '../ops/journal.js';
 import { keyToPath } from '../path-key.js';
-import { findingToJson, SEVERITY_PRIORITY } from '../report/report.js';
+import { explanationText, findingToJson, SEVERITY_PRIORITY } from '../report/report.js';
 import { type Logger, Pri } from './log.js';
 import {
   diffOpenFindings,
@@ -93,10 +93,11 @@ export class FindingReporter {
       const id = ids[i]!;
       const j = findingToJson(x.finding);
       const attrs = j.changes ? ` (${j.changes.map((c) => c.attribute).join(', ')})` : '';
+      const expl = explanationText(j);
       // journald priority from severity, as for `fim check` (journalctl -p err shows high and critical).
       log(
         SEVERITY_PRIORITY[x.finding.severity],
-        `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]`,
+        `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]${expl ? `; ${expl}` : ''}`,
       );
       alerter?.send(findingEvent(x.finding, id));
     });

@@ -14,6 +14,7 @@
  * all at once when the worker streams them.
  */
 import type { Counts } from '../alert/index.js';
+import { Explainer, type ExplainSettings } from '../explain/explainer.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { keyDepth, keyToPath, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import type { Policy } from '../policy/policy.js';
@@ -107,6 +108,8 @@ export interface ScanTarget {
   digests?: DirectoryDigests;
   index: RuleIndex;
   policy: Policy;
+  /** Manifests that may explain findings (the configuration's `explain`). */
+  explain?: ExplainSettings;
 }
 
 export interface FullCheckSummary {
@@ -211,6 +214,7 @@ export class Rescanner {
       ...(depth !== undefined ? { scopeDepth: depth } : {}),
       fast,
       collectDirectories: true,
+      ...(t.explain ? { explainer: new Explainer(t.explain) } : {}),
     });
     this.host.adopt(r);
     return r;
@@ -248,7 +252,7 @@ export class Rescanner {
   } | null> {
     const { host } = this;
     const startedAt = Date.now();
-    const { baselineId, policy } = host.target();
+    const { baselineId, policy, explain } = host.target();
     const seen = new Set<string>();
     const counts = { added: 0, removed: 0, changed: 0 };
     let fresh = 0;
@@ -261,6 +265,7 @@ export class Rescanner {
         ...(scope ? { scope } : {}),
         fast: false,
         ...(verify ? { verify: host.target().baseline } : {}),
+        ...(explain ? { explain } : {}),
       },
       (batch) => {
         if (stale()) return;

@@ -6,6 +6,7 @@
  * thread, in one place.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { Explainer, type ExplainSettings } from '../explain/explainer.js';
 import { reviveRecord } from '../fields.js';
 import { verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
@@ -30,6 +31,8 @@ export interface CompareRequest {
    * not the database's metadata, which an intruder could edit too) before comparing anything.
    */
   verify?: BaselineMeta;
+  /** Manifests that may explain the findings (src/explain/); a fresh explainer per request. */
+  explain?: ExplainSettings;
 }
 
 type Reply =
@@ -50,6 +53,7 @@ const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byt
 function reviveFinding(f: Finding): void {
   f.path = buf(f.path);
   reviveRecord(f.record);
+  if (f.explanation) f.explanation.manifest = buf(f.explanation.manifest);
 }
 
 export function reviveResult(r: CompareResult): CompareResult {
@@ -225,6 +229,8 @@ if (!isMainThread && parentPort) {
         ...(req.scopeDepth !== undefined ? { scopeDepth: req.scopeDepth } : {}),
         fast: req.fast,
         collectDirectories: true,
+        // Fresh for each scan: a deploy or an upgrade replaces manifests while the daemon runs.
+        ...(req.explain ? { explainer: new Explainer(req.explain) } : {}),
         ...(size
           ? {
               onFinding: (f: Finding) => {
