@@ -12,6 +12,8 @@ export function manifestKeygen(o: { file: string; force?: boolean }): { priv: st
 
 export function manifestCreate(o: {
   dir: string;
+  /** The path the files will have on the hosts (default: `dir`). */
+  as?: string;
   keyFile: string;
   name: string;
   version: string;

@@ -16,7 +16,7 @@ export async function manifestKeygenCommand(
 
 export async function manifestCreateCommand(
   dir: string,
-  o: { key?: string; name?: string; release?: string; output?: string },
+  o: { key?: string; name?: string; release?: string; output?: string; as?: string },
   io: Output,
 ): Promise<number> {
   for (const [flag, v] of [
@@ -28,11 +28,14 @@ export async function manifestCreateCommand(
     if (v === undefined) throw new UsageError(`fim manifest create needs ${flag}`);
   const r = manifestCreate({
     dir: resolve(dir),
+    ...(o.as !== undefined ? { as: o.as } : {}),
     keyFile: resolve(o.key!),
     name: o.name!,
     version: o.release!,
     out: resolve(o.output!),
   });
-  io.out(`manifest ${r.out}: ${r.files} files of ${resolve(dir)}, ${o.name} ${o.release}, signed\n`);
+  io.out(
+    `manifest ${r.out}: ${r.files} files of ${resolve(dir)}${o.as !== undefined ? ` as ${o.as}` : ''}, ${o.name} ${o.release}, signed\n`,
+  );
   return ExitCode.ok;
 }

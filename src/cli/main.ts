@@ -172,6 +172,7 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('--name <name>', 'the deploy or application name')
     .option('--release <id>', 'the deploy version: a build id, a git commit')
     .option('-o, --output <file>', 'where to write the manifest')
+    .option('--as <path>', 'the absolute path DIR will have on the hosts (default: DIR)')
     .action((dir: string, o) => run(manifestCreateCommand(dir, o, io)));
 
   withCommon(program.command('keygen'), 'json', 'quiet')

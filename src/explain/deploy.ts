@@ -113,16 +113,21 @@ function listTree(dir: Buffer): { rel: Buffer; blake3: Buffer }[] {
   return out.sort((a, b) => Buffer.compare(a.rel, b.rel));
 }
 
-/** Make and sign a manifest of `dir` (absolute, as it will be on the hosts). */
+/**
+ * Make and sign a manifest of `dir`, listed under `as` (the absolute path the files will have on
+ * the hosts; default `dir` itself), so a build can sign what it is about to ship before shipping it.
+ */
 export function createManifest(o: {
   dir: string;
+  as?: string;
   keyFile: string;
   name: string;
   version: string;
   out: string;
   nowIso: string;
 }): { files: number; out: string } {
-  if (!o.dir.startsWith('/')) throw new UsageError(`manifest directory "${o.dir}" must be absolute`);
+  const on = o.as ?? o.dir;
+  if (!on.startsWith('/')) throw new UsageError(`manifest directory "${on}" must be absolute`);
   for (const [what, v] of [
     ['name', o.name],
     ['version', o.version],
@@ -130,8 +135,8 @@ export function createManifest(o: {
     if (!PRINTABLE.test(v))
       throw new UsageError(`manifest ${what} "${v}": printable ASCII without spaces, 1 to 200 characters`);
   const seed = readKeyField(o.keyFile, 'seed');
-  const root = Buffer.from(o.dir.replace(/\/+$/, '') || '/');
-  const files = listTree(root);
+  const root = Buffer.from(on.replace(/\/+$/, '') || '/');
+  const files = listTree(Buffer.from(o.dir));
   const lines = [
     FORMAT,
     `name=${o.name}`,

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DaemonProcess } from '../helpers/daemon.js';
 import { type CheckJson, fim, Sandbox } from '../helpers/fim.js';
 
 type Finding = CheckJson['findings'][number] & {
@@ -230,6 +231,55 @@ describe('a signed deploy manifest', () => {
     r = check(cfg);
     expect(r.findings.every((f) => f.explained_by === undefined)).toBe(true);
     expect(r.notes.join('\n')).toMatch(/a key this host does not trust/);
+  });
+});
+
+describe('the daemon', () => {
+  it('says what explains a change it sees, with the lowered severity, in its log line', async () => {
+    sb.write('app/tasks.py', 'v1\n');
+    const key = join(sb.dir, 'deploy.key');
+    fim(['manifest', 'keygen', key]);
+    sb.policy('  - name: code\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly\n');
+    const manifest = join(sb.dir, 'app.manifest');
+    const cfg = writeConfig([
+      'watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h }',
+      'explain:',
+      `  deploy_keys: [${JSON.stringify(`${key}.pub`)}]`,
+      `  deploy_manifests: [${JSON.stringify(manifest)}]`,
+    ]);
+    expect(fim(['baseline', '-q', ...cfg]).code).toBe(0);
+    const d = new DaemonProcess(cfg);
+    try {
+      await d.ready();
+      // The build signs v2 as it will be on the host (--as), then the deploy puts it in place.
+      const stage = join(sb.dir, 'build');
+      mkdirSync(stage);
+      writeFileSync(join(stage, 'tasks.py'), 'v2\n');
+      const m = fim([
+        'manifest',
+        'create',
+        stage,
+        '--as',
+        sb.path('app'),
+        '--key',
+        key,
+        '--name',
+        'app',
+        '--release',
+        'r2',
+        '-o',
+        manifest,
+      ]);
+      expect(m.code, m.stderr).toBe(0);
+      writeFileSync(sb.path('app/tasks.py'), 'v2\n');
+      const line = await d.waitFor(/changed \S+\/app\/tasks\.py .*explained by signed-manifest app r2/, 5000).catch((e: Error) => {
+        throw new Error(`${e.message}\n${d.lines.join('\n')}\n${d.stderr.join('')}`);
+      });
+      expect(line).toContain('severity=medium');
+      expect(line).toContain('severity lowered from high');
+    } finally {
+      await d.stop();
+    }
   });
 });
 
