@@ -93,12 +93,17 @@ export function rootVerifier(cfg: Config): RootVerifier {
   };
 }
 
-/** An alerter for the configured target, or null when no target is set. */
+/**
+ * An alerter for the configured target, or null when no target is set. One alerter is one session
+ * of kind `kind` (DAEMON_KIND, or the one-shot command's name); with a store, its start names the
+ * host's previous session and each message moves the chain in the database (store/chain.ts).
+ */
 export function openAlerter(
   cfg: Config,
   keys: KeyStore | null,
   store?: Store,
   log?: (msg: string) => void,
+  kind = 'command',
 ): Alerter | null {
   const target = cfg.syslog.target;
   if (!target) return null;
@@ -107,6 +112,8 @@ export function openAlerter(
     target,
     host: cfg.host,
     signer: keys,
+    kind,
+    ...(store ? { chain: store.sessionChain() } : {}),
     facility: cfg.syslog.facility as Parameters<typeof createAlerter>[0]['facility'] & string,
     maxPerSecond: cfg.syslog.maxPerSecond,
     ...(store && !target.startsWith('udp:') ? { queue: store.outbox(10_000) } : {}),
@@ -133,7 +140,10 @@ function tlsOptions(cfg: Config): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
   };
 }
 
-/** Send a few events on a short-lived session (check, baseline, accept) and wait for the transport. */
+/**
+ * Send a few events on a short-lived session (check, baseline, accept) and wait for the transport.
+ * The alerter frames them: a start before, a stop with the count after.
+ */
 export async function sendAndClose(alerter: Alerter | null, events: readonly AlertEvent[]): Promise<void> {
   if (!alerter) return;
   for (const e of events) alerter.send(e);

@@ -38,10 +38,20 @@ export interface Counts {
 
 export type AlertEvent =
   | FindingEvent
-  /** The daemon started: which baseline and policy it enforces. */
-  | { type: 'start'; baselineRoot: string | null; policyHash: string }
-  | { type: 'stop'; reason: string }
-  | { type: 'heartbeat'; baselineRoot: string | null; status?: HeartbeatStatus }
+  /**
+   * A session started: which baseline and policy it enforces (null and '-' when a one-shot command
+   * does not know them). The alerter fills in the session's kind and its link to the predecessor.
+   */
+  | { type: 'start'; baselineRoot: string | null; policyHash: string; kind?: string; prev?: ChainLink | null }
+  /** The session ends; the alerter fills in `count`, the number of messages of the session, this one included. */
+  | { type: 'stop'; reason: string; count?: number }
+  /** Alive; `keysExpireMs` is when the host's keys end (ms since the epoch), so the log server can warn. */
+  | { type: 'heartbeat'; baselineRoot: string | null; status?: HeartbeatStatus; keysExpireMs?: number }
+  /**
+   * The daemon's monotonic clock jumped far past a timer tick: it was stopped (SIGSTOP), frozen
+   * with its VM, or starved. Nothing was watched for about `pausedMs`.
+   */
+  | { type: 'pause'; pausedMs: number; expectedMs: number }
   /** End of a check run. */
   | { type: 'summary'; baselineRoot: string | null; counts: Counts; runId?: string | number }
   /** A new baseline was made: its root becomes the one the log server expects. */
@@ -63,6 +73,16 @@ export type AlertEvent =
       critical: boolean;
       changes: string;
     };
+
+/**
+ * The last message of the session before this one, as the host's database remembers it: the
+ * session id, its last sequence number and the digest of that message (messageDigest in sd.ts).
+ */
+export interface ChainLink {
+  sid: string;
+  seq: number;
+  digest: string;
+}
 
 /** Sent by the alerter itself when pacing held messages back. */
 export interface FloodEvent {
@@ -89,6 +109,7 @@ export const EVENT_TYPES = [
   'error',
   'flood',
   'reload',
+  'pause',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

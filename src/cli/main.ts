@@ -187,7 +187,10 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       '--max-silence <duration>',
       'report a host silent for longer than this at the end (default 3m; 0 = off)',
     )
-    .option('--skew <duration>', 'allowed clock skew between message time and its key epoch (default 120s)')
+    .option(
+      '--skew <duration>',
+      'allowed clock skew: a message may lie this far outside its key epoch or ahead of this clock (default 5m)',
+    )
     .option('--json', 'machine-readable report')
     .option('-q, --quiet', 'print nothing when all verifies')
     .action((file: string, o) => run(verifyLogCommand(file, o, io)));

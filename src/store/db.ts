@@ -23,7 +23,7 @@ export interface Connection {
   readonly file: string;
 }
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 const APPLICATION_ID = 0x46494d31; // "FIM1": marks the file as ours
 
 const MIGRATIONS: readonly string[] = [
@@ -111,6 +111,18 @@ const MIGRATIONS: readonly string[] = [
   // say how coverage changed; their hash is the baseline's policy_hash, bound into its root.
   `
   CREATE TABLE baseline_policy (baseline INTEGER PRIMARY KEY, sources BLOB NOT NULL);
+  `,
+  // 2 → 3: the chain of alert sessions (store/chain.ts): each session's kind, its last sequence
+  // number and the digest of its last message, so the next session's start can name them.
+  `
+  CREATE TABLE alert_session (
+    id INTEGER PRIMARY KEY,
+    sid TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_digest TEXT NOT NULL
+  );
   `,
 ];
 

@@ -11,13 +11,20 @@
  * Only fully verified messages move the state (sequence, roots, last time): a forged message can
  * add a problem, never hide one.
  */
+import { messageDigest } from '../alert/sd.js';
 import type { EnrolledKey } from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
+import { readClaim } from './chain.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
 import { type HostReport, nsToMs, type Problem, ProblemLog, type VerifyReport } from './problems.js';
 import { RootTracker } from './roots.js';
 import { HostSessions } from './sessions.js';
 import { DEFAULT_MAX_SILENCE_MS, SilenceWatch } from './silence.js';
+
+/** verify-log reports hosts whose keys end within this (a warning in the report, not a problem). */
+export const KEYS_EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
+const MS_RE = /^\d{1,16}$/;
+const PAUSE_RE = /^\d{1,15}$/;
 
 export interface VerifierOptions {
   pubkeys: readonly EnrolledKey[];
@@ -52,6 +59,8 @@ interface Host {
   readonly sessions: HostSessions;
   readonly roots: RootTracker;
   readonly silence: SilenceWatch;
+  /** Key expiry (ms) as the newest heartbeat says. */
+  keysExpireMs: number | null;
 }
 
 type FimLine = Extract<ParsedLine, { kind: 'fim' }>;
@@ -70,9 +79,10 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     }
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
-      sessions: new HostSessions(key.host),
+      sessions: new HostSessions(key.host, { skewMs, maxSilenceMs }),
       roots: new RootTracker(key.host),
       silence: new SilenceWatch(key.host),
+      keysExpireMs: null,
     });
   }
   const unknownHosts = new UnknownHosts();
@@ -111,14 +121,30 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       log.record(late, out);
       return;
     }
-    const seen = h.sessions.observe({ ...at, tNs: f.tNs, ev: f.ev });
+    // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
+    // heartbeat would otherwise switch silence detection off for good (nor "latest", which would
+    // make every honest new session look like a replay).
+    const aheadMs = nsToMs(f.tNs) - clock();
+    const future = aheadMs > skewMs;
+    const check = line.seal?.check;
+    const paused = ev.get('paused') ?? '';
+    const seen = h.sessions.observe({
+      ...at,
+      tNs: f.tNs,
+      ev: f.ev,
+      future,
+      ...(check ? { digest: messageDigest(check.data) } : {}),
+      ...(f.ev === 'start'
+        ? { claim: readClaim(ev), ...(ev.has('kind') ? { kind: ev.get('kind') ?? '' } : {}) }
+        : {}),
+      ...(f.ev === 'pause' && PAUSE_RE.test(paused) ? { pausedMs: Number(paused) } : {}),
+    });
     for (const p of seen.problems) log.record(p, out);
     // A duplicate or replay moves nothing else: it could only make an old state look current.
     if (!seen.session) return;
-    // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
-    // heartbeat would otherwise switch silence detection off for good.
-    const aheadMs = nsToMs(f.tNs) - clock();
-    if (aheadMs > skewMs) {
+    const expires = ev.get('expires') ?? '';
+    if (f.ev === 'heartbeat' && MS_RE.test(expires)) h.keysExpireMs = Number(expires);
+    if (future) {
       log.record(
         {
           kind: 'future-dated',
@@ -129,7 +155,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         out,
       );
     } else h.silence.heard(f.tNs);
-    const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at);
+    const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at, seen.session.firstNs);
     if (mismatch) log.record(mismatch, out);
     for (const p of h.sessions.streamGaps(seen.session)) log.record(p, out);
   };
@@ -186,6 +212,10 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       sessions: t.sessions,
       restarts: h.sessions.restarts,
       uncleanRestarts: h.sessions.uncleanRestarts,
+      replays: h.sessions.replays,
+      pauses: h.sessions.pauses,
+      keysExpire: h.keysExpireMs === null ? null : new Date(h.keysExpireMs).toISOString(),
+      keysExpiring: h.keysExpireMs !== null && h.keysExpireMs - nowMs < KEYS_EXPIRY_WARNING_MS,
       announcedRoot: h.roots.announcedRoot,
       rootMismatches: h.roots.mismatches,
       ...h.silence.report(nowMs),
@@ -206,6 +236,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     finish(): VerifyReport {
       const nowMs = clock();
       silenceProblems(nowMs, []);
+      for (const h of hosts.values()) for (const p of h.sessions.unended()) log.record(p, []);
       const gaps: Problem[] = [];
       const hostReports = [...hosts.values()].map((h) => hostReport(h, nowMs, gaps));
       return {

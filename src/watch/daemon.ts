@@ -15,7 +15,7 @@
  * limit the dirty set collapses into one full check).
  */
 
-import type { AlertEvent, Alerter, HeartbeatStatus } from '../alert/index.js';
+import { type AlertEvent, type Alerter, DAEMON_KIND, type HeartbeatStatus } from '../alert/index.js';
 import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
 import { ExitCode, FimError, StorageError } from '../errors.js';
@@ -89,7 +89,7 @@ export class Daemon {
     this.store = Store.open(this.cfg.database);
     this.dbIdentity = new DatabaseIdentity(this.cfg.database);
     this.baseline = this.store.requireBaseline();
-    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m));
+    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m), DAEMON_KIND);
     await verifyAtStart(this.store, this.baseline, rootVerifier(this.cfg), this.alerter, this.log);
     const root = this.baseline.root.toString('hex');
     this.log(
@@ -280,6 +280,7 @@ export class Daemon {
     const msg = this.dbIdentity.problem();
     if (!msg) return;
     this.dbGone = true;
+    this.alerter?.unchain();
     this.notify(Pri.crit, msg, { type: 'error', code: 'EDBSWAP', message: msg });
     void this.stop('database replaced or deleted', ExitCode.storage);
     throw new StorageError(msg);

@@ -51,6 +51,7 @@ describe('openDatabase', () => {
     expect(p.appId).toBe(FIM1);
     expect(p.version).toBe(SCHEMA_VERSION);
     expect(p.tables).toEqual([
+      'alert_session',
       'baseline',
       'baseline_policy',
       'dir',
@@ -153,19 +154,20 @@ describe('Store.transaction', () => {
   });
 });
 
-describe('schema upgrade 1 -> 2', () => {
-  it('adds the baseline_policy table to a version-1 database and keeps its data', async () => {
+describe('schema upgrades 1 -> 2 -> 3', () => {
+  it('adds the baseline_policy and alert_session tables to a version-1 database and keeps its data', async () => {
     await using sb = new Sandbox('fim-store-up-');
     openDatabase(sb.db, { create: true }).close();
     // Make it a version-1 database, as fim 0.1 wrote it.
     const raw = new Database(sb.db);
-    raw.exec('DROP TABLE baseline_policy');
+    raw.exec('DROP TABLE baseline_policy; DROP TABLE alert_session');
     raw.pragma('user_version = 1');
     raw.prepare("INSERT INTO outbox (msg) VALUES (x'01')").run();
     raw.close();
     openDatabase(sb.db).close();
-    expect(pragmas(sb.db).version).toBe(2);
+    expect(pragmas(sb.db).version).toBe(SCHEMA_VERSION);
     expect(pragmas(sb.db).tables).toContain('baseline_policy');
+    expect(pragmas(sb.db).tables).toContain('alert_session');
     const again = new Database(sb.db, { readonly: true });
     expect(again.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
     again.close();
