@@ -43,8 +43,7 @@ export function loadKeyStore(
   if (!hasKeys(cfg)) return null;
   const keys = loadKeys(cfg.keys);
   keys.erasePast(nowMs);
-  const m = keys.material;
-  const end = m.startMs + m.epochs * m.epochMs;
+  const end = keysEndMs(keys);
   const at = new Date(end).toISOString();
   if (nowMs >= end)
     throw new KeyError(
@@ -55,6 +54,12 @@ export function loadKeyStore(
       `warning: the host's keys in ${cfg.keys} expire at ${at} (in ${Math.ceil((end - nowMs) / 86_400_000)} days): run "fim keygen --force" and enrol the new public key before then`,
     );
   return keys;
+}
+
+/** When the host's keys end: the end of their last epoch (ms since the epoch). */
+export function keysEndMs(keys: KeyStore): number {
+  const m = keys.material;
+  return m.startMs + m.epochs * m.epochMs;
 }
 
 export function rootSigner(keys: KeyStore | null): RootSigner | undefined {

@@ -27,6 +27,8 @@ import { loadPolicies, type Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
+import type { DaemonClock } from './clock.js';
+import { daemonClock, keysExpiry } from './clock-events.js';
 import { DatabaseIdentity } from './db-identity.js';
 import { DirectoryDigests } from './dir-digests.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
@@ -47,6 +49,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Test hook (test/fixtures/daemon-with-delay.mjs only): pause before watching a new directory. */
   watchDelayMs?: number;
+  /** Test hook (the same fixture): a clock tick this late is a pause (default 10 s). */
+  pauseThresholdMs?: number;
 }
 
 export class Daemon {
@@ -64,7 +68,7 @@ export class Daemon {
   private overflowAlerted = false;
   private files = 0;
   private lastFullCheckNs: bigint | null = null;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private clock!: DaemonClock;
   private stopping = false;
   private resolveDone: ((code: number) => void) | null = null;
   private readonly log: Logger;
@@ -86,6 +90,12 @@ export class Daemon {
     this.policy = loadPolicies(this.cfg.policies);
     this.index = new RuleIndex(this.policy.rules);
     this.keys = loadKeyStore(this.cfg, (m) => this.log(Pri.warning, m));
+    this.clock = daemonClock(this.keys, this.opts.pauseThresholdMs, {
+      guard: (fn) => this.guard(fn),
+      notify: (pri, msg, alert) => this.notify(pri, msg, alert),
+      stop: (why) => void this.stop(why, ExitCode.key),
+      fullCheck: () => void this.rescans?.fullCheck('pause'),
+    });
     this.store = Store.open(this.cfg.database);
     this.dbIdentity = new DatabaseIdentity(this.cfg.database);
     this.baseline = this.store.requireBaseline();
@@ -160,10 +170,14 @@ export class Daemon {
     );
     await this.rescans.fullCheck('start');
 
-    this.every(w.heartbeatMs, () => this.heartbeat());
-    this.every(w.fullCheckMs, () => void this.rescans.fullCheck('periodic'));
-    this.every(w.fallbackScanMs, () => this.fallbackScan());
-    this.every(BASELINE_POLL_MS, () => this.pollBaseline());
+    this.clock.every(w.heartbeatMs, () => this.heartbeat());
+    this.clock.every(w.fullCheckMs, () => void this.rescans.fullCheck('periodic'));
+    // Directories that could not be watched are rescanned in the worker, rehashed.
+    this.clock.every(w.fallbackScanMs, () => {
+      if (!this.rescans.fallbackBusy) this.rescans.fallback(this.watches.retryUnwatched());
+    });
+    this.clock.every(BASELINE_POLL_MS, () => this.pollBaseline());
+    this.clock.start();
     const code = await done;
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGINT');
@@ -177,17 +191,6 @@ export class Daemon {
     this.digests = DirectoryDigests.build(this.store, this.baseline.id);
     this.findings.journal = RunJournal.start(this.store, 'watch', this.baseline.id);
     this.findings.open.load(this.store.reported(this.baseline.id));
-  }
-
-  private every(ms: number, fn: () => void): void {
-    // A SIGTERM during the start check stopped us already: a timer set now would keep the
-    // process alive after `run` returned.
-    if (this.stopping) return;
-    this.timers.push(
-      setInterval(() => {
-        if (!this.stopping) this.guard(fn);
-      }, ms),
-    );
   }
 
   private notify(pri: number, msg: string, alert?: AlertEvent): void {
@@ -249,12 +252,6 @@ export class Daemon {
     void this.rescans.fullCheck('queue overflow');
   }
 
-  /** Directories that could not be watched are rescanned in the worker, rehashed. */
-  private fallbackScan(): void {
-    if (this.rescans.fallbackBusy) return;
-    this.rescans.fallback(this.watches.retryUnwatched());
-  }
-
   // ---- findings: journal first, then alert, never twice (reporter.ts) ----
 
   private fullCheckDone(s: FullCheckSummary): void {
@@ -300,7 +297,8 @@ export class Daemon {
       lastFullCheckNs: this.lastFullCheckNs,
     };
     this.log(Pri.debug, heartbeatLine(status));
-    this.alerter?.send({ type: 'heartbeat', baselineRoot: this.baseline.root.toString('hex'), status });
+    const root = this.baseline.root.toString('hex');
+    this.alerter?.send({ type: 'heartbeat', baselineRoot: root, status, ...keysExpiry(this.keys) });
   }
 
   /** `fim accept` (or a new `fim baseline`) ran while we watch: verify and adopt the new baseline. */
@@ -370,7 +368,7 @@ export class Daemon {
   async stop(reason: string, code = 0): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
+    this.clock?.close();
     this.dirty?.close();
     this.watches?.close();
     await this.scanWorker?.close();
