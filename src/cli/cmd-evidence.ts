@@ -38,6 +38,7 @@ export async function verifyLogCommand(
     json?: boolean;
     maxSilence?: string;
     skew?: string;
+    state?: string;
     quiet?: boolean;
   },
   io: Output,
@@ -55,8 +56,12 @@ export async function verifyLogCommand(
     ...(o.keys !== undefined ? { keysDir: o.keys } : {}),
     ...(maxSilenceMs !== undefined ? { maxSilenceMs } : {}),
     ...(skewMs !== undefined ? { skewMs } : {}),
+    ...(o.state !== undefined ? { state: o.state } : {}),
     ...(live && !o.json ? { onProblem: (p) => io.out(`${formatProblem(p)}\n`) } : {}),
-    ...(live && maxSilenceMs ? { tickMs: Math.min(maxSilenceMs, 60_000) } : {}),
+    // Live, the tick checks silence and (with --state) keeps the state; every 10 s when no silence limit is set.
+    ...(live && (maxSilenceMs || o.state !== undefined)
+      ? { tickMs: Math.min(maxSilenceMs || 10_000, 60_000) }
+      : {}),
   });
   if (o.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else if (live) io.err(formatVerifyReport(report));

@@ -191,6 +191,10 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       '--skew <duration>',
       'allowed clock skew: a message may lie this far outside its key epoch or ahead of this clock (default 5m)',
     )
+    .option(
+      '--state <file>',
+      'keep per-host state in this SQLite file between runs: rotated logs verify as one stream, each problem is reported once',
+    )
     .option('--json', 'machine-readable report')
     .option('-q, --quiet', 'print nothing when all verifies')
     .action((file: string, o) => run(verifyLogCommand(file, o, io)));

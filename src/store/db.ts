@@ -240,3 +240,61 @@ export function writeTransaction<T>(c: Connection, fn: () => T): T {
 export function incrementalVacuum(c: Connection): void {
   c.db.pragma('incremental_vacuum');
 }
+
+/**
+ * A SQLite file that is not a fim database (verify-log's state on the log server): its own
+ * application id and migrations, the same pragmas and the same refusals (another program's file,
+ * or one from a newer fim).
+ */
+export interface FileKind {
+  /** What the file is, for messages ("verify-log state file"). */
+  readonly name: string;
+  readonly applicationId: number;
+  /** MIGRATIONS-style: entry v takes the schema from version v to v + 1. */
+  readonly migrations: readonly string[];
+  /** What to tell the user to do with a file that cannot be used. */
+  readonly fix: string;
+}
+
+export function openFileOfKind(file: string, kind: FileKind): Db {
+  const fresh = !existsSync(file);
+  let db: Db;
+  try {
+    if (fresh) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    db = new Database(file, { timeout: 5000 });
+  } catch (err) {
+    throw new StorageError(`cannot open the ${kind.name} ${file}: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const appId = pragmaInt(db, 'application_id');
+    const version = pragmaInt(db, 'user_version');
+    const tables = Number(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get());
+    if (appId !== kind.applicationId && (appId !== 0 || tables > 0))
+      throw new StorageError(`${file} is a SQLite file but not a ${kind.name}; ${kind.fix}`);
+    const target = kind.migrations.length;
+    if (version > target)
+      throw new StorageError(
+        `${file} has ${kind.name} version ${version}, newer than this fim understands: upgrade fim`,
+      );
+    if (version < target)
+      db.transaction(() => {
+        for (let v = version; v < target; v++) db.exec(kind.migrations[v]!);
+        db.pragma(`application_id = ${kind.applicationId}`);
+        db.pragma(`user_version = ${target}`);
+      })();
+  } catch (err) {
+    db.close();
+    if (err instanceof StorageError) throw err;
+    if (errnoCode(err) === 'SQLITE_BUSY')
+      throw new StorageError(`the ${kind.name} ${file} is locked by another process; retry when it is done`, {
+        cause: err,
+      });
+    throw new StorageError(`${file} is not a usable ${kind.name} (${messageOf(err)}); ${kind.fix}`, {
+      cause: err,
+    });
+  }
+  return db;
+}

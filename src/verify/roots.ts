@@ -34,11 +34,12 @@ export class RootTracker {
    * an accepted baseline a moment after `fim accept` announced it, and its heartbeat in between
    * still names the old root honestly.
    */
-  private previousRoot: string | null = null;
-  private previousUntilNs = 0n;
+  // Read and restored by snapshot.ts (verify-log --state) only.
+  /** @internal */ previousRoot: string | null = null;
+  /** @internal */ previousUntilNs = 0n;
   /** When the current root was announced, and by which session. */
-  private announcedAtNs = 0n;
-  private announcer = '';
+  /** @internal */ announcedAtNs = 0n;
+  /** @internal */ announcer = '';
 
   constructor(readonly host: string) {}
 

@@ -98,12 +98,13 @@ export class HostSessions {
   /** The latest time of a counted message that was not future-dated. */
   latestNs: bigint | null = null;
   readonly chain: HostChain;
-  private readonly sessions = new Map<string, Session>();
-  private readonly closedSids = new Set<string>();
+  // The state below is read and restored by snapshot.ts (verify-log --state) only.
+  /** @internal */ readonly sessions = new Map<string, Session>();
+  /** @internal */ readonly closedSids = new Set<string>();
   /** The newest daemon session: unclean restarts are judged against it only. */
-  private daemon: Session | undefined;
+  /** @internal */ daemon: Session | undefined;
   /** Folded counters of sessions evicted from `sessions`. */
-  private readonly evicted = { duplicates: 0, missing: 0, count: 0 };
+  /** @internal */ readonly evicted = { duplicates: 0, missing: 0, count: 0 };
   private readonly limits: SessionLimits;
 
   constructor(

@@ -20,6 +20,7 @@ import { type HostReport, nsToMs, type Problem, ProblemLog, type VerifyReport } 
 import { RootTracker } from './roots.js';
 import { HostSessions } from './sessions.js';
 import { DEFAULT_MAX_SILENCE_MS, SilenceWatch } from './silence.js';
+import { type HostParts, hostSnapshot, restoreHost } from './snapshot.js';
 
 /** verify-log reports hosts whose keys end within this (a warning in the report, not a problem). */
 export const KEYS_EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
@@ -34,6 +35,25 @@ export interface VerifierOptions {
   skewMs?: number;
   /** Wall clock in milliseconds (tests). */
   now?: () => number;
+  /** What an earlier run left (verify-log --state): per-host snapshots and the final problems it reported. */
+  state?: VerifierState;
+  /** Number of the first line fed, minus one (a log read on from where an earlier run stopped). */
+  linesBefore?: number;
+}
+
+/** A verifier's state between runs: per-host snapshots (snapshot.ts) and final problems already reported. */
+export interface VerifierState {
+  hosts: ReadonlyMap<string, unknown>;
+  /** Keys (problemKey) of final problems (open gaps, sessions that never ended) already reported. */
+  reported: ReadonlySet<string>;
+}
+
+/** Final problems remembered as reported, newest kept. */
+const MAX_REPORTED_KEYS = 10_000;
+
+/** What identifies a final problem across runs. */
+export function problemKey(p: Problem): string {
+  return `${p.kind}|${p.host ?? ''}|${p.sid ?? ''}|${p.detail}`;
 }
 
 export interface Verifier {
@@ -51,17 +71,12 @@ export interface Verifier {
   tick(nowMs?: number): Problem[];
   /** The final report: remaining gaps and silence included. */
   finish(): VerifyReport;
+  /** The state to keep for the next run (after finish). */
+  exportState(): { hosts: Map<string, unknown>; reported: string[] };
 }
 
-/** Everything known about one enrolled host, one part per module. */
-interface Host {
-  readonly auth: HostAuth;
-  readonly sessions: HostSessions;
-  readonly roots: RootTracker;
-  readonly silence: SilenceWatch;
-  /** Key expiry (ms) as the newest heartbeat says. */
-  keysExpireMs: number | null;
-}
+/** Everything known about one enrolled host, one part per module (key expiry as the newest heartbeat says). */
+type Host = HostParts;
 
 type FimLine = Extract<ParsedLine, { kind: 'fim' }>;
 
@@ -85,9 +100,14 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       keysExpireMs: null,
     });
   }
+  for (const [name, snap] of opts.state?.hosts ?? []) {
+    const h = hosts.get(name);
+    if (h) restoreHost(h, snap, `the saved state of host ${name}`);
+  }
+  const reported = new Set(opts.state?.reported ?? []);
   const unknownHosts = new UnknownHosts();
   const log = new ProblemLog();
-  let lines = 0;
+  let lines = opts.linesBefore ?? 0;
   let malformed = 0;
   let foreign = 0;
 
@@ -196,9 +216,17 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     return out;
   };
 
+  /** A final problem an earlier run reported already (with --state) is not reported again. */
+  const fresh = (p: Problem): boolean => {
+    const key = problemKey(p);
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
+  };
+
   const hostReport = (h: Host, nowMs: number, gaps: Problem[]): HostReport => {
     const t = h.sessions.totals();
-    for (const g of t.gaps) gaps.push(g);
+    for (const g of t.gaps) if (fresh(g)) gaps.push(g);
     // The key order is the JSON report's: keep it.
     return {
       host: h.auth.key.host,
@@ -236,7 +264,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     finish(): VerifyReport {
       const nowMs = clock();
       silenceProblems(nowMs, []);
-      for (const h of hosts.values()) for (const p of h.sessions.unended()) log.record(p, []);
+      for (const h of hosts.values()) for (const p of h.sessions.unended()) if (fresh(p)) log.record(p, []);
       const gaps: Problem[] = [];
       const hostReports = [...hosts.values()].map((h) => hostReport(h, nowMs, gaps));
       return {
@@ -248,6 +276,12 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         hosts: hostReports,
         ...log.final(gaps),
       };
+    },
+
+    exportState() {
+      const out = new Map<string, unknown>();
+      for (const [name, h] of hosts) out.set(name, hostSnapshot(h));
+      return { hosts: out, reported: [...reported].slice(-MAX_REPORTED_KEYS) };
     },
   };
 }
