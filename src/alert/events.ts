@@ -48,6 +48,19 @@ export type AlertEvent =
   /** Alive; `keysExpireMs` is when the host's keys end (ms since the epoch), so the log server can warn. */
   | { type: 'heartbeat'; baselineRoot: string | null; status?: HeartbeatStatus; keysExpireMs?: number }
   /**
+   * `fim keygen --rotate`: the host hands over to a new key set. Signed by the current epoch key
+   * of the old set, it names the new master public key and its schedule, so a log server enrolled
+   * with the old key follows the rotation (and treats the old set as retired from then on).
+   */
+  | {
+      type: 'handover';
+      master: string;
+      startMs: number;
+      epochMs: number;
+      epochs: number;
+      fingerprint: string;
+    }
+  /**
    * The daemon's monotonic clock jumped far past a timer tick: it was stopped (SIGSTOP), frozen
    * with its VM, or starved. Nothing was watched for about `pausedMs`.
    */
@@ -110,6 +123,7 @@ export const EVENT_TYPES = [
   'flood',
   'reload',
   'pause',
+  'handover',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

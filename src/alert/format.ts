@@ -59,6 +59,7 @@ function syslogSeverity(ev: WireEvent): number {
   if (ev.type === 'error') return 3;
   if (ev.type === 'reload') return ev.critical ? 2 : 5;
   if (ev.type === 'flood' || ev.type === 'pause') return 4;
+  if (ev.type === 'handover') return 5;
   return 6;
 }
 
@@ -146,6 +147,18 @@ function parts(ev: WireEvent): Parts {
         fixed: ev.count !== undefined ? [['count', String(ev.count)]] : [],
         cuttable: [['reason', safeText(ev.reason)]],
         msg: (v) => `fim stopped: ${v.get('reason')}`,
+      };
+    case 'handover':
+      return {
+        fixed: [
+          ['master', safeText(ev.master)],
+          ['start', String(ev.startMs)],
+          ['epochms', String(ev.epochMs)],
+          ['epochs', String(ev.epochs)],
+          ['fp', safeText(ev.fingerprint)],
+        ],
+        cuttable: [],
+        msg: () => `keys rotated: the host now signs with the key set ${safeText(ev.fingerprint)}`,
       };
     case 'pause':
       return {

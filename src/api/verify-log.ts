@@ -6,11 +6,20 @@
  * so rotated logs verify as one stream, a restarted verifier reports no false gap, and each final
  * problem is reported once. Standard input saves the state at each tick and at its end.
  */
-import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  type FSWatcher,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  watch,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { errnoCode, StorageError, UsageError } from '../errors.js';
-import { readPublicKeyFile } from '../keys/index.js';
+import { type EnrolledKey, parsePublicKeyFile, readPublicKeyFile } from '../keys/index.js';
 import { type InputPosition, VerifyStateFile } from '../store/verify-state.js';
 import {
   createVerifier,
@@ -50,8 +59,15 @@ export async function verifyLog(input: Readable | string, o: VerifyLogOptions): 
     );
   const pubkeys = files.map((p) => readPublicKeyFile(p));
   const state = o.state !== undefined ? VerifyStateFile.open(o.state) : undefined;
+  let watcher: FSWatcher | undefined;
   try {
     const saved = state?.load();
+    // Key sets enrolled hosts handed over to in earlier runs are followed without a manual step.
+    const enrolled = new Set(pubkeys.map((k) => k.host));
+    for (const [host, texts] of state?.handovers() ?? [])
+      if (enrolled.has(host))
+        for (const t of texts)
+          pubkeys.push(parsePublicKeyFile(t, `${o.state}: the key set host ${host} handed over to`));
     const source = typeof input === 'string' ? await openLog(input, state) : { stream: input };
     let verifier: Verifier;
     try {
@@ -71,10 +87,12 @@ export async function verifyLog(input: Readable | string, o: VerifyLogOptions): 
     }
     const save = (report?: VerifyReport) => {
       if (!state) return;
-      const { hosts, reported } = verifier.exportState();
+      const { hosts, reported, handovers } = verifier.exportState();
       const pos = source.position?.(report?.lines ?? 0);
-      state.save({ hosts, reported }, report && pos ? pos : undefined);
+      state.save({ hosts, reported }, report && pos ? pos : undefined, handovers);
     };
+    // Live, a key enrolled into the --keys directory is used from its next message on.
+    if (o.keysDir !== undefined && typeof input !== 'string') watcher = watchKeys(o.keysDir, verifier);
     const report = await verifyStream(source.stream, verifier, {
       ...(o.onProblem ? { onProblem: o.onProblem } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
@@ -84,7 +102,45 @@ export async function verifyLog(input: Readable | string, o: VerifyLogOptions): 
     save(report);
     return report;
   } finally {
+    watcher?.close();
     state?.close();
+  }
+}
+
+/**
+ * Re-reads a keys directory when it changes (debounced): new `*.pub` files are enrolled. A file
+ * that does not parse yet (being copied in) is skipped until its next change.
+ */
+function watchKeys(dir: string, verifier: Verifier): FSWatcher | undefined {
+  let timer: NodeJS.Timeout | undefined;
+  const reread = () => {
+    timer = undefined;
+    let paths: string[];
+    try {
+      paths = pubFilesIn(dir);
+    } catch {
+      return; // gone for a moment (replaced by a deploy): the next change reads it again
+    }
+    const keys: EnrolledKey[] = [];
+    for (const p of paths) {
+      try {
+        keys.push(readPublicKeyFile(p));
+      } catch {
+        // half-written: read again on its next change
+      }
+    }
+    verifier.addKeys(keys);
+  };
+  try {
+    const w = watch(dir, { persistent: false }, () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(reread, 200);
+      timer.unref();
+    });
+    w.on('error', () => w.close());
+    return w;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import { keygen } from '../api/keygen.js';
+import { keygen, rotateKeys } from '../api/keygen.js';
 import { verifyLog } from '../api/verify-log.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { parseDuration } from '../policy/yaml-source.js';
@@ -6,7 +6,7 @@ import { formatProblem, formatVerifyReport, problemsFound } from '../verify/inde
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function keygenCommand(
-  o: CommonOptions & { force?: boolean; epochs?: string; epochLength?: string },
+  o: CommonOptions & { force?: boolean; rotate?: boolean; epochs?: string; epochLength?: string },
   io: Output,
 ): Promise<number> {
   const epochMs = o.epochLength !== undefined ? parseDuration(o.epochLength) : undefined;
@@ -15,12 +15,35 @@ export async function keygenCommand(
   const epochs = o.epochs !== undefined ? Number(o.epochs) : undefined;
   if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1))
     throw new UsageError('--epochs must be a positive integer');
-  const r = keygen({
+  if (o.rotate && o.force)
+    throw new UsageError(
+      '--rotate and --force exclude each other: --rotate keeps the log server following, --force does not',
+    );
+  const opts = {
     ...sessionOf(o),
     ...(epochMs !== undefined ? { epochMs } : {}),
     ...(epochs !== undefined ? { epochs } : {}),
-    force: o.force ?? false,
-  });
+  };
+  if (o.rotate) {
+    const r = await rotateKeys(opts);
+    if (o.json)
+      io.out(
+        `${JSON.stringify({ host: r.host, pubkey: r.pubPath, fingerprint: r.fingerprint, previous: r.previousFingerprint, handoverSent: r.handoverSent, resigned: r.resigned })}\n`,
+      );
+    else if (!o.quiet) {
+      io.out(
+        `keys for ${r.host} rotated: ${r.previousFingerprint} -> ${r.fingerprint} (the old set is erased)\n`,
+      );
+      io.out(
+        r.handoverSent
+          ? 'the handover, signed by the old keys, was sent: a log server enrolled with them follows\n'
+          : `no syslog target: enrol ${r.pubPath} on the log server by hand\n`,
+      );
+      io.out(`${r.resigned} baseline(s) re-signed with the new keys\n`);
+    }
+    return ExitCode.ok;
+  }
+  const r = keygen({ ...opts, force: o.force ?? false });
   if (o.json) io.out(`${JSON.stringify({ host: r.host, pubkey: r.pubPath, fingerprint: r.fingerprint })}\n`);
   else if (!o.quiet) {
     io.out(`keys for ${r.host} written to ${r.dir} (the master private key was never stored)\n`);

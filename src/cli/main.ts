@@ -155,6 +155,10 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       "create the host's forward-secure signing keys; print the public key to enrol on the log server",
     )
     .option('--force', 'overwrite existing keys (then re-enrol the new public key)')
+    .option(
+      '--rotate',
+      'replace the keys with a new set and send a handover signed by the old one: the log server follows with no re-enrolment (stop fim watch first)',
+    )
     .option('--epochs <n>', 'number of epochs (default: a year and a day of epochs)')
     .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
     .action((o) => run(keygenCommand(o, io)));

@@ -95,6 +95,11 @@ export class Store implements Connection {
     return this.baselines.policy(baselineId);
   }
 
+  /** A new root signature for a verified baseline (key rotation). */
+  setBaselineSignature(id: number, signature: string): void {
+    this.baselines.setSignature(id, signature);
+  }
+
   latestBaselineId(): number | null {
     return this.baselines.latestId();
   }

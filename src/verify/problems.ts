@@ -25,6 +25,7 @@ export const PROBLEM_KINDS = [
   'chain-reset',
   'pause',
   'heartbeat-gap',
+  'retired-key',
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -80,6 +81,8 @@ export interface HostReport {
   replays: number;
   /** Pauses the daemon reported. */
   pauses: number;
+  /** Key sets the host handed over to (fingerprints), by signed handover messages. */
+  handovers: string[];
   /** When the host's keys end, as its latest heartbeat says; null when no heartbeat said. */
   keysExpire: string | null;
   /** The keys end within KEYS_EXPIRY_WARNING_MS of the verifier's clock (a warning, not a problem). */

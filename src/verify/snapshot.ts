@@ -136,6 +136,8 @@ export interface HostParts {
   readonly roots: RootTracker;
   readonly silence: SilenceWatch;
   keysExpireMs: number | null;
+  /** Fingerprints of the key sets the host handed over to. */
+  readonly handedTo: string[];
 }
 
 export function hostSnapshot(h: HostParts): Json {
@@ -148,6 +150,8 @@ export function hostSnapshot(h: HostParts): Json {
       uncertified: h.auth.uncertified,
       badSignature: h.auth.badSignature,
       epochMismatch: h.auth.epochMismatch,
+      retiredUse: h.auth.retiredUse,
+      retired: [...h.auth.retired],
     },
     sessions: {
       verified: s.verified,
@@ -175,6 +179,7 @@ export function hostSnapshot(h: HostParts): Json {
       reported: h.silence.reported,
     },
     keysExpireMs: h.keysExpireMs,
+    handedTo: [...h.handedTo],
   };
 }
 
@@ -189,6 +194,11 @@ export function restoreHost(h: HostParts, v: Json, where: string): void {
   h.auth.uncertified = r.int(a.uncertified, 'auth.uncertified');
   h.auth.badSignature = r.int(a.badSignature, 'auth.badSignature');
   h.auth.epochMismatch = r.int(a.epochMismatch, 'auth.epochMismatch');
+  h.auth.retiredUse = r.int(a.retiredUse, 'auth.retiredUse');
+  r.arr(a.retired, 'auth.retired').forEach((x, i) => {
+    const pair = r.arr(x, `auth.retired[${i}]`);
+    h.auth.retired.set(r.str(pair[0], `auth.retired[${i}][0]`), r.int(pair[1], `auth.retired[${i}][1]`));
+  });
   const s = r.obj(o.sessions, 'sessions');
   const hs = h.sessions;
   hs.verified = r.int(s.verified, 'sessions.verified');
@@ -229,4 +239,7 @@ export function restoreHost(h: HostParts, v: Json, where: string): void {
   h.silence.lastNs = r.nsOrNull(si.lastNs, 'silence.lastNs');
   h.silence.reported = r.bool(si.reported, 'silence.reported');
   h.keysExpireMs = o.keysExpireMs === null ? null : r.int(o.keysExpireMs, 'keysExpireMs');
+  r.arr(o.handedTo, 'handedTo').forEach((x, i) => {
+    h.handedTo.push(r.str(x, `handedTo[${i}]`));
+  });
 }

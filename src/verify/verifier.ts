@@ -12,7 +12,13 @@
  * add a problem, never hide one.
  */
 import { messageDigest } from '../alert/sd.js';
-import type { EnrolledKey } from '../keys/index.js';
+import {
+  type EnrolledKey,
+  fingerprint,
+  formatPublicKeyFile,
+  PUBKEY_MAGIC,
+  parsePublicKeyFile,
+} from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
 import { readClaim } from './chain.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
@@ -71,8 +77,10 @@ export interface Verifier {
   tick(nowMs?: number): Problem[];
   /** The final report: remaining gaps and silence included. */
   finish(): VerifyReport;
+  /** Enrol more keys while running (a `--keys` directory that changed). */
+  addKeys(keys: readonly EnrolledKey[]): void;
   /** The state to keep for the next run (after finish). */
-  exportState(): { hosts: Map<string, unknown>; reported: string[] };
+  exportState(): { hosts: Map<string, unknown>; reported: string[]; handovers: [string, string][] };
 }
 
 /** Everything known about one enrolled host, one part per module (key expiry as the newest heartbeat says). */
@@ -86,11 +94,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const clock = opts.now ?? Date.now;
   const certs = new CertificateCache();
   const hosts = new Map<string, Host>();
-  for (const key of opts.pubkeys) {
+  const enrol = (key: EnrolledKey): void => {
     const known = hosts.get(key.host);
     if (known) {
       known.auth.addKey(key);
-      continue;
+      return;
     }
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
@@ -98,8 +106,10 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       roots: new RootTracker(key.host),
       silence: new SilenceWatch(key.host),
       keysExpireMs: null,
+      handedTo: [],
     });
-  }
+  };
+  for (const key of opts.pubkeys) enrol(key);
   for (const [name, snap] of opts.state?.hosts ?? []) {
     const h = hosts.get(name);
     if (h) restoreHost(h, snap, `the saved state of host ${name}`);
@@ -162,6 +172,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     for (const p of seen.problems) log.record(p, out);
     // A duplicate or replay moves nothing else: it could only make an old state look current.
     if (!seen.session) return;
+    if (f.ev === 'handover') handover(h, ev, verdict.key, f.tNs);
     const expires = ev.get('expires') ?? '';
     if (f.ev === 'heartbeat' && MS_RE.test(expires)) h.keysExpireMs = Number(expires);
     if (future) {
@@ -178,6 +189,32 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at, seen.session.firstNs);
     if (mismatch) log.record(mismatch, out);
     for (const p of h.sessions.streamGaps(seen.session)) log.record(p, out);
+  };
+
+  /** Key sets the hosts handed over to, as enrolment texts (kept by --state). */
+  const handovers: [string, string][] = [];
+  /** A verified handover: the new key set is enrolled, and the one that signed it is retired. */
+  const handover = (h: Host, ev: ReadonlyMap<string, string>, from: EnrolledKey, tNs: bigint): void => {
+    const text = [
+      PUBKEY_MAGIC,
+      `host ${h.auth.key.host}`,
+      `master ${ev.get('master') ?? ''}`,
+      `start-ms ${ev.get('start') ?? ''}`,
+      `epoch-ms ${ev.get('epochms') ?? ''}`,
+      `epochs ${ev.get('epochs') ?? ''}`,
+      '',
+    ].join('\n');
+    let next: EnrolledKey;
+    try {
+      next = parsePublicKeyFile(text, 'handover');
+    } catch {
+      return; // signed, yet not a key: nothing to follow (the sender's bug, never trusted)
+    }
+    h.auth.addKey(next);
+    h.auth.retire(from, nsToMs(tNs));
+    const fp = fingerprint(next.master);
+    if (!h.handedTo.includes(fp)) h.handedTo.push(fp);
+    handovers.push([h.auth.key.host, formatPublicKeyFile(next)]);
   };
 
   const silenceProblems = (nowMs: number, out: Problem[]): void => {
@@ -242,6 +279,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       uncleanRestarts: h.sessions.uncleanRestarts,
       replays: h.sessions.replays,
       pauses: h.sessions.pauses,
+      handovers: [...h.handedTo],
       keysExpire: h.keysExpireMs === null ? null : new Date(h.keysExpireMs).toISOString(),
       keysExpiring: h.keysExpireMs !== null && h.keysExpireMs - nowMs < KEYS_EXPIRY_WARNING_MS,
       announcedRoot: h.roots.announcedRoot,
@@ -278,10 +316,14 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       };
     },
 
+    addKeys(keys: readonly EnrolledKey[]): void {
+      for (const k of keys) enrol(k);
+    },
+
     exportState() {
       const out = new Map<string, unknown>();
       for (const [name, h] of hosts) out.set(name, hostSnapshot(h));
-      return { hosts: out, reported: [...reported].slice(-MAX_REPORTED_KEYS) };
+      return { hosts: out, reported: [...reported].slice(-MAX_REPORTED_KEYS), handovers: [...handovers] };
     },
   };
 }

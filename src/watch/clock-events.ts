@@ -45,6 +45,19 @@ export function daemonClock(
   return new DaemonClock(o);
 }
 
+/**
+ * At each heartbeat: ended epochs' keys go, signed or not. A stop reason when that fails (the keys
+ * were rotated or replaced under the daemon: it must restart to use them, not sign with the old).
+ */
+export function tendKeys(keys: KeyStore | null): string | null {
+  try {
+    keys?.erasePast();
+    return null;
+  } catch (err: unknown) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 /** The heartbeat's key expiry field. */
 export function keysExpiry(keys: KeyStore | null): { keysExpireMs?: number } {
   return keys ? { keysExpireMs: keysEndMs(keys) } : {};

@@ -28,7 +28,7 @@ import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
 import type { DaemonClock } from './clock.js';
-import { daemonClock, keysExpiry } from './clock-events.js';
+import { daemonClock, keysExpiry, tendKeys } from './clock-events.js';
 import { DatabaseIdentity } from './db-identity.js';
 import { DirectoryDigests } from './dir-digests.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
@@ -285,7 +285,8 @@ export class Daemon {
 
   private heartbeat(): void {
     this.checkDatabase();
-    this.keys?.erasePast(); // ended epochs' keys go within a heartbeat, signed or not
+    const keysGone = tendKeys(this.keys);
+    if (keysGone !== null) return void this.stop(keysGone, ExitCode.key);
     // Adopt an accepted baseline first, so the heartbeat names the root the log server expects.
     this.pollBaseline();
     const status: HeartbeatStatus = {
