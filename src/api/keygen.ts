@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { KeyError, UsageError } from '../errors.js';
-import { loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
+import { keysEndMs, loadKeyStore, openAlerter, rootVerifier } from '../evidence.js';
 import {
   fingerprint,
   type GenerateKeysResult,
@@ -123,4 +123,34 @@ export async function rotateKeys(o: KeygenOptions): Promise<RotateOutcome> {
   } finally {
     store?.close();
   }
+}
+
+export interface EraseOutcome {
+  host: string;
+  dir: string;
+  /** Epoch keys erased now. */
+  erased: number;
+  /** Epoch keys still held (the current one, and later ones). */
+  held: number;
+  /** When the keys end (ms since the epoch). */
+  expiresMs: number;
+}
+
+/**
+ * `keygen --erase`: erase the private keys of every ended epoch (all of them once the keys have
+ * expired) and nothing else: what the daemon does at each heartbeat, for a host without the
+ * daemon (fim-erase-keys.timer runs it every minute), so no ended epoch's key waits on disk for
+ * the next check.
+ */
+export function eraseEndedEpochs(o: SessionOptions, nowMs = Date.now()): EraseOutcome {
+  const cfg = loadConfig(o);
+  const keys = loadKeys(cfg.keys);
+  const erased = keys.erasePast(nowMs);
+  return {
+    host: cfg.host,
+    dir: cfg.keys,
+    erased,
+    held: keys.heldEpochs().length,
+    expiresMs: keysEndMs(keys),
+  };
 }

@@ -1,4 +1,4 @@
-import { keygen, rotateKeys } from '../api/keygen.js';
+import { eraseEndedEpochs, keygen, rotateKeys } from '../api/keygen.js';
 import { verifyLog } from '../api/verify-log.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { parseDuration } from '../policy/yaml-source.js';
@@ -6,9 +6,27 @@ import { formatProblem, formatVerifyReport, problemsFound } from '../verify/inde
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function keygenCommand(
-  o: CommonOptions & { force?: boolean; rotate?: boolean; epochs?: string; epochLength?: string },
+  o: CommonOptions & {
+    force?: boolean;
+    rotate?: boolean;
+    erase?: boolean;
+    epochs?: string;
+    epochLength?: string;
+  },
   io: Output,
 ): Promise<number> {
+  if (o.erase) {
+    if (o.force || o.rotate || o.epochs !== undefined || o.epochLength !== undefined)
+      throw new UsageError('--erase takes no other keygen option: it only erases ended epochs');
+    const r = eraseEndedEpochs(sessionOf(o));
+    const expires = new Date(r.expiresMs).toISOString();
+    if (o.json) io.out(`${JSON.stringify({ host: r.host, erased: r.erased, held: r.held, expires })}\n`);
+    else if (!o.quiet)
+      io.out(
+        `${r.erased} ended epoch key(s) erased in ${r.dir}; ${r.held} held; the keys end at ${expires}\n`,
+      );
+    return ExitCode.ok;
+  }
   const epochMs = o.epochLength !== undefined ? parseDuration(o.epochLength) : undefined;
   if (o.epochLength !== undefined && (epochMs === undefined || epochMs < 100))
     throw new UsageError('--epoch-length must be a duration such as 1h or 30s');

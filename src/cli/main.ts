@@ -159,6 +159,10 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       '--rotate',
       'replace the keys with a new set and send a handover signed by the old one: the log server follows with no re-enrolment (stop fim watch first)',
     )
+    .option(
+      '--erase',
+      'only erase the private keys of ended epochs (all once expired): for hosts without the daemon (fim-erase-keys.timer)',
+    )
     .option('--epochs <n>', 'number of epochs (default: a year and a day of epochs)')
     .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
     .action((o) => run(keygenCommand(o, io)));
