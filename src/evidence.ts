@@ -43,8 +43,7 @@ export function loadKeyStore(
   if (!hasKeys(cfg)) return null;
   const keys = loadKeys(cfg.keys);
   keys.erasePast(nowMs);
-  const m = keys.material;
-  const end = m.startMs + m.epochs * m.epochMs;
+  const end = keysEndMs(keys);
   const at = new Date(end).toISOString();
   if (nowMs >= end)
     throw new KeyError(
@@ -55,6 +54,12 @@ export function loadKeyStore(
       `warning: the host's keys in ${cfg.keys} expire at ${at} (in ${Math.ceil((end - nowMs) / 86_400_000)} days): run "fim keygen --force" and enrol the new public key before then`,
     );
   return keys;
+}
+
+/** When the host's keys end: the end of their last epoch (ms since the epoch). */
+export function keysEndMs(keys: KeyStore): number {
+  const m = keys.material;
+  return m.startMs + m.epochs * m.epochMs;
 }
 
 export function rootSigner(keys: KeyStore | null): RootSigner | undefined {
@@ -93,12 +98,17 @@ export function rootVerifier(cfg: Config): RootVerifier {
   };
 }
 
-/** An alerter for the configured target, or null when no target is set. */
+/**
+ * An alerter for the configured target, or null when no target is set. One alerter is one session
+ * of kind `kind` (DAEMON_KIND, or the one-shot command's name); with a store, its start names the
+ * host's previous session and each message moves the chain in the database (store/chain.ts).
+ */
 export function openAlerter(
   cfg: Config,
   keys: KeyStore | null,
   store?: Store,
   log?: (msg: string) => void,
+  kind = 'command',
 ): Alerter | null {
   const target = cfg.syslog.target;
   if (!target) return null;
@@ -107,6 +117,8 @@ export function openAlerter(
     target,
     host: cfg.host,
     signer: keys,
+    kind,
+    ...(store ? { chain: store.sessionChain() } : {}),
     facility: cfg.syslog.facility as Parameters<typeof createAlerter>[0]['facility'] & string,
     maxPerSecond: cfg.syslog.maxPerSecond,
     ...(store && !target.startsWith('udp:') ? { queue: store.outbox(10_000) } : {}),
@@ -133,7 +145,10 @@ function tlsOptions(cfg: Config): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
   };
 }
 
-/** Send a few events on a short-lived session (check, baseline, accept) and wait for the transport. */
+/**
+ * Send a few events on a short-lived session (check, baseline, accept) and wait for the transport.
+ * The alerter frames them: a start before, a stop with the count after.
+ */
 export async function sendAndClose(alerter: Alerter | null, events: readonly AlertEvent[]): Promise<void> {
   if (!alerter) return;
   for (const e of events) alerter.send(e);

@@ -10,12 +10,19 @@
  * message when the window ends. Lifecycle events (start, stop, heartbeat, summary, baseline,
  * accept) are never held back: the log server needs them to judge the rest. Held-back messages
  * use no sequence number, so they are not gaps.
+ *
+ * Framing: every session begins with a `start` (sent implicitly before the first other event, or
+ * the caller's own) and ends with a `stop` carrying the session's message count (close() sends
+ * one when the caller did not). With a `chain` (the host's database), the start names the
+ * session before it (its id, last sequence number and last message digest), and each message
+ * moves this session's head in the same transaction as it is handed to the transport: a session
+ * deleted or cut short on the log server is then visible from the next one.
  */
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import type { SignerSource } from '../keys/index.js';
-import type { AlertEvent, FloodEvent, WireEvent } from './events.js';
-import { FACILITIES, type Facility, formatMessage, isFacility, MAX_MESSAGE_BYTES } from './format.js';
+import type { AlertEvent, ChainLink, FloodEvent, WireEvent } from './events.js';
+import { FACILITIES, type Facility, formatSealed, isFacility, MAX_MESSAGE_BYTES } from './format.js';
 import { MemoryQueue, type OutboundQueue } from './queue.js';
 import { parseTarget, type SyslogTarget } from './target.js';
 import { createTransport, type StreamOptions, type Transport } from './transport.js';
@@ -23,7 +30,25 @@ import { createTransport, type StreamOptions, type Transport } from './transport
 export const DEFAULT_MAX_PER_SECOND = 50;
 export const DEFAULT_APP_NAME = 'fim';
 
+/**
+ * Where a host keeps its chain of sessions (the database: store/chain.ts). Both calls are one
+ * transaction each and may throw; the alerter reports the failure and still sends.
+ */
+export interface SessionChain {
+  /** Makes `sid` the host's newest session and returns the one before it (null: the first ever). */
+  open(sid: string, kind: string, tNs: bigint): ChainLink | null;
+  /** Records message `seq` (its digest) as the session's last, and runs `send` in the same transaction. */
+  advance(sid: string, seq: number, digest: string, send: () => void): void;
+}
+
+/** The kind of the daemon's sessions; one-shot commands name themselves (check, baseline, accept). */
+export const DAEMON_KIND = 'watch';
+
 export interface AlerterOptions {
+  /** The session's kind: DAEMON_KIND or the one-shot command's name (default 'command'). */
+  kind?: string;
+  /** The host's chain of sessions; without it a start names no predecessor. */
+  chain?: SessionChain;
   /** `udp://host[:port]`, `tcp://...`, `tls://...`, or a parsed target. */
   target: string | SyslogTarget;
   /** Syslog facility name or number (default authpriv). */
@@ -65,8 +90,10 @@ export interface Alerter {
   readonly sessionId: string;
   /** Sends an event; false when it was held back or failed (see stats). Never throws. */
   send(event: AlertEvent): boolean;
-  /** Sends any pending flood summary, waits for the transport (bounded), and closes. */
+  /** Sends any pending flood summary and the stop (when not sent), waits for the transport (bounded), and closes. */
   close(timeoutMs?: number): Promise<void>;
+  /** Stops writing the chain (the database is no longer ours); messages still go out. */
+  unchain(): void;
   stats(): AlerterStats;
 }
 
@@ -109,6 +136,10 @@ export function createAlerter(opts: AlerterOptions): Alerter {
   let signErrors = 0;
   let lastError: string | undefined;
   let closed = false;
+  let started = false;
+  let stopped = false;
+  let chain = opts.chain;
+  const kind = opts.kind ?? 'command';
 
   let windowStartMs = -Infinity;
   let inWindow = 0;
@@ -127,7 +158,7 @@ export function createAlerter(opts: AlerterOptions): Alerter {
   const emit = (ev: WireEvent, tNs: bigint): boolean => {
     try {
       const signer = opts.signer.currentSigner(Number(tNs / 1_000_000n));
-      const msg = formatMessage(ev, {
+      const sealed = formatSealed(ev, {
         host: opts.host,
         app,
         procId,
@@ -138,9 +169,18 @@ export function createAlerter(opts: AlerterOptions): Alerter {
         signer,
         maxBytes: opts.maxBytes ?? MAX_MESSAGE_BYTES,
       });
-      seq++;
+      const n = seq + 1;
+      if (chain) {
+        try {
+          chain.advance(sessionId, n, sealed.digest, () => transport.send(sealed.line));
+        } catch (err: unknown) {
+          // The chain could not be written: say so, and send anyway (the evidence must go out).
+          report(err);
+          transport.send(sealed.line);
+        }
+      } else transport.send(sealed.line);
+      seq = n;
       sent++;
-      transport.send(msg);
       return true;
     } catch (err: unknown) {
       signErrors++;
@@ -169,14 +209,44 @@ export function createAlerter(opts: AlerterOptions): Alerter {
     }
   };
 
+  /** The session's start, with its kind and its predecessor, once. */
+  const open = (ev: Extract<AlertEvent, { type: 'start' }>, tNs: bigint): boolean => {
+    started = true;
+    let prev: ChainLink | null | undefined;
+    if (chain) {
+      try {
+        prev = chain.open(sessionId, kind, tNs);
+      } catch (err: unknown) {
+        report(err);
+        prev = { sid: '?', seq: 0, digest: '?' };
+      }
+    }
+    return emit({ ...ev, kind, ...(prev !== undefined ? { prev } : {}) }, tNs);
+  };
+
+  const stop = (reason: string): boolean => {
+    flushFlood();
+    stopped = true;
+    return emit({ type: 'stop', reason, count: seq + 1 }, now());
+  };
+
   return {
     sessionId,
     send(event: AlertEvent): boolean {
-      if (closed) {
-        report(new Error('alerter closed'));
+      if (closed || stopped) {
+        report(new Error(closed ? 'alerter closed' : 'session stopped'));
         return false;
       }
       const tNs = now();
+      if (event.type === 'start') {
+        if (started) {
+          report(new Error('session already started'));
+          return false;
+        }
+        return open(event, tNs);
+      }
+      if (!started) open({ type: 'start', baselineRoot: null, policyHash: '-' }, tNs);
+      if (event.type === 'stop') return stop(event.reason);
       roll(Number(tNs / 1_000_000n));
       if (PACED.has(event.type) && inWindow >= maxPerSecond) {
         held ??= { suppressed: 0, findings: 0, others: 0, sinceNs: tNs };
@@ -204,9 +274,13 @@ export function createAlerter(opts: AlerterOptions): Alerter {
     },
     async close(timeoutMs = 2000): Promise<void> {
       if (closed) return;
+      if (!started) open({ type: 'start', baselineRoot: null, policyHash: '-' }, now());
+      if (!stopped) stop('done');
       closed = true;
-      flushFlood();
       await transport.close(timeoutMs);
+    },
+    unchain(): void {
+      chain = undefined;
     },
     stats(): AlerterStats {
       return {

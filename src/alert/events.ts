@@ -48,10 +48,33 @@ export interface Counts {
 
 export type AlertEvent =
   | FindingEvent
-  /** The daemon started: which baseline and policy it enforces. */
-  | { type: 'start'; baselineRoot: string | null; policyHash: string }
-  | { type: 'stop'; reason: string }
-  | { type: 'heartbeat'; baselineRoot: string | null; status?: HeartbeatStatus }
+  /**
+   * A session started: which baseline and policy it enforces (null and '-' when a one-shot command
+   * does not know them). The alerter fills in the session's kind and its link to the predecessor.
+   */
+  | { type: 'start'; baselineRoot: string | null; policyHash: string; kind?: string; prev?: ChainLink | null }
+  /** The session ends; the alerter fills in `count`, the number of messages of the session, this one included. */
+  | { type: 'stop'; reason: string; count?: number }
+  /** Alive; `keysExpireMs` is when the host's keys end (ms since the epoch), so the log server can warn. */
+  | { type: 'heartbeat'; baselineRoot: string | null; status?: HeartbeatStatus; keysExpireMs?: number }
+  /**
+   * `fim keygen --rotate`: the host hands over to a new key set. Signed by the current epoch key
+   * of the old set, it names the new master public key and its schedule, so a log server enrolled
+   * with the old key follows the rotation (and treats the old set as retired from then on).
+   */
+  | {
+      type: 'handover';
+      master: string;
+      startMs: number;
+      epochMs: number;
+      epochs: number;
+      fingerprint: string;
+    }
+  /**
+   * The daemon's monotonic clock jumped far past a timer tick: it was stopped (SIGSTOP), frozen
+   * with its VM, or starved. Nothing was watched for about `pausedMs`.
+   */
+  | { type: 'pause'; pausedMs: number; expectedMs: number }
   /** End of a check run. */
   | { type: 'summary'; baselineRoot: string | null; counts: Counts; runId?: string | number }
   /** A new baseline was made: its root becomes the one the log server expects. */
@@ -73,6 +96,16 @@ export type AlertEvent =
       critical: boolean;
       changes: string;
     };
+
+/**
+ * The last message of the session before this one, as the host's database remembers it: the
+ * session id, its last sequence number and the digest of that message (messageDigest in sd.ts).
+ */
+export interface ChainLink {
+  sid: string;
+  seq: number;
+  digest: string;
+}
 
 /** Sent by the alerter itself when pacing held messages back. */
 export interface FloodEvent {
@@ -99,6 +132,8 @@ export const EVENT_TYPES = [
   'error',
   'flood',
   'reload',
+  'pause',
+  'handover',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -11,7 +11,15 @@
  */
 import type { EpochSigner } from '../keys/index.js';
 import type { WireEvent } from './events.js';
-import { canonicalBytes, escapeParamValue, SD_ID_EVENT, SD_ID_SIG, safeText, WIRE_VERSION } from './sd.js';
+import {
+  canonicalBytes,
+  escapeParamValue,
+  messageDigest,
+  SD_ID_EVENT,
+  SD_ID_SIG,
+  safeText,
+  WIRE_VERSION,
+} from './sd.js';
 
 export const MAX_MESSAGE_BYTES = 2048;
 export const CUT_MARKER = '[...cut]';
@@ -50,7 +58,8 @@ function syslogSeverity(ev: WireEvent): number {
   if (ev.type === 'finding') return SEVERITY_LEVEL[ev.severity];
   if (ev.type === 'error') return 3;
   if (ev.type === 'reload') return ev.critical ? 2 : 5;
-  if (ev.type === 'flood') return 4;
+  if (ev.type === 'flood' || ev.type === 'pause') return 4;
+  if (ev.type === 'handover') return 5;
   return 6;
 }
 
@@ -116,23 +125,59 @@ function parts(ev: WireEvent): Parts {
           `${ev.kind} ${v.get('path')}${attrs ? ` (${attrs})` : ''} rule=${v.get('rule')} severity=${ev.severity} journal=${idText(ev.journalId)}`,
       };
     }
-    case 'start':
+    case 'start': {
+      const fixed: Params = [
+        ['root', safeText(ev.baselineRoot ?? '-')],
+        ['policy', safeText(ev.policyHash)],
+      ];
+      if (ev.kind !== undefined) fixed.push(['kind', safeText(ev.kind)]);
+      // The chain: '-' for a database's first session, '?' when the database could not say.
+      if (ev.prev !== undefined) {
+        const p = ev.prev;
+        fixed.push(
+          ['prev', p === null ? '-' : safeText(p.sid)],
+          ['prevseq', p === null ? '0' : String(p.seq)],
+          ['prevdig', p === null ? '-' : safeText(p.digest)],
+        );
+      }
       return {
-        fixed: [
-          ['root', safeText(ev.baselineRoot ?? '-')],
-          ['policy', safeText(ev.policyHash)],
-        ],
+        fixed,
         cuttable: [],
-        msg: () => `fim started, baseline ${safeText(ev.baselineRoot ?? 'none')}`,
+        msg: () =>
+          `fim ${safeText(ev.kind ?? 'session')} started, baseline ${safeText(ev.baselineRoot ?? 'none')}`,
       };
+    }
     case 'stop':
       return {
-        fixed: [],
+        fixed: ev.count !== undefined ? [['count', String(ev.count)]] : [],
         cuttable: [['reason', safeText(ev.reason)]],
         msg: (v) => `fim stopped: ${v.get('reason')}`,
       };
+    case 'handover':
+      return {
+        fixed: [
+          ['master', safeText(ev.master)],
+          ['start', String(ev.startMs)],
+          ['epochms', String(ev.epochMs)],
+          ['epochs', String(ev.epochs)],
+          ['fp', safeText(ev.fingerprint)],
+        ],
+        cuttable: [],
+        msg: () => `keys rotated: the host now signs with the key set ${safeText(ev.fingerprint)}`,
+      };
+    case 'pause':
+      return {
+        fixed: [
+          ['paused', String(Math.round(ev.pausedMs))],
+          ['expected', String(Math.round(ev.expectedMs))],
+        ],
+        cuttable: [],
+        msg: () =>
+          `fim was paused for ${Math.round(ev.pausedMs / 1000)} s (stopped, frozen or starved): nothing was watched meanwhile`,
+      };
     case 'heartbeat': {
       const fixed: Params = [['root', safeText(ev.baselineRoot ?? '-')]];
+      if (ev.keysExpireMs !== undefined) fixed.push(['expires', String(Math.floor(ev.keysExpireMs))]);
       const st = ev.status;
       if (st) {
         fixed.push(
@@ -276,6 +321,17 @@ function renderSig(signer: EpochSigner, sig: Buffer): string {
 
 /** Formats and signs one event. The result is a single line of at most `maxBytes` bytes. */
 export function formatMessage(ev: WireEvent, ctx: MessageContext): Buffer {
+  return formatSealed(ev, ctx).line;
+}
+
+/** A signed message and its digest (what the next session's start names as its predecessor's last). */
+export interface SealedMessage {
+  line: Buffer;
+  digest: string;
+}
+
+/** As formatMessage, with the digest of the signed bytes. */
+export function formatSealed(ev: WireEvent, ctx: MessageContext): SealedMessage {
   const maxBytes = ctx.maxBytes ?? MAX_MESSAGE_BYTES;
   const p = parts(ev);
   const pri = ctx.facility * 8 + syslogSeverity(ev);
@@ -337,7 +393,8 @@ export function formatMessage(ev: WireEvent, ctx: MessageContext): Buffer {
     // Only fixed fields are left and they are bounded by the caller (hashes, counts); say so loudly.
     throw new RangeError(`alert of type ${ev.type} cannot fit in ${maxBytes} bytes`);
   }
-  const sig = ctx.signer.sign(canonicalBytes(draft.params, draft.msg));
+  const signed = canonicalBytes(draft.params, draft.msg);
+  const sig = ctx.signer.sign(signed);
   const line = `${header} ${renderSd(SD_ID_EVENT, draft.params)}${renderSig(ctx.signer, sig)} ${draft.msg}`;
-  return Buffer.from(line, 'utf8');
+  return { line: Buffer.from(line, 'utf8'), digest: messageDigest(signed) };
 }

@@ -4,11 +4,14 @@ export {
   type AlerterOptions,
   type AlerterStats,
   createAlerter,
+  DAEMON_KIND,
   DEFAULT_APP_NAME,
   DEFAULT_MAX_PER_SECOND,
+  type SessionChain,
 } from './alerter.js';
 export {
   type AlertEvent,
+  type ChainLink,
   type Counts,
   EVENT_TYPES,
   type EventType,
@@ -24,15 +27,18 @@ export {
   FACILITIES,
   type Facility,
   formatMessage,
+  formatSealed,
   isFacility,
   MAX_MESSAGE_BYTES,
   type MessageContext,
   rfc5424Time,
+  type SealedMessage,
 } from './format.js';
 export { MemoryQueue, type OutboundQueue, type QueuedMessage } from './queue.js';
 export {
   canonicalBytes,
   escapeParamValue,
+  messageDigest,
   SD_ID_EVENT,
   SD_ID_SIG,
   safeText,

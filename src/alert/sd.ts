@@ -7,6 +7,7 @@
  * relays rewrite timestamps and host names, so everything that matters travels inside the signed
  * structured data.
  */
+import { createHash } from 'node:crypto';
 import { displayBytes } from '../display.js';
 
 /** 32473 is the private enterprise number reserved for documentation (RFC 5612). */
@@ -54,4 +55,13 @@ export function canonicalBytes(params: ReadonlyArray<readonly [string, string]>,
   for (const [name, value] of sorted) text += `${name}=${JSON.stringify(value)}\n`;
   text += `msg=${JSON.stringify(msg)}\n`;
   return Buffer.from(text, 'utf8');
+}
+
+/**
+ * The digest of one message: SHA-256 of its canonical (signed) bytes, hex. A session's start names
+ * its predecessor's last message by it; the verifier computes it from the stored line, whatever a
+ * relay did to the header.
+ */
+export function messageDigest(canonical: Buffer): string {
+  return createHash('sha256').update(canonical).digest('hex');
 }

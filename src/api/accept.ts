@@ -40,7 +40,7 @@ export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
       keepBaselines: cfg.baselines.keep,
       ...(o.label ? { label: o.label } : {}),
     });
-    await sendAndClose(openAlerter(cfg, keys, store), [
+    await sendAndClose(openAlerter(cfg, keys, store, undefined, 'accept'), [
       { type: 'accept', root: r.meta.root.toString('hex'), accepted: r.accepted.length },
     ]);
     return r;

@@ -46,7 +46,7 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       ...(sign ? { sign } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    await sendAndClose(openAlerter(cfg, keys, store), [
+    await sendAndClose(openAlerter(cfg, keys, store, undefined, 'baseline'), [
       { type: 'baseline', root: r.meta.root.toString('hex'), label: r.meta.label, baselineId: r.meta.id },
     ]);
     return {

@@ -80,7 +80,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
     // being read: SQLite allows no write on a connection that is iterating, so the writes go
     // through a second connection to the same file (WAL: the reader keeps its snapshot).
     writer = o.onFinding ? openStore(cfg) : null;
-    const alerter = writer ? openAlerter(cfg, keys, writer) : null;
+    const alerter = writer ? openAlerter(cfg, keys, writer, undefined, 'check') : null;
     let journal: CheckJournal | undefined;
     const start = () =>
       CheckJournal.start(writer ?? store, {
@@ -180,7 +180,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
     };
     if (o.onFinding) await sendAndClose(alerter, [summaryEvent]);
     else
-      await sendAndClose(openAlerter(cfg, keys, store), [
+      await sendAndClose(openAlerter(cfg, keys, store, undefined, 'check'), [
         ...r.findings.map((f, i) => findingEvent(f, findingIds[i] ?? 0)),
         summaryEvent,
       ]);

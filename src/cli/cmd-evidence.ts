@@ -1,4 +1,4 @@
-import { keygen } from '../api/keygen.js';
+import { eraseEndedEpochs, keygen, rotateKeys } from '../api/keygen.js';
 import { verifyLog } from '../api/verify-log.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { parseDuration } from '../policy/yaml-source.js';
@@ -6,21 +6,62 @@ import { formatProblem, formatVerifyReport, problemsFound } from '../verify/inde
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 export async function keygenCommand(
-  o: CommonOptions & { force?: boolean; epochs?: string; epochLength?: string },
+  o: CommonOptions & {
+    force?: boolean;
+    rotate?: boolean;
+    erase?: boolean;
+    epochs?: string;
+    epochLength?: string;
+  },
   io: Output,
 ): Promise<number> {
+  if (o.erase) {
+    if (o.force || o.rotate || o.epochs !== undefined || o.epochLength !== undefined)
+      throw new UsageError('--erase takes no other keygen option: it only erases ended epochs');
+    const r = eraseEndedEpochs(sessionOf(o));
+    const expires = new Date(r.expiresMs).toISOString();
+    if (o.json) io.out(`${JSON.stringify({ host: r.host, erased: r.erased, held: r.held, expires })}\n`);
+    else if (!o.quiet)
+      io.out(
+        `${r.erased} ended epoch key(s) erased in ${r.dir}; ${r.held} held; the keys end at ${expires}\n`,
+      );
+    return ExitCode.ok;
+  }
   const epochMs = o.epochLength !== undefined ? parseDuration(o.epochLength) : undefined;
   if (o.epochLength !== undefined && (epochMs === undefined || epochMs < 100))
     throw new UsageError('--epoch-length must be a duration such as 1h or 30s');
   const epochs = o.epochs !== undefined ? Number(o.epochs) : undefined;
   if (epochs !== undefined && (!Number.isInteger(epochs) || epochs < 1))
     throw new UsageError('--epochs must be a positive integer');
-  const r = keygen({
+  if (o.rotate && o.force)
+    throw new UsageError(
+      '--rotate and --force exclude each other: --rotate keeps the log server following, --force does not',
+    );
+  const opts = {
     ...sessionOf(o),
     ...(epochMs !== undefined ? { epochMs } : {}),
     ...(epochs !== undefined ? { epochs } : {}),
-    force: o.force ?? false,
-  });
+  };
+  if (o.rotate) {
+    const r = await rotateKeys(opts);
+    if (o.json)
+      io.out(
+        `${JSON.stringify({ host: r.host, pubkey: r.pubPath, fingerprint: r.fingerprint, previous: r.previousFingerprint, handoverSent: r.handoverSent, resigned: r.resigned })}\n`,
+      );
+    else if (!o.quiet) {
+      io.out(
+        `keys for ${r.host} rotated: ${r.previousFingerprint} -> ${r.fingerprint} (the old set is erased)\n`,
+      );
+      io.out(
+        r.handoverSent
+          ? 'the handover, signed by the old keys, was sent: a log server enrolled with them follows\n'
+          : `no syslog target: enrol ${r.pubPath} on the log server by hand\n`,
+      );
+      io.out(`${r.resigned} baseline(s) re-signed with the new keys\n`);
+    }
+    return ExitCode.ok;
+  }
+  const r = keygen({ ...opts, force: o.force ?? false });
   if (o.json) io.out(`${JSON.stringify({ host: r.host, pubkey: r.pubPath, fingerprint: r.fingerprint })}\n`);
   else if (!o.quiet) {
     io.out(`keys for ${r.host} written to ${r.dir} (the master private key was never stored)\n`);
@@ -38,6 +79,7 @@ export async function verifyLogCommand(
     json?: boolean;
     maxSilence?: string;
     skew?: string;
+    state?: string;
     quiet?: boolean;
   },
   io: Output,
@@ -55,8 +97,12 @@ export async function verifyLogCommand(
     ...(o.keys !== undefined ? { keysDir: o.keys } : {}),
     ...(maxSilenceMs !== undefined ? { maxSilenceMs } : {}),
     ...(skewMs !== undefined ? { skewMs } : {}),
+    ...(o.state !== undefined ? { state: o.state } : {}),
     ...(live && !o.json ? { onProblem: (p) => io.out(`${formatProblem(p)}\n`) } : {}),
-    ...(live && maxSilenceMs ? { tickMs: Math.min(maxSilenceMs, 60_000) } : {}),
+    // Live, the tick checks silence and (with --state) keeps the state; every 10 s when no silence limit is set.
+    ...(live && (maxSilenceMs || o.state !== undefined)
+      ? { tickMs: Math.min(maxSilenceMs || 10_000, 60_000) }
+      : {}),
   });
   if (o.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else if (live) io.err(formatVerifyReport(report));

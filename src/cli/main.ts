@@ -180,6 +180,14 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       "create the host's forward-secure signing keys; print the public key to enrol on the log server",
     )
     .option('--force', 'overwrite existing keys (then re-enrol the new public key)')
+    .option(
+      '--rotate',
+      'replace the keys with a new set and send a handover signed by the old one: the log server follows with no re-enrolment (stop fim watch first)',
+    )
+    .option(
+      '--erase',
+      'only erase the private keys of ended epochs (all once expired): for hosts without the daemon (fim-erase-keys.timer)',
+    )
     .option('--epochs <n>', 'number of epochs (default: a year and a day of epochs)')
     .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
     .action((o) => run(keygenCommand(o, io)));
@@ -212,7 +220,14 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       '--max-silence <duration>',
       'report a host silent for longer than this at the end (default 3m; 0 = off)',
     )
-    .option('--skew <duration>', 'allowed clock skew between message time and its key epoch (default 120s)')
+    .option(
+      '--skew <duration>',
+      'allowed clock skew: a message may lie this far outside its key epoch or ahead of this clock (default 5m)',
+    )
+    .option(
+      '--state <file>',
+      'keep per-host state in this SQLite file between runs: rotated logs verify as one stream, each problem is reported once',
+    )
     .option('--json', 'machine-readable report')
     .option('-q, --quiet', 'print nothing when all verifies')
     .action((file: string, o) => run(verifyLogCommand(file, o, io)));

@@ -45,6 +45,12 @@ class FileKeyStore implements KeyStore {
     const current = epochAt(this.material, toMs(now));
     const past = [...this.seeds.keys()].filter((e) => e < current);
     if (past.length === 0) return 0;
+    // The files may hold another key set by now (keygen --rotate or --force under a running
+    // daemon): erasing by our epoch numbers would destroy the new set's current keys.
+    if (!readPublicMaterial(this.dir).master.equals(this.material.master))
+      throw new KeyError(
+        `the keys in ${this.dir} were replaced (fim keygen --rotate or --force) since this process loaded them: restart it to use the new keys`,
+      );
     // Erase from the file as it is now rather than writing our copy back: another fim process may
     // already have erased more, and writing our in-memory set would resurrect keys it destroyed.
     eraseEndedKeys(this.dir, current);

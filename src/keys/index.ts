@@ -16,9 +16,11 @@ export {
   epochBounds,
   fingerprint,
   formatPublicKeyFile,
+  PUBKEY_MAGIC,
   parsePublicKeyFile,
   readPublicKeyFile,
 } from './material.js';
+export { type StagedKeys, stageKeys } from './rotate.js';
 export type {
   EpochCert,
   EpochSigner,

@@ -100,6 +100,11 @@ export class BaselineTable {
     );
   }
 
+  /** Replace a baseline's root signature (after `fim keygen --rotate` re-signed the verified root). */
+  setSignature(baselineId: number, signature: string): void {
+    this.c.db.prepare('UPDATE baseline SET signature = ? WHERE id = ?').run(signature, baselineId);
+  }
+
   /** Keep the policy texts a baseline was made under (JSON). */
   savePolicy(baselineId: number, sourcesJson: string): void {
     this.c.db

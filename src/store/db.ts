@@ -23,7 +23,7 @@ export interface Connection {
   readonly file: string;
 }
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 const APPLICATION_ID = 0x46494d31; // "FIM1": marks the file as ours
 
 /** Each entry takes a database from its index to the next version (exported for the upgrade tests). */
@@ -113,7 +113,19 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE baseline_policy (baseline INTEGER PRIMARY KEY, sources BLOB NOT NULL);
   `,
-  // 2 → 3: SHA-256 and what lies beyond lstat (capabilities, ACLs, SELinux label, other xattrs,
+  // 2 → 3: the chain of alert sessions (store/chain.ts): each session's kind, its last sequence
+  // number and the digest of its last message, so the next session's start can name them.
+  `
+  CREATE TABLE alert_session (
+    id INTEGER PRIMARY KEY,
+    sid TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    last_digest TEXT NOT NULL
+  );
+  `,
+  // 3 → 4: SHA-256 and what lies beyond lstat (capabilities, ACLs, SELinux label, other xattrs,
   // inode flags), and each baseline's root format (src/fields.ts): older baselines keep format 1,
   // whose root covers none of the new columns, and verify as they did.
   `
@@ -240,4 +252,62 @@ export function writeTransaction<T>(c: Connection, fn: () => T): T {
 /** Return free pages to the file system (a database fim created is in incremental auto-vacuum mode). */
 export function incrementalVacuum(c: Connection): void {
   c.db.pragma('incremental_vacuum');
+}
+
+/**
+ * A SQLite file that is not a fim database (verify-log's state on the log server): its own
+ * application id and migrations, the same pragmas and the same refusals (another program's file,
+ * or one from a newer fim).
+ */
+export interface FileKind {
+  /** What the file is, for messages ("verify-log state file"). */
+  readonly name: string;
+  readonly applicationId: number;
+  /** MIGRATIONS-style: entry v takes the schema from version v to v + 1. */
+  readonly migrations: readonly string[];
+  /** What to tell the user to do with a file that cannot be used. */
+  readonly fix: string;
+}
+
+export function openFileOfKind(file: string, kind: FileKind): Db {
+  const fresh = !existsSync(file);
+  let db: Db;
+  try {
+    if (fresh) mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    db = new Database(file, { timeout: 5000 });
+  } catch (err) {
+    throw new StorageError(`cannot open the ${kind.name} ${file}: ${messageOf(err)}`, { cause: err });
+  }
+  try {
+    db.defaultSafeIntegers(true);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    const appId = pragmaInt(db, 'application_id');
+    const version = pragmaInt(db, 'user_version');
+    const tables = Number(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get());
+    if (appId !== kind.applicationId && (appId !== 0 || tables > 0))
+      throw new StorageError(`${file} is a SQLite file but not a ${kind.name}; ${kind.fix}`);
+    const target = kind.migrations.length;
+    if (version > target)
+      throw new StorageError(
+        `${file} has ${kind.name} version ${version}, newer than this fim understands: upgrade fim`,
+      );
+    if (version < target)
+      db.transaction(() => {
+        for (let v = version; v < target; v++) db.exec(kind.migrations[v]!);
+        db.pragma(`application_id = ${kind.applicationId}`);
+        db.pragma(`user_version = ${target}`);
+      })();
+  } catch (err) {
+    db.close();
+    if (err instanceof StorageError) throw err;
+    if (errnoCode(err) === 'SQLITE_BUSY')
+      throw new StorageError(`the ${kind.name} ${file} is locked by another process; retry when it is done`, {
+        cause: err,
+      });
+    throw new StorageError(`${file} is not a usable ${kind.name} (${messageOf(err)}); ${kind.fix}`, {
+      cause: err,
+    });
+  }
+  return db;
 }

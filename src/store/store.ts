@@ -2,8 +2,8 @@
  * The store's façade: `Store` opens a fim database (db.ts) and offers one method per thing the rest
  * of fim needs, delegating to the module that owns each table: baselines.ts (baseline metadata),
  * records.ts with record-codec.ts (a baseline's records), journal.ts with record-blob.ts (runs,
- * findings, scan errors), reported.ts (what the daemon already alerted) and outbox.ts (alerts not
- * yet delivered over TCP/TLS). Every row is checked as it is read (row-check.ts): a tampered or
+ * findings, scan errors), reported.ts (what the daemon already alerted), outbox.ts (alerts not
+ * yet delivered over TCP/TLS) and chain.ts (the chain of alert sessions). Every row is checked as it is read (row-check.ts): a tampered or
  * corrupt row is a StorageError naming its table and column, never a cast that lies.
  *
  * It must hold no SQL and no logic of its own beyond that delegation; its methods, their signatures
@@ -13,6 +13,7 @@
 import { NoBaselineError } from '../errors.js';
 import type { FileRecord } from '../types.js';
 import { type BaselineMeta, BaselineTable } from './baselines.js';
+import { openSessionChain, type SessionChainTable } from './chain.js';
 import {
   type Connection,
   type Db,
@@ -27,6 +28,7 @@ import { type KeyedRecord, RecordTable } from './records.js';
 import { type ReportedEntry, ReportedSet } from './reported.js';
 
 export type { BaselineMeta } from './baselines.js';
+export type { ChainHead, SessionChainTable } from './chain.js';
 export { type Connection, type Db, type OpenOptions, SCHEMA_VERSION } from './db.js';
 export type { NewFinding, RunRow, RunSummary, StoredFinding } from './journal.js';
 export type { Outbox } from './outbox.js';
@@ -91,6 +93,11 @@ export class Store implements Connection {
   /** The policy texts of a baseline, or undefined for one made before fim kept them. */
   baselinePolicy(baselineId: number): string | undefined {
     return this.baselines.policy(baselineId);
+  }
+
+  /** A new root signature for a verified baseline (key rotation). */
+  setBaselineSignature(id: number, signature: string): void {
+    this.baselines.setSignature(id, signature);
   }
 
   latestBaselineId(): number | null {
@@ -225,5 +232,11 @@ export class Store implements Connection {
 
   outbox(limit: number): Outbox {
     return openOutbox(this, limit);
+  }
+
+  // ---- the chain of alert sessions ----
+
+  sessionChain(): SessionChainTable {
+    return openSessionChain(this);
   }
 }

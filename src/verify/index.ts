@@ -16,5 +16,13 @@ export { ROOT_HANDOVER_MS } from './roots.js';
 export { formatIntervals, type Interval, SequenceTracker } from './sequence.js';
 export { REORDER_WINDOW } from './sessions.js';
 export { DEFAULT_MAX_SILENCE_MS } from './silence.js';
+export { SnapshotError } from './snapshot.js';
 export { type VerifyStreamOptions, verifyStream } from './stream.js';
-export { createVerifier, type Verifier, type VerifierOptions } from './verifier.js';
+export {
+  createVerifier,
+  KEYS_EXPIRY_WARNING_MS,
+  problemKey,
+  type Verifier,
+  type VerifierOptions,
+  type VerifierState,
+} from './verifier.js';

@@ -18,6 +18,14 @@ export const PROBLEM_KINDS = [
   'baseline-mismatch',
   'silence',
   'future-dated',
+  'replay',
+  'fork',
+  'missing-session',
+  'unended-session',
+  'chain-reset',
+  'pause',
+  'heartbeat-gap',
+  'retired-key',
 ] as const;
 export type ProblemKind = (typeof PROBLEM_KINDS)[number];
 
@@ -48,6 +56,8 @@ export interface SessionReport {
   missingCount: number;
   /** The exact missing sequence numbers, as `4-6,9`. */
   missing: string;
+  /** 'watch' (the daemon), a one-shot command's name, or null when its start was not seen. */
+  kind: string | null;
   started: boolean;
   stopped: boolean;
   firstTime: string;
@@ -64,9 +74,19 @@ export interface HostReport {
   duplicates: number;
   missingCount: number;
   sessions: SessionReport[];
-  /** Sessions after the first one: each is a restart of the sender. */
+  /** Daemon sessions after the first one: each is a restart of the daemon. */
   restarts: number;
   uncleanRestarts: number;
+  /** New sessions refused as replays of old ones. */
+  replays: number;
+  /** Pauses the daemon reported. */
+  pauses: number;
+  /** Key sets the host handed over to (fingerprints), by signed handover messages. */
+  handovers: string[];
+  /** When the host's keys end, as its latest heartbeat says; null when no heartbeat said. */
+  keysExpire: string | null;
+  /** The keys end within KEYS_EXPIRY_WARNING_MS of the verifier's clock (a warning, not a problem). */
+  keysExpiring: boolean;
   announcedRoot: string | null;
   rootMismatches: number;
   lastMessage: string | null;

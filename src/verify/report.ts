@@ -37,13 +37,19 @@ export function formatVerifyReport(r: VerifyReport): string {
     out.push(`  duplicates      ${h.duplicates}`);
     out.push(`  missing         ${h.missingCount}`);
     out.push(`  restarts        ${h.restarts} (unclean ${h.uncleanRestarts})`);
+    if (h.replays > 0) out.push(`  replays         ${h.replays}`);
+    if (h.pauses > 0) out.push(`  pauses          ${h.pauses}`);
+    if (h.keysExpire !== null)
+      out.push(
+        `  keys expire     ${h.keysExpire}${h.keysExpiring ? ' SOON: rotate them (fim keygen --rotate)' : ''}`,
+      );
     out.push(`  baseline root   ${h.announcedRoot ?? '(none announced)'} (mismatches ${h.rootMismatches})`);
     const silent = h.silentForMs === null ? '' : `, ${Math.round(h.silentForMs / 1000)} s ago`;
     out.push(`  last message    ${h.lastMessage ?? 'never'}${silent}${h.silence ? ' SILENCE' : ''}`);
     for (const s of h.sessions) {
       const gaps = s.missingCount > 0 ? `, missing ${s.missing}` : '';
       out.push(
-        `  session ${s.sid}: seq ${s.firstSeq}..${s.lastSeq}, ${s.verified} verified, ${s.duplicates} duplicates${gaps}${s.stopped ? ', stopped' : ''}`,
+        `  session ${s.sid}${s.kind !== null ? ` (${safe(s.kind)})` : ''}: seq ${s.firstSeq}..${s.lastSeq}, ${s.verified} verified, ${s.duplicates} duplicates${gaps}${s.stopped ? ', stopped' : ''}`,
       );
     }
   }

@@ -1,7 +1,9 @@
 /**
  * One host's baseline roots: the root last announced (by a `baseline` or `accept` event), the
- * handover window in which the previous root is still honest, and every other event that names a
- * root different from the announced one (the baseline was replaced without an announcement). It
+ * handover window in which the previous root is still honest (only from a session that was
+ * already running when the new root was announced, and not the announcing one: a daemon that has
+ * not yet picked the new baseline up), and every other event that names a root different from the
+ * announced one (the baseline was replaced without an announcement). It
  * is fed only authenticated, in-session messages, in input order, and must not look at sequence
  * numbers, signatures or silence.
  */
@@ -32,13 +34,26 @@ export class RootTracker {
    * an accepted baseline a moment after `fim accept` announced it, and its heartbeat in between
    * still names the old root honestly.
    */
-  private previousRoot: string | null = null;
-  private previousUntilNs = 0n;
+  // Read and restored by snapshot.ts (verify-log --state) only.
+  /** @internal */ previousRoot: string | null = null;
+  /** @internal */ previousUntilNs = 0n;
+  /** When the current root was announced, and by which session. */
+  /** @internal */ announcedAtNs = 0n;
+  /** @internal */ announcer = '';
 
   constructor(readonly host: string) {}
 
-  /** Follows the root that event `ev` at time `tNs` names (if any); a problem when it is not the announced one. */
-  observe(ev: string, root: string | undefined, tNs: bigint, at: MessageAt): Problem | null {
+  /**
+   * Follows the root that event `ev` at time `tNs` names (if any); a problem when it is not the
+   * announced one. `sessionStartNs` is when the message's session was first heard.
+   */
+  observe(
+    ev: string,
+    root: string | undefined,
+    tNs: bigint,
+    at: MessageAt,
+    sessionStartNs: bigint = tNs,
+  ): Problem | null {
     if (root === undefined || !ROOT_EVENTS.has(ev)) return null;
     if (ANNOUNCING.has(ev)) {
       if (this.announcedRoot !== null && this.announcedRoot !== root) {
@@ -46,11 +61,19 @@ export class RootTracker {
         this.previousUntilNs = tNs + BigInt(ROOT_HANDOVER_MS) * 1_000_000n;
       }
       this.announcedRoot = root;
+      this.announcedAtNs = tNs;
+      this.announcer = at.sid;
       return null;
     }
     // `-`: the sender has no baseline yet.
     if (root === '-') return null;
-    if (root === this.previousRoot && tNs <= this.previousUntilNs) return null;
+    if (
+      root === this.previousRoot &&
+      tNs <= this.previousUntilNs &&
+      at.sid !== this.announcer &&
+      sessionStartNs <= this.announcedAtNs
+    )
+      return null;
     if (this.announcedRoot === null) {
       // The log began after the last announcement: the first root seen becomes the reference.
       this.announcedRoot = root;

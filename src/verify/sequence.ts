@@ -45,6 +45,16 @@ export class SequenceTracker {
     return 'late';
   }
 
+  /**
+   * The sender says it reached `seq` (the next session's start names it): numbers above the
+   * highest seen, up to it, are missing.
+   */
+  reach(seq: number): void {
+    if (seq <= this.highest) return;
+    this.addMissing(this.highest + 1, seq);
+    this.highest = seq;
+  }
+
   /** Total of missing sequence numbers (abandoned ones included). */
   missingCount(): number {
     let n = this.abandoned;

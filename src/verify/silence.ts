@@ -16,8 +16,9 @@ export interface SilenceReport {
 }
 
 export class SilenceWatch {
-  private lastNs: bigint | null = null;
-  private reported = false;
+  // Read and restored by snapshot.ts (verify-log --state) only.
+  /** @internal */ lastNs: bigint | null = null;
+  /** @internal */ reported = false;
 
   constructor(readonly host: string) {}
 

@@ -20,6 +20,8 @@ export interface VerifyStreamOptions {
   onProblem?: (p: Problem) => void;
   /** While streaming, check for silence this often (ms); 0 or absent: only at the end. */
   tickMs?: number;
+  /** Called after each tick (the caller keeps its state: verify-log --state on standard input). */
+  onTick?: () => void;
   /** Lines whose signatures may be in flight at once (memory bound of the pipeline). */
   window?: number;
 }
@@ -41,7 +43,12 @@ export async function verifyStream(
   };
   const window = Math.max(1, opts.window ?? DEFAULT_WINDOW);
   const timer =
-    opts.tickMs && opts.tickMs > 0 ? setInterval(() => emit(verifier.tick()), opts.tickMs) : undefined;
+    opts.tickMs && opts.tickMs > 0
+      ? setInterval(() => {
+          emit(verifier.tick());
+          opts.onTick?.();
+        }, opts.tickMs)
+      : undefined;
   timer?.unref();
   // `tail` settles when every line fed so far has been committed, in order.
   let tail: Promise<void> = Promise.resolve();

@@ -11,13 +11,27 @@
  * Only fully verified messages move the state (sequence, roots, last time): a forged message can
  * add a problem, never hide one.
  */
-import type { EnrolledKey } from '../keys/index.js';
+import { messageDigest } from '../alert/sd.js';
+import {
+  type EnrolledKey,
+  fingerprint,
+  formatPublicKeyFile,
+  PUBKEY_MAGIC,
+  parsePublicKeyFile,
+} from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
+import { readClaim } from './chain.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
 import { type HostReport, nsToMs, type Problem, ProblemLog, type VerifyReport } from './problems.js';
 import { RootTracker } from './roots.js';
 import { HostSessions } from './sessions.js';
 import { DEFAULT_MAX_SILENCE_MS, SilenceWatch } from './silence.js';
+import { type HostParts, hostSnapshot, restoreHost } from './snapshot.js';
+
+/** verify-log reports hosts whose keys end within this (a warning in the report, not a problem). */
+export const KEYS_EXPIRY_WARNING_MS = 30 * 24 * 3600 * 1000;
+const MS_RE = /^\d{1,16}$/;
+const PAUSE_RE = /^\d{1,15}$/;
 
 export interface VerifierOptions {
   pubkeys: readonly EnrolledKey[];
@@ -27,6 +41,25 @@ export interface VerifierOptions {
   skewMs?: number;
   /** Wall clock in milliseconds (tests). */
   now?: () => number;
+  /** What an earlier run left (verify-log --state): per-host snapshots and the final problems it reported. */
+  state?: VerifierState;
+  /** Number of the first line fed, minus one (a log read on from where an earlier run stopped). */
+  linesBefore?: number;
+}
+
+/** A verifier's state between runs: per-host snapshots (snapshot.ts) and final problems already reported. */
+export interface VerifierState {
+  hosts: ReadonlyMap<string, unknown>;
+  /** Keys (problemKey) of final problems (open gaps, sessions that never ended) already reported. */
+  reported: ReadonlySet<string>;
+}
+
+/** Final problems remembered as reported, newest kept. */
+const MAX_REPORTED_KEYS = 10_000;
+
+/** What identifies a final problem across runs. */
+export function problemKey(p: Problem): string {
+  return `${p.kind}|${p.host ?? ''}|${p.sid ?? ''}|${p.detail}`;
 }
 
 export interface Verifier {
@@ -44,15 +77,14 @@ export interface Verifier {
   tick(nowMs?: number): Problem[];
   /** The final report: remaining gaps and silence included. */
   finish(): VerifyReport;
+  /** Enrol more keys while running (a `--keys` directory that changed). */
+  addKeys(keys: readonly EnrolledKey[]): void;
+  /** The state to keep for the next run (after finish). */
+  exportState(): { hosts: Map<string, unknown>; reported: string[]; handovers: [string, string][] };
 }
 
-/** Everything known about one enrolled host, one part per module. */
-interface Host {
-  readonly auth: HostAuth;
-  readonly sessions: HostSessions;
-  readonly roots: RootTracker;
-  readonly silence: SilenceWatch;
-}
+/** Everything known about one enrolled host, one part per module (key expiry as the newest heartbeat says). */
+type Host = HostParts;
 
 type FimLine = Extract<ParsedLine, { kind: 'fim' }>;
 
@@ -62,22 +94,30 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const clock = opts.now ?? Date.now;
   const certs = new CertificateCache();
   const hosts = new Map<string, Host>();
-  for (const key of opts.pubkeys) {
+  const enrol = (key: EnrolledKey): void => {
     const known = hosts.get(key.host);
     if (known) {
       known.auth.addKey(key);
-      continue;
+      return;
     }
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
-      sessions: new HostSessions(key.host),
+      sessions: new HostSessions(key.host, { skewMs, maxSilenceMs }),
       roots: new RootTracker(key.host),
       silence: new SilenceWatch(key.host),
+      keysExpireMs: null,
+      handedTo: [],
     });
+  };
+  for (const key of opts.pubkeys) enrol(key);
+  for (const [name, snap] of opts.state?.hosts ?? []) {
+    const h = hosts.get(name);
+    if (h) restoreHost(h, snap, `the saved state of host ${name}`);
   }
+  const reported = new Set(opts.state?.reported ?? []);
   const unknownHosts = new UnknownHosts();
   const log = new ProblemLog();
-  let lines = 0;
+  let lines = opts.linesBefore ?? 0;
   let malformed = 0;
   let foreign = 0;
 
@@ -111,14 +151,31 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       log.record(late, out);
       return;
     }
-    const seen = h.sessions.observe({ ...at, tNs: f.tNs, ev: f.ev });
+    // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
+    // heartbeat would otherwise switch silence detection off for good (nor "latest", which would
+    // make every honest new session look like a replay).
+    const aheadMs = nsToMs(f.tNs) - clock();
+    const future = aheadMs > skewMs;
+    const check = line.seal?.check;
+    const paused = ev.get('paused') ?? '';
+    const seen = h.sessions.observe({
+      ...at,
+      tNs: f.tNs,
+      ev: f.ev,
+      future,
+      ...(check ? { digest: messageDigest(check.data) } : {}),
+      ...(f.ev === 'start'
+        ? { claim: readClaim(ev), ...(ev.has('kind') ? { kind: ev.get('kind') ?? '' } : {}) }
+        : {}),
+      ...(f.ev === 'pause' && PAUSE_RE.test(paused) ? { pausedMs: Number(paused) } : {}),
+    });
     for (const p of seen.problems) log.record(p, out);
     // A duplicate or replay moves nothing else: it could only make an old state look current.
     if (!seen.session) return;
-    // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
-    // heartbeat would otherwise switch silence detection off for good.
-    const aheadMs = nsToMs(f.tNs) - clock();
-    if (aheadMs > skewMs) {
+    if (f.ev === 'handover') handover(h, ev, verdict.key, f.tNs);
+    const expires = ev.get('expires') ?? '';
+    if (f.ev === 'heartbeat' && MS_RE.test(expires)) h.keysExpireMs = Number(expires);
+    if (future) {
       log.record(
         {
           kind: 'future-dated',
@@ -129,9 +186,35 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         out,
       );
     } else h.silence.heard(f.tNs);
-    const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at);
+    const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at, seen.session.firstNs);
     if (mismatch) log.record(mismatch, out);
     for (const p of h.sessions.streamGaps(seen.session)) log.record(p, out);
+  };
+
+  /** Key sets the hosts handed over to, as enrolment texts (kept by --state). */
+  const handovers: [string, string][] = [];
+  /** A verified handover: the new key set is enrolled, and the one that signed it is retired. */
+  const handover = (h: Host, ev: ReadonlyMap<string, string>, from: EnrolledKey, tNs: bigint): void => {
+    const text = [
+      PUBKEY_MAGIC,
+      `host ${h.auth.key.host}`,
+      `master ${ev.get('master') ?? ''}`,
+      `start-ms ${ev.get('start') ?? ''}`,
+      `epoch-ms ${ev.get('epochms') ?? ''}`,
+      `epochs ${ev.get('epochs') ?? ''}`,
+      '',
+    ].join('\n');
+    let next: EnrolledKey;
+    try {
+      next = parsePublicKeyFile(text, 'handover');
+    } catch {
+      return; // signed, yet not a key: nothing to follow (the sender's bug, never trusted)
+    }
+    h.auth.addKey(next);
+    h.auth.retire(from, nsToMs(tNs));
+    const fp = fingerprint(next.master);
+    if (!h.handedTo.includes(fp)) h.handedTo.push(fp);
+    handovers.push([h.auth.key.host, formatPublicKeyFile(next)]);
   };
 
   const silenceProblems = (nowMs: number, out: Problem[]): void => {
@@ -170,9 +253,17 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     return out;
   };
 
+  /** A final problem an earlier run reported already (with --state) is not reported again. */
+  const fresh = (p: Problem): boolean => {
+    const key = problemKey(p);
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
+  };
+
   const hostReport = (h: Host, nowMs: number, gaps: Problem[]): HostReport => {
     const t = h.sessions.totals();
-    for (const g of t.gaps) gaps.push(g);
+    for (const g of t.gaps) if (fresh(g)) gaps.push(g);
     // The key order is the JSON report's: keep it.
     return {
       host: h.auth.key.host,
@@ -186,6 +277,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       sessions: t.sessions,
       restarts: h.sessions.restarts,
       uncleanRestarts: h.sessions.uncleanRestarts,
+      replays: h.sessions.replays,
+      pauses: h.sessions.pauses,
+      handovers: [...h.handedTo],
+      keysExpire: h.keysExpireMs === null ? null : new Date(h.keysExpireMs).toISOString(),
+      keysExpiring: h.keysExpireMs !== null && h.keysExpireMs - nowMs < KEYS_EXPIRY_WARNING_MS,
       announcedRoot: h.roots.announcedRoot,
       rootMismatches: h.roots.mismatches,
       ...h.silence.report(nowMs),
@@ -206,6 +302,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     finish(): VerifyReport {
       const nowMs = clock();
       silenceProblems(nowMs, []);
+      for (const h of hosts.values()) for (const p of h.sessions.unended()) if (fresh(p)) log.record(p, []);
       const gaps: Problem[] = [];
       const hostReports = [...hosts.values()].map((h) => hostReport(h, nowMs, gaps));
       return {
@@ -217,6 +314,16 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         hosts: hostReports,
         ...log.final(gaps),
       };
+    },
+
+    addKeys(keys: readonly EnrolledKey[]): void {
+      for (const k of keys) enrol(k);
+    },
+
+    exportState() {
+      const out = new Map<string, unknown>();
+      for (const [name, h] of hosts) out.set(name, hostSnapshot(h));
+      return { hosts: out, reported: [...reported].slice(-MAX_REPORTED_KEYS), handovers: [...handovers] };
     },
   };
 }

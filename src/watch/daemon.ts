@@ -15,7 +15,7 @@
  * limit the dirty set collapses into one full check).
  */
 
-import type { AlertEvent, Alerter, HeartbeatStatus } from '../alert/index.js';
+import { type AlertEvent, type Alerter, DAEMON_KIND, type HeartbeatStatus } from '../alert/index.js';
 import { type Config, type ConfigOverrides, resolveConfig } from '../config.js';
 import { displayBytes } from '../display.js';
 import { ExitCode, FimError, StorageError } from '../errors.js';
@@ -27,6 +27,8 @@ import { loadPolicies, type Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
+import type { DaemonClock } from './clock.js';
+import { daemonClock, keysExpiry, tendKeys } from './clock-events.js';
 import { DatabaseIdentity } from './db-identity.js';
 import { DirectoryDigests } from './dir-digests.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
@@ -47,6 +49,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Test hook (test/fixtures/daemon-with-delay.mjs only): pause before watching a new directory. */
   watchDelayMs?: number;
+  /** Test hook (the same fixture): a clock tick this late is a pause (default 10 s). */
+  pauseThresholdMs?: number;
 }
 
 export class Daemon {
@@ -64,7 +68,7 @@ export class Daemon {
   private overflowAlerted = false;
   private files = 0;
   private lastFullCheckNs: bigint | null = null;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private clock!: DaemonClock;
   private stopping = false;
   private resolveDone: ((code: number) => void) | null = null;
   private readonly log: Logger;
@@ -86,10 +90,16 @@ export class Daemon {
     this.policy = loadPolicies(this.cfg.policies);
     this.index = new RuleIndex(this.policy.rules);
     this.keys = loadKeyStore(this.cfg, (m) => this.log(Pri.warning, m));
+    this.clock = daemonClock(this.keys, this.opts.pauseThresholdMs, {
+      guard: (fn) => this.guard(fn),
+      notify: (pri, msg, alert) => this.notify(pri, msg, alert),
+      stop: (why) => void this.stop(why, ExitCode.key),
+      fullCheck: () => void this.rescans?.fullCheck('pause'),
+    });
     this.store = Store.open(this.cfg.database);
     this.dbIdentity = new DatabaseIdentity(this.cfg.database);
     this.baseline = this.store.requireBaseline();
-    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m));
+    this.alerter = openAlerter(this.cfg, this.keys, this.store, (m) => this.log(Pri.warning, m), DAEMON_KIND);
     await verifyAtStart(this.store, this.baseline, rootVerifier(this.cfg), this.alerter, this.log);
     const root = this.baseline.root.toString('hex');
     this.log(
@@ -138,6 +148,7 @@ export class Daemon {
         digests: this.digests,
         index: this.index,
         policy: this.policy,
+        explain: this.cfg.explain,
       }),
       stopping: () => this.stopping,
       adopt: (r) => {
@@ -160,10 +171,14 @@ export class Daemon {
     );
     await this.rescans.fullCheck('start');
 
-    this.every(w.heartbeatMs, () => this.heartbeat());
-    this.every(w.fullCheckMs, () => void this.rescans.fullCheck('periodic'));
-    this.every(w.fallbackScanMs, () => this.fallbackScan());
-    this.every(BASELINE_POLL_MS, () => this.pollBaseline());
+    this.clock.every(w.heartbeatMs, () => this.heartbeat());
+    this.clock.every(w.fullCheckMs, () => void this.rescans.fullCheck('periodic'));
+    // Directories that could not be watched are rescanned in the worker, rehashed.
+    this.clock.every(w.fallbackScanMs, () => {
+      if (!this.rescans.fallbackBusy) this.rescans.fallback(this.watches.retryUnwatched());
+    });
+    this.clock.every(BASELINE_POLL_MS, () => this.pollBaseline());
+    this.clock.start();
     const code = await done;
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGINT');
@@ -177,17 +192,6 @@ export class Daemon {
     this.digests = DirectoryDigests.build(this.store, this.baseline.id);
     this.findings.journal = RunJournal.start(this.store, 'watch', this.baseline.id);
     this.findings.open.load(this.store.reported(this.baseline.id));
-  }
-
-  private every(ms: number, fn: () => void): void {
-    // A SIGTERM during the start check stopped us already: a timer set now would keep the
-    // process alive after `run` returned.
-    if (this.stopping) return;
-    this.timers.push(
-      setInterval(() => {
-        if (!this.stopping) this.guard(fn);
-      }, ms),
-    );
   }
 
   private notify(pri: number, msg: string, alert?: AlertEvent): void {
@@ -249,12 +253,6 @@ export class Daemon {
     void this.rescans.fullCheck('queue overflow');
   }
 
-  /** Directories that could not be watched are rescanned in the worker, rehashed. */
-  private fallbackScan(): void {
-    if (this.rescans.fallbackBusy) return;
-    this.rescans.fallback(this.watches.retryUnwatched());
-  }
-
   // ---- findings: journal first, then alert, never twice (reporter.ts) ----
 
   private fullCheckDone(s: FullCheckSummary): void {
@@ -280,6 +278,7 @@ export class Daemon {
     const msg = this.dbIdentity.problem();
     if (!msg) return;
     this.dbGone = true;
+    this.alerter?.unchain();
     this.notify(Pri.crit, msg, { type: 'error', code: 'EDBSWAP', message: msg });
     void this.stop('database replaced or deleted', ExitCode.storage);
     throw new StorageError(msg);
@@ -287,9 +286,9 @@ export class Daemon {
 
   private heartbeat(): void {
     this.checkDatabase();
-    this.keys?.erasePast(); // ended epochs' keys go within a heartbeat, signed or not
-    // Adopt an accepted baseline first, so the heartbeat names the root the log server expects.
-    this.pollBaseline();
+    const keysGone = tendKeys(this.keys);
+    if (keysGone !== null) return void this.stop(keysGone, ExitCode.key);
+    this.pollBaseline(); // first: the heartbeat then names the root the log server expects
     for (const f of this.watches.criticalFiles) this.dirty.mark(f, false); // chattr raises no event
     const status: HeartbeatStatus = {
       watchedDirs: this.watches.size,
@@ -300,7 +299,8 @@ export class Daemon {
       lastFullCheckNs: this.lastFullCheckNs,
     };
     this.log(Pri.debug, heartbeatLine(status));
-    this.alerter?.send({ type: 'heartbeat', baselineRoot: this.baseline.root.toString('hex'), status });
+    const root = this.baseline.root.toString('hex');
+    this.alerter?.send({ type: 'heartbeat', baselineRoot: root, status, ...keysExpiry(this.keys) });
   }
 
   /** `fim accept` (or a new `fim baseline`) ran while we watch: verify and adopt the new baseline. */
@@ -370,7 +370,7 @@ export class Daemon {
   async stop(reason: string, code = 0): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
+    this.clock?.close();
     this.dirty?.close();
     this.watches?.close();
     await this.scanWorker?.close();

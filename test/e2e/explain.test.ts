@@ -272,9 +272,11 @@ describe('the daemon', () => {
       ]);
       expect(m.code, m.stderr).toBe(0);
       writeFileSync(sb.path('app/tasks.py'), 'v2\n');
-      const line = await d.waitFor(/changed \S+\/app\/tasks\.py .*explained by signed-manifest app r2/, 5000).catch((e: Error) => {
-        throw new Error(`${e.message}\n${d.lines.join('\n')}\n${d.stderr.join('')}`);
-      });
+      const line = await d
+        .waitFor(/changed \S+\/app\/tasks\.py .*explained by signed-manifest app r2/, 5000)
+        .catch((e: Error) => {
+          throw new Error(`${e.message}\n${d.lines.join('\n')}\n${d.stderr.join('')}`);
+        });
       expect(line).toContain('severity=medium');
       expect(line).toContain('severity lowered from high');
     } finally {

@@ -49,4 +49,24 @@ describe('key expiry', () => {
     };
     expect(priv.keys).toEqual([]);
   });
+
+  it('keygen --erase (fim-erase-keys.timer) erases ended epochs with nothing else running, expired ones too', async () => {
+    await using sb = new Sandbox('fim-expiry-');
+    const config = keyed(sb, 3, '1s');
+    const held = () =>
+      (JSON.parse(readFileSync(join(sb.dir, 'keys', 'epoch-keys.json'), 'utf8')) as { keys: unknown[] }).keys
+        .length;
+    expect(held()).toBe(3);
+    const start = Date.now();
+    await waitFor(() => Date.now() - start > 1200, { what: 'epoch 0 to end', timeoutMs: 5000 });
+    const r = fim(['keygen', '--erase', '--json', '--config', config]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { erased: number; held: number };
+    expect(out.erased).toBeGreaterThanOrEqual(1);
+    expect(held()).toBe(out.held);
+    await waitFor(() => Date.now() - start > 3500, { what: 'the keys to expire', timeoutMs: 6000 });
+    expect(fim(['keygen', '--erase', '-q', '--config', config]).code).toBe(0);
+    expect(held()).toBe(0);
+    expect(fim(['keygen', '--erase', '--force', '--config', config]).code).toBe(16);
+  });
 });

@@ -29,13 +29,13 @@ describe.skipIf(!rsyslogAvailable())('verify-log across a key rotation', () => {
       expect(fim(['keygen', '-q', '--force', '--config', config]).code).toBe(0);
       copyFileSync(join(sb.dir, 'keys', 'rot.pub'), join(enrolled, 'rot-2.pub'));
       expect(fim(['baseline', '-q', '--config', config]).code).toBe(0);
-      await rs.waitFor((ls) => ls.filter((l) => l.includes('ev="baseline"')).length >= 2, 5000);
+      await rs.waitFor((ls) => ls.filter((l) => l.includes('ev="stop"')).length >= 2, 5000);
       const both = fim(['verify-log', '--max-silence', '0', '--keys', enrolled, '--json', rs.logFile]);
       const r = JSON.parse(both.stdout) as { problems: { kind: string }[]; hosts: { verified: number }[] };
       expect(
         r.problems.filter((p) => p.kind !== 'baseline-mismatch' && p.kind !== 'unclean-restart'),
       ).toEqual([]);
-      expect(r.hosts[0]?.verified).toBe(2); // one baseline announcement under each key set
+      expect(r.hosts[0]?.verified).toBe(6); // one baseline session (start, announcement, stop) under each key set
       const twice = fim([
         'verify-log',
         '--max-silence',
@@ -49,7 +49,7 @@ describe.skipIf(!rsyslogAvailable())('verify-log across a key rotation', () => {
       ]);
       const r2 = JSON.parse(twice.stdout) as typeof r;
       expect(r2.problems).toEqual(r.problems);
-      expect(r2.hosts[0]?.verified).toBe(2);
+      expect(r2.hosts[0]?.verified).toBe(6);
       const newOnly = fim([
         'verify-log',
         '--max-silence',

@@ -99,6 +99,7 @@ function adapt(text: string, dir: string, port?: number): string {
   if (t.includes('/etc/rsyslog.d/fim-hosts/'))
     t = t.replaceAll('/etc/rsyslog.d/fim-hosts/', `${dir}/fim-hosts/`);
   if (t.includes('/etc/fim/hosts/')) t = t.replaceAll('/etc/fim/hosts/', `${dir}/pubkeys/`);
+  if (t.includes('/var/lib/fim/verify/')) t = t.replaceAll('/var/lib/fim/verify/', `${dir}/state/`);
   if (t.includes('/usr/bin/fim ')) t = t.replaceAll('/usr/bin/fim ', `${dir}/bin/fim `);
   if (port !== undefined) {
     t = replaceRequired(t, 'port="514"', `address="127.0.0.1" port="${port}"`);
@@ -210,7 +211,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
 
     // The log server, as docs/log-server.md installs it: directories, the enrolled public key,
     // the host's omprog block, and the main configuration.
-    for (const d of ['log', 'log/hosts', 'log/verify', 'fim-hosts', 'pubkeys', 'work', 'bin']) {
+    for (const d of ['log', 'log/hosts', 'log/verify', 'fim-hosts', 'pubkeys', 'work', 'bin', 'state']) {
       mkdirSync(join(dir, d), { recursive: true });
     }
     pub = join(dir, 'pubkeys', `${HOST}.pub`);
@@ -393,7 +394,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
 
   it("the guide's periodic check over the stored file reports every forgery and the replay", () => {
     const maxSilence =
-      /fim verify-log --pubkey "\$pub" --max-silence (\S+) "\/var\/log\/fim\/hosts\/\$host\.log"/.exec(
+      /fim verify-log --pubkey "\$pub" --max-silence (\S+) --state "\/var\/lib\/fim\/verify\/\$host\.state" \\\n\s+"\/var\/log\/fim\/hosts\/\$host\.log"/.exec(
         readText(GUIDE),
       )?.[1];
     expect(maxSilence).toBeDefined();

@@ -120,7 +120,9 @@ describe.skipIf(!rsyslogAvailable())('TCP to a real rsyslogd, with a queue that 
     );
     expect(outboxCount(db)).toBe(0);
     const lines = read();
-    expect(lines.findIndex((l) => l.includes('ev="baseline"'))).toBe(0);
+    // The queued baseline session first (its start, then the announcement), then the check's.
+    expect(lines.findIndex((l) => l.includes('ev="baseline"'))).toBe(1);
+    expect(lines[0]).toContain('kind="baseline"');
     const v = fim([
       'verify-log',
       '--pubkey',
@@ -200,7 +202,8 @@ describe('TLS (RFC 5425) to a log server with its own CA', () => {
       const b = await fimAsync(['baseline', '--config', config]);
       expect(b.code, b.stderr).toBe(0);
       expect(readFileSync(received, 'utf8')).toBe('');
-      expect(outboxCount(join(sb.dir, 'fim.db'))).toBe(1);
+      // The baseline session (start, announcement, stop) waits in the outbox.
+      expect(outboxCount(join(sb.dir, 'fim.db'))).toBe(3);
 
       config = writeConfig(sb, `tls://127.0.0.1:${port}`, ', ca: server.pem');
       writeFileSync(sb.path('app/a.py'), 'changed\n');
@@ -216,7 +219,9 @@ describe('TLS (RFC 5425) to a log server with its own CA', () => {
         );
       });
       const lines = readFileSync(received, 'utf8').split('\n').filter(Boolean);
-      expect(lines[0]).toContain('ev="baseline"'); // the queued one first
+      // The queued baseline session first: its start, then the announcement.
+      expect(lines[0]).toContain('kind="baseline"');
+      expect(lines[1]).toContain('ev="baseline"');
       const v = await fimAsync([
         'verify-log',
         '--pubkey',

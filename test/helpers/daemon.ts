@@ -14,6 +14,8 @@ export interface DaemonHooks {
    * built daemon, called with the option) instead of `bin/fim watch`. Takes `--config FILE` only.
    */
   watchDelayMs?: number;
+  /** The daemon's `pauseThresholdMs` hook (through the same fixture; watchDelayMs defaults to 0). */
+  pauseThresholdMs?: number;
 }
 
 const DELAY_FIXTURE = join(ROOT, 'test', 'fixtures', 'daemon-with-delay.mjs');
@@ -26,9 +28,10 @@ export class DaemonProcess {
   exitCode: number | null = null;
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}, hooks: DaemonHooks = {}) {
+    const pause = hooks.pauseThresholdMs !== undefined ? [String(hooks.pauseThresholdMs)] : [];
     const argv =
-      hooks.watchDelayMs !== undefined
-        ? [DELAY_FIXTURE, String(hooks.watchDelayMs), ...args]
+      hooks.watchDelayMs !== undefined || hooks.pauseThresholdMs !== undefined
+        ? [DELAY_FIXTURE, String(hooks.watchDelayMs ?? 0), ...args, ...pause]
         : [FIM, 'watch', ...args];
     this.child = spawn(process.execPath, argv, { env: { ...process.env, ...env } });
     let buf = '';

@@ -162,6 +162,19 @@ describe('systemd unit files: content', () => {
     expect(values(ds, 'WantedBy')).toEqual(['timers.target']);
   });
 
+  it('fim-erase-keys runs `fim keygen --erase` every minute, with no capability and no network', async () => {
+    const svc = parseUnit(await readFile(join(UNIT_DIR, 'fim-erase-keys.service'), 'utf8'));
+    expect(values(svc, 'ExecStart')).toEqual([
+      '/usr/bin/fim keygen --erase --quiet --config /etc/fim/fim.yaml',
+    ]);
+    expect(values(svc, 'CapabilityBoundingSet')).toEqual(['']);
+    expect(values(svc, 'PrivateNetwork')).toEqual(['yes']);
+    expect(values(svc, 'ReadWritePaths')).toEqual(['/etc/fim/keys']);
+    const timer = parseUnit(await readFile(join(UNIT_DIR, 'fim-erase-keys.timer'), 'utf8'));
+    expect(values(timer, 'OnCalendar')).toEqual(['*-*-* *:*:00']);
+    expect(values(timer, 'Persistent')).toEqual(['true']);
+  });
+
   it('every directive is explained by a comment, and every protection left off says why', async () => {
     for (const f of await unitFiles()) {
       const text = await readFile(join(UNIT_DIR, f), 'utf8');
@@ -202,7 +215,13 @@ describe.skipIf(!HAVE_ANALYZE)('systemd-analyze', () => {
 
   it('verify: every unit loads with no error and no warning', async () => {
     const units = await unitFiles();
-    expect(units).toEqual(['fim-check.service', 'fim-check.timer', 'fim.service']);
+    expect(units).toEqual([
+      'fim-check.service',
+      'fim-check.timer',
+      'fim-erase-keys.service',
+      'fim-erase-keys.timer',
+      'fim.service',
+    ]);
     // Only the binary path changed in the copies.
     const copy = await readFile(join(dir, 'units', 'fim.service'), 'utf8');
     expect(copy).toContain(`ExecStart=${fakeFim} watch --config /etc/fim/fim.yaml`);
@@ -223,7 +242,7 @@ describe.skipIf(!HAVE_ANALYZE)('systemd-analyze', () => {
     expect(r.stderr).toMatch(/Unknown key.*ProtectSytem/);
   });
 
-  for (const unit of ['fim.service', 'fim-check.service']) {
+  for (const unit of ['fim.service', 'fim-check.service', 'fim-erase-keys.service']) {
     it(`security --offline: ${unit} has an exposure level of at most ${MAX_EXPOSURE}`, () => {
       const r = run('systemd-analyze', [
         'security',

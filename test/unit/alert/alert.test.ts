@@ -11,6 +11,7 @@ import {
   MemoryQueue,
   parseTarget,
   SD_ID_EVENT,
+  type SessionChain,
   type Transport,
   unescapeParamValue,
 } from '../../../src/alert/index.js';
@@ -162,8 +163,58 @@ describe('alerter', () => {
     expect(a.sessionId).not.toBe(b.sessionId);
     for (let i = 0; i < 3; i++) a.send({ type: 'heartbeat', baselineRoot: 'aa' });
     const seqs = t.msgs.map((m) => /seq="(\d+)"/.exec(m.toString())![1]);
-    expect(seqs).toEqual(['1', '2', '3']);
-    expect(a.stats().seq).toBe(3);
+    // The session's implicit start is seq 1.
+    expect(seqs).toEqual(['1', '2', '3', '4']);
+    expect(a.stats().seq).toBe(4);
+  });
+
+  test('a session is framed: a start (implicit when the caller sends none) and a stop with its count', async () => {
+    const t = capture();
+    const a = createAlerter({
+      target: 'udp://127.0.0.1:9',
+      host: 'h',
+      signer: fakeSigner(),
+      transport: t,
+      kind: 'check',
+    });
+    a.send({ type: 'heartbeat', baselineRoot: 'aa' });
+    expect(a.send({ type: 'start', baselineRoot: 'aa', policyHash: 'bb' })).toBe(false); // one start only
+    await a.close();
+    const texts = t.msgs.map((m) => m.toString());
+    expect(texts.map((m) => /ev="(\w+)"/.exec(m)![1])).toEqual(['start', 'heartbeat', 'stop']);
+    expect(texts[0]).toContain('kind="check"');
+    expect(texts[2]).toContain('count="3"');
+    expect(a.send({ type: 'heartbeat', baselineRoot: 'aa' })).toBe(false); // after the stop
+  });
+
+  test('with a chain, the start names the predecessor and every message moves the head before it is sent', async () => {
+    const t = capture();
+    const heads: string[] = [];
+    const chain: SessionChain = {
+      open: (sid, kind) => {
+        heads.push(`open ${sid} ${kind}`);
+        return { sid: 'ab'.repeat(8), seq: 7, digest: 'cd'.repeat(32) };
+      },
+      advance: (_sid, seq, digest, send) => {
+        heads.push(`advance ${seq} ${digest.length}`);
+        const before = t.msgs.length;
+        send();
+        expect(t.msgs.length).toBe(before + 1);
+      },
+    };
+    const a = createAlerter({
+      target: 'udp://127.0.0.1:9',
+      host: 'h',
+      signer: fakeSigner(),
+      transport: t,
+      kind: 'watch',
+      chain,
+    });
+    a.send({ type: 'start', baselineRoot: 'aa', policyHash: 'bb' });
+    await a.close();
+    const start = t.msgs[0]!.toString();
+    expect(start).toContain(`prev="${'ab'.repeat(8)}" prevseq="7" prevdig="${'cd'.repeat(32)}"`);
+    expect(heads).toEqual([`open ${a.sessionId} watch`, 'advance 1 64', 'advance 2 64']);
   });
 
   test('pacing holds back findings beyond maxPerSecond and sends one flood summary with counts', async () => {
@@ -183,7 +234,7 @@ describe('alerter', () => {
       baselineRoot: 'aa',
       counts: { scanned: 1, added: 0, removed: 0, changed: 12, errors: 0 },
     });
-    expect(t.msgs).toHaveLength(6); // 5 findings + the summary, never held back
+    expect(t.msgs).toHaveLength(7); // the start, 5 findings + the summary, never held back
     nowMs += 1000;
     a.send({ type: 'heartbeat', baselineRoot: 'aa' });
     const texts = t.msgs.map((m) => m.toString());
@@ -221,7 +272,8 @@ describe('alerter', () => {
       },
     });
     expect(a.send({ type: 'stop', reason: 'x' })).toBe(false);
-    expect(a.stats()).toMatchObject({ signErrors: 1, lastError: 'keys expired', seq: 0 });
+    // The implicit start and the stop, neither signed.
+    expect(a.stats()).toMatchObject({ signErrors: 2, lastError: 'keys expired', seq: 0 });
   });
 });
 
@@ -290,7 +342,8 @@ describe('TCP transport', () => {
     for (let i = 0; i < 5; i++) a.send({ type: 'heartbeat', baselineRoot: null });
     await a.close(200);
     expect(queue.size).toBe(3);
-    expect(queue.dropped).toBe(2);
+    // The start, five heartbeats and the stop: the oldest four dropped.
+    expect(queue.dropped).toBe(4);
     expect(a.stats().transport.errors).toBeGreaterThan(0);
   });
 });

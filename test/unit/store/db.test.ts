@@ -51,6 +51,7 @@ describe('openDatabase', () => {
     expect(p.appId).toBe(FIM1);
     expect(p.version).toBe(SCHEMA_VERSION);
     expect(p.tables).toEqual([
+      'alert_session',
       'baseline',
       'baseline_policy',
       'dir',
@@ -171,14 +172,15 @@ describe('schema upgrades', () => {
     openDatabase(sb.db).close();
     expect(pragmas(sb.db).version).toBe(SCHEMA_VERSION);
     expect(pragmas(sb.db).tables).toContain('baseline_policy');
+    expect(pragmas(sb.db).tables).toContain('alert_session');
     const again = new Database(sb.db, { readonly: true });
     expect(again.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
     again.close();
   });
 
-  it('2 -> 3: adds the attribute columns, and an older baseline keeps root format 1', async () => {
+  it('3 -> 4: adds the attribute columns, and an older baseline keeps root format 1', async () => {
     await using sb = new Sandbox('fim-store-up-');
-    const raw = databaseAt(sb.db, 2);
+    const raw = databaseAt(sb.db, 3);
     raw
       .prepare(
         "INSERT INTO baseline (id, created_ns, label, host, policy_hash, files, bytes, root, reason) VALUES (1, 1, 'old', 'h', zeroblob(32), 0, 0, zeroblob(32), 'baseline')",

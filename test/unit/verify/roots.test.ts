@@ -6,11 +6,24 @@ const B = 'bb'.repeat(32);
 const C = 'cc'.repeat(32);
 const T = 1_767_268_800_000_000_000n;
 const MS = 1_000_000n;
-const at = { line: 1, sid: '00000000000000aa', seq: 1 };
+const DAEMON = '00000000000000dd';
+const at = { line: 1, sid: DAEMON, seq: 1 };
+const COMMAND = '00000000000000cc';
 
-/** Feeds [event, root, ms after T]; returns the problems' details (null when clean) in order. */
-function feed(r: RootTracker, events: Array<[string, string | undefined, number]>): Array<string | null> {
-  return events.map(([ev, root, ms]) => r.observe(ev, root, T + BigInt(ms) * MS, at)?.detail ?? null);
+/**
+ * Feeds [event, root, ms after T, session start ms]; returns the problems' details (null when
+ * clean) in order. Announcements come from a one-shot command's session, everything else from a
+ * daemon session that started at T (or at the given time).
+ */
+function feed(
+  r: RootTracker,
+  events: Array<[string, string | undefined, number, number?]>,
+): Array<string | null> {
+  return events.map(([ev, root, ms, startMs]) => {
+    const sid = ev === 'baseline' || ev === 'accept' ? COMMAND : DAEMON;
+    const start = T + BigInt(startMs ?? 0) * MS;
+    return r.observe(ev, root, T + BigInt(ms) * MS, { line: 1, sid, seq: 1 }, start)?.detail ?? null;
+  });
 }
 
 describe('RootTracker', () => {
@@ -35,6 +48,25 @@ describe('RootTracker', () => {
       ['heartbeat', A, 1001 + ROOT_HANDOVER_MS],
     ]);
     expect(got.map((d) => d !== null)).toEqual([false, false, false, true]);
+  });
+
+  test('the handover window is for sessions already running at the announcement: a new one gets none', () => {
+    const r = new RootTracker('h1');
+    const got = feed(r, [
+      ['baseline', A, 0],
+      ['accept', B, 1000],
+      ['heartbeat', A, 1500, 0], // the daemon that has not yet picked B up
+      ['heartbeat', A, 1600, 1200], // a session that began after the accept: a restored database
+    ]);
+    expect(got.map((d) => d !== null)).toEqual([false, false, false, true]);
+  });
+
+  test('the announcing session itself gets no window', () => {
+    const r = new RootTracker('h1');
+    r.observe('baseline', A, T, { line: 1, sid: COMMAND, seq: 1 }, T);
+    r.observe('accept', B, T + 1000n * MS, { line: 2, sid: COMMAND, seq: 2 }, T);
+    const p = r.observe('summary', A, T + 1500n * MS, { line: 3, sid: COMMAND, seq: 3 }, T);
+    expect(p?.kind).toBe('baseline-mismatch');
   });
 
   test('the handover window excuses only the previous root: an unannounced one inside it is a mismatch', () => {

@@ -115,17 +115,17 @@ describe('HostSessions: streamed gaps wait for the reorder window, and come once
 });
 
 describe('HostSessions: restarts and replays', () => {
-  test('a new session is a restart; unclean only when the previous one started and never stopped', () => {
+  test('a new daemon session is a restart; unclean when the daemon session before never stopped', () => {
     const s = new HostSessions('h1');
     const { kinds } = feed(s, [
       msg(sidN(1), 1, 'start'),
       msg(sidN(2), 1, 'start'), // 1 never stopped: unclean
       msg(sidN(2), 2, 'stop'),
       msg(sidN(3), 5, 'heartbeat'), // 2 stopped: clean
-      msg(sidN(4), 1, 'start'), // 3 was seen mid-session (no start): not judged
+      msg(sidN(4), 1, 'start'), // 3 was seen mid-session (its start before the log) and never stopped
     ]);
-    expect(kinds).toEqual(['unclean-restart']);
-    expect(s).toMatchObject({ restarts: 3, uncleanRestarts: 1 });
+    expect(kinds).toEqual(['unclean-restart', 'unclean-restart']);
+    expect(s).toMatchObject({ restarts: 3, uncleanRestarts: 2 });
   });
 
   test('a replay of the previous session after a restart is a duplicate, not a restart', () => {

@@ -42,6 +42,7 @@ describe('FindingReporter', () => {
     const journalIds = () => new Set(store.findings(reporter.journal!.runId).map((f) => f.id));
     const alerter: Alerter = {
       sessionId: 's',
+      unchain: () => undefined,
       send: (event) => {
         sent.push({
           event,

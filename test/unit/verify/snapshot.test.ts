@@ -1,0 +1,73 @@
+/**
+ * A verifier's state between runs (verify/snapshot.ts, verify-log --state): a log verified in two
+ * runs with the state carried through JSON gives the report one run over the whole log gives, and
+ * a state that does not hold what the verifier writes is refused with the field named.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { AlertEvent } from '../../../src/alert/index.js';
+import { createVerifier, SnapshotError, type VerifierState } from '../../../src/verify/index.js';
+import { EPOCH_MS, type HostKeys, makeHostKeys, makeLine, ROOT_A, T0 } from './fixture.js';
+
+let keys: HostKeys;
+beforeAll(() => {
+  keys = makeHostKeys();
+});
+afterAll(() => keys.cleanup());
+
+const NOW = T0 + 20 * EPOCH_MS;
+const hb: AlertEvent = { type: 'heartbeat', baselineRoot: ROOT_A };
+
+function log(): string[] {
+  const line = makeLine(keys);
+  const t = (s: number) => T0 + 10 * EPOCH_MS + s * 1000;
+  const out = [
+    line({ type: 'start', baselineRoot: ROOT_A, policyHash: 'cd', kind: 'watch', prev: null }, 1, {
+      tMs: t(0),
+    }),
+  ];
+  for (let s = 2; s <= 40; s++) if (s !== 30) out.push(line(hb, s, { tMs: t(s) }));
+  out.push(line({ type: 'stop', reason: 'SIGTERM', count: 41 }, 41, { tMs: t(41) }));
+  return out;
+}
+
+function run(lines: string[], state?: VerifierState) {
+  const v = createVerifier({
+    pubkeys: [keys.pub],
+    maxSilenceMs: 0,
+    now: () => NOW,
+    ...(state ? { state } : {}),
+  });
+  for (const l of lines) v.feedLine(l);
+  const report = v.finish();
+  const s = v.exportState();
+  // Through JSON, as the state file keeps it.
+  const hosts = new Map([...s.hosts].map(([k, x]) => [k, JSON.parse(JSON.stringify(x)) as unknown]));
+  return { report, state: { hosts, reported: new Set(s.reported) } };
+}
+
+describe('verifier state across runs', () => {
+  test('two runs with the state give one run’s findings: no false gap, the real one once', () => {
+    const all = log();
+    const whole = run(all).report;
+    expect(whole.problems.map((p) => p.detail)).toEqual(['1 message(s) missing: seq 30']);
+    const first = run(all.slice(0, 20));
+    expect(first.report.problems).toEqual([]);
+    const alone = run(all.slice(20)).report;
+    expect(alone.problems.map((p) => p.detail)).toEqual(['21 message(s) missing: seq 1-20,30']);
+    const second = run(all.slice(20), first.state);
+    expect(second.report.problems.map((p) => p.detail)).toEqual(['1 message(s) missing: seq 30']);
+    expect(second.report.hosts[0]).toMatchObject({ verified: 40, missingCount: 1 });
+    // A third run with nothing new reports the open gap no more.
+    expect(run([], second.state).report.problems).toEqual([]);
+    // A line of the first run fed again is a duplicate, as it would be in one run.
+    expect(run([all[5]!], first.state).report.problems.map((p) => p.kind)).toEqual(['duplicate']);
+  });
+
+  test('a state that is not what the verifier writes is refused, naming the field', () => {
+    const { state } = run(log().slice(0, 5));
+    const snap = state.hosts.get('h1') as { sessions: { list: { seq: { highest: unknown } }[] } };
+    snap.sessions.list[0]!.seq.highest = 'many';
+    expect(() => run([], state)).toThrow(SnapshotError);
+    expect(() => run([], state)).toThrow(/host h1: sessions\.list\[0\]\.seq\.highest is not a count/);
+  });
+});
