@@ -143,12 +143,13 @@ export class RecordReader {
       rec.type === 'file' &&
       !this.opts.noHash &&
       (rule.check.attributes.has('content') || rule.check.growing);
+    const old = this.opts.lookup?.(key);
     if (!hashes) {
-      if (!wantsExtended) return { kind: 'record', record: rec, hashedBytes: 0n };
+      if (!wantsExtended || this.reuseExtended(rec, old, st, want))
+        return { kind: 'record', record: rec, hashedBytes: 0n };
       return this.withExtended(rec, access, st, want);
     }
     const sha256 = rule.hashes.includes('sha256') && rule.check.attributes.has('sha256');
-    const old = this.opts.lookup?.(key);
     if (
       this.opts.fast &&
       old?.content &&
@@ -163,7 +164,8 @@ export class RecordReader {
       rec.content = old.content;
       if (sha256) rec.sha256 = old.sha256;
       if (rule.check.growing) rec.prefix = { length: old.size, hash: old.content };
-      if (!wantsExtended) return { kind: 'record', record: rec, hashedBytes: 0n };
+      if (!wantsExtended || this.reuseExtended(rec, old, st, want))
+        return { kind: 'record', record: rec, hashedBytes: 0n };
       return this.withExtended(rec, access, st, want);
     }
     const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
@@ -191,6 +193,30 @@ export class RecordReader {
       Object.assign(fresh, e.fields);
     }
     return { kind: 'record', record: fresh, hashedBytes: h.stat.size };
+  }
+
+  /**
+   * `--fast`: the baseline's capabilities, ACLs, label, xattrs and flags, when its ctime, inode and
+   * device are the entry's. Every call that changes them (setxattr, removexattr, setfacl, setcap,
+   * FS_IOC_SETFLAGS) moves the ctime, so an unchanged ctime means unchanged attributes, under the
+   * trade-off --fast already makes for content (an intruder who can set the clock back can forge
+   * a ctime; a full check reads everything). Without --fast, or with any of them unrecorded, false.
+   */
+  private reuseExtended(
+    rec: FileRecord,
+    old: FileRecord | undefined,
+    st: BigIntStats,
+    want: ExtendedWant,
+  ): boolean {
+    if (!this.opts.fast || !old || old.type !== rec.type) return false;
+    if (old.ctime !== st.ctimeNs || old.inode !== st.ino || old.dev !== st.dev) return false;
+    const fields = [
+      ...(want.xattrs ? (['caps', 'acl', 'selinux', 'xattrs'] as const) : []),
+      ...(want.flags && (rec.type === 'file' || rec.type === 'dir') ? (['flags'] as const) : []),
+    ];
+    if (fields.some((f) => old[f] === null)) return false;
+    for (const f of fields) rec[f] = old[f];
+    return true;
   }
 
   /**

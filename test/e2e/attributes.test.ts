@@ -110,6 +110,28 @@ describe.each(['readonly', 'dynamic'])('under %s', (preset) => {
   });
 });
 
+describe('--fast', () => {
+  it('reuses the baseline attributes only while the ctime stands: setcap, setfattr and chattr all move it', () => {
+    const f = sb.write('app/python3', '#!/bin/true\n');
+    sb.policy('  - name: app\n    paths: ["{tree}/app"]\n    check: dynamic\n');
+    sb.fim(['baseline', '-q']);
+    expect(sb.check(['--fast']).code).toBe(0);
+    for (const [cmd, attr] of [
+      [`setcap cap_setuid+ep ${f}`, 'caps'],
+      [`setfattr -n user.x -v 1 ${f}`, 'xattrs'],
+      [`chattr +a ${f}`, 'flags'],
+      [`setfacl -m u:1000:r ${f}`, 'acl'],
+    ] as const) {
+      sb.fim(['baseline', '-q']);
+      sh(`chattr -a ${f}`);
+      sb.fim(['baseline', '-q']);
+      sh(cmd);
+      const changes = changesOf(sb.check(['--fast']).report, f).map((c) => c.attribute);
+      expect(changes, cmd).toContain(attr);
+    }
+  });
+});
+
 describe('what the tools print', () => {
   it('caps match getcap, acl matches getfacl, flags match lsattr', () => {
     const f = sb.write('app/f', 'x');
