@@ -75,6 +75,21 @@ export type AlertEvent =
    * with its VM, or starved. Nothing was watched for about `pausedMs`.
    */
   | { type: 'pause'; pausedMs: number; expectedMs: number }
+  /**
+   * A deploy's storm in one message: `explained` findings of one scan, each journaled (ids first
+   * to last), whose new content one signed deploy manifest lists; `unexplained` more under the same
+   * deploy that it does not explain, which are alerted one by one as always.
+   */
+  | {
+      type: 'explained';
+      manifest: Uint8Array;
+      package: string;
+      version: string | null;
+      explained: number;
+      unexplained: number;
+      firstJournalId: string | number;
+      lastJournalId: string | number;
+    }
   /** End of a check run. */
   | { type: 'summary'; baselineRoot: string | null; counts: Counts; runId?: string | number }
   /** A new baseline was made: its root becomes the one the log server expects. */
@@ -134,6 +149,7 @@ export const EVENT_TYPES = [
   'reload',
   'pause',
   'handover',
+  'explained',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

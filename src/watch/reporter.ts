@@ -15,6 +15,7 @@ import { displayBytes, safeMessage } from '../display.js';
 import type { RunJournal } from '../ops/journal.js';
 import { keyToPath } from '../path-key.js';
 import { explanationText, findingToJson, SEVERITY_PRIORITY } from '../report/report.js';
+import type { Explanation, Finding } from '../types.js';
 import { type Logger, Pri } from './log.js';
 import {
   diffOpenFindings,
@@ -89,6 +90,7 @@ export class FindingReporter {
 
   private report(d: FindingsDiff, ids: readonly number[], why: string): void {
     const { log, alerter } = this.o;
+    const storms = deployStorms(d.fresh.map((x) => x.finding));
     d.fresh.forEach((x, i) => {
       const id = ids[i]!;
       const j = findingToJson(x.finding);
@@ -99,12 +101,66 @@ export class FindingReporter {
         SEVERITY_PRIORITY[x.finding.severity],
         `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]${expl ? `; ${expl}` : ''}`,
       );
-      alerter?.send(findingEvent(x.finding, id));
+      const storm = storms.get(i);
+      if (storm) storm.ids.push(id);
+      else alerter?.send(findingEvent(x.finding, id));
     });
+    for (const s of new Set(storms.values())) {
+      const e = s.explanation;
+      const msg = `deploy ${e.package}${e.version ? ` ${e.version}` : ''}: ${s.ids.length} changes explained by signed manifest ${displayBytes(e.manifest)} (journal ${s.ids[0]}..${s.ids.at(-1)}); ${s.unexplained} not explained`;
+      log(Pri.notice, msg);
+      alerter?.send({
+        type: 'explained',
+        manifest: e.manifest,
+        package: e.package,
+        version: e.version,
+        explained: s.ids.length,
+        unexplained: s.unexplained,
+        firstJournalId: s.ids[0] ?? 0,
+        lastJournalId: s.ids.at(-1) ?? 0,
+      });
+    }
     for (const key of d.resolved) log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
     for (const e of d.freshErrors) {
       log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${safeMessage(e.message)}`);
       alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
     }
   }
+}
+
+/** A deploy's storm: at least this many findings of one scan explained by one signed manifest. */
+export const STORM_MIN = 20;
+
+interface Storm {
+  explanation: Explanation;
+  ids: number[];
+  unexplained: number;
+}
+
+/**
+ * Which fresh findings (by index) make a deploy's storm: STORM_MIN or more whose new content one
+ * signed deploy manifest lists. Only signed manifests: a RECORD or md5sums is the intruder's to
+ * write, so findings they explain are always alerted one by one; and findings the deploy does not
+ * explain (other bytes, not shipped) always are too, whatever the storm.
+ */
+export function deployStorms(findings: readonly Finding[]): Map<number, Storm> {
+  const groups = new Map<string, { storm: Storm; members: number[] }>();
+  findings.forEach((f, i) => {
+    const e = f.explanation;
+    if (e?.source !== 'deploy') return;
+    const k = e.manifest.toString('latin1');
+    let g = groups.get(k);
+    if (!g) {
+      g = { storm: { explanation: e, ids: [], unexplained: 0 }, members: [] };
+      groups.set(k, g);
+    }
+    if (e.verdict === 'matches') g.members.push(i);
+    else g.storm.unexplained++;
+  });
+  const out = new Map<number, Storm>();
+  for (const g of groups.values()) {
+    if (g.members.length < STORM_MIN) continue;
+    for (const i of g.members) out.set(i, g.storm);
+  }
+  return out;
 }

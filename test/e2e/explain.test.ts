@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { type CheckJson, fim, Sandbox } from '../helpers/fim.js';
+import { rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 
 type Finding = CheckJson['findings'][number] & {
   explained_by?: {
@@ -281,6 +282,86 @@ describe('the daemon', () => {
       expect(line).toContain('severity lowered from high');
     } finally {
       await d.stop();
+    }
+  });
+});
+
+describe.skipIf(!rsyslogAvailable())('the daemon and a deploy storm, through a real rsyslogd', () => {
+  it('sends one signed summary for what the deploy explains, every unexplained one on its own, and journals all', async () => {
+    const rs = await startRsyslog(sb.dir);
+    const d0: { d?: DaemonProcess } = {};
+    try {
+      const n = 25;
+      for (let i = 0; i < n; i++) sb.write(`app/m${i}.py`, 'v1\n');
+      sb.write('app/settings.py', 'DEBUG = False\n');
+      const key = join(sb.dir, 'deploy.key');
+      fim(['manifest', 'keygen', key]);
+      sb.policy('  - name: code\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly\n');
+      const manifest = join(sb.dir, 'app.manifest');
+      const cfg = writeConfig([
+        'host: storm-host',
+        'keys: keys',
+        `syslog: { target: "udp://127.0.0.1:${rs.port}", max_per_second: 500 }`,
+        'watch: { debounce_ms: 200, heartbeat: 1s, full_check: 1h }',
+        'explain:',
+        `  deploy_keys: [${JSON.stringify(`${key}.pub`)}]`,
+        `  deploy_manifests: [${JSON.stringify(manifest)}]`,
+      ]);
+      expect(fim(['keygen', '--epochs', '24', ...cfg]).code).toBe(0);
+      expect(fim(['baseline', '-q', ...cfg]).code).toBe(0);
+      const d = new DaemonProcess(cfg);
+      d0.d = d;
+      await d.ready();
+      const stage = join(sb.dir, 'build');
+      mkdirSync(stage);
+      for (let i = 0; i < n; i++) writeFileSync(join(stage, `m${i}.py`), 'v2\n');
+      writeFileSync(join(stage, 'settings.py'), 'DEBUG = False\n');
+      expect(
+        fim([
+          'manifest',
+          'create',
+          stage,
+          '--as',
+          sb.path('app'),
+          '--key',
+          key,
+          '--name',
+          'app',
+          '--release',
+          'r2',
+          '-o',
+          manifest,
+        ]).code,
+      ).toBe(0);
+      // The deploy, and an intruder's edit riding on it.
+      for (let i = 0; i < n; i++) writeFileSync(sb.path(`app/m${i}.py`), 'v2\n');
+      writeFileSync(sb.path('app/settings.py'), 'DEBUG = True\n');
+      await d.waitFor(/deploy app r2: 25 changes explained by signed manifest/, 10_000);
+      const lines = await rs.waitFor(
+        (ls) => ls.some((l) => l.includes('ev="explained"')) && ls.some((l) => l.includes('settings.py')),
+      );
+      const summary = lines.find((l) => l.includes('ev="explained"'))!;
+      expect(summary).toContain('explained="25"');
+      expect(summary).toContain('pkg="app r2"');
+      // The edit the deploy does not explain is alerted by itself; the 25 are not.
+      expect(lines.filter((l) => l.includes('ev="finding"') && /m\d+\.py/.test(l))).toEqual([]);
+      const edit = lines.find((l) => l.includes('ev="finding"') && l.includes('settings.py'))!;
+      expect(edit).toContain('sev="high"');
+      expect(edit).toMatch(/expl="unexplained\(differs\) signed-manifest app r2"/);
+      // Every finding is in the daemon's log and journal.
+      expect(
+        d.lines.filter((l) => /changed \S+\/app\/m\d+\.py .*explained by signed-manifest/.test(l)),
+      ).toHaveLength(n);
+      expect(await d.stop()).toBe(0);
+      d0.d = undefined;
+      const file = join(sb.dir, 'storm.log');
+      writeFileSync(file, `${rs.lines().join('\n')}\n`);
+      const v = fim(['verify-log', '--pubkey', join(sb.dir, 'keys', 'storm-host.pub'), '--json', file]);
+      const hosts = (JSON.parse(v.stdout) as { hosts: { verified: number }[] }).hosts;
+      expect(hosts[0]?.verified).toBe(rs.lines().length);
+    } finally {
+      await d0.d?.stop();
+      await rs.stop();
     }
   });
 });
