@@ -59,6 +59,24 @@ const NO_FLAGS: ReadonlySet<number> = new Set([ERRNO.ENOTTY, ERRNO.EOPNOTSUPP, E
 const ERRNO_NAME = new Map<number, string>(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 const errnoName = (e: number) => ERRNO_NAME.get(e) ?? `errno ${e}`;
 
+const NO_NAMES: Buffer[] = [];
+const NO_KEYS: ReadonlySet<string> = new Set();
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One tagged value per flags word seen (a file system uses a handful: `e`, `ie`, ...), so a scan of
+ * 400,000 entries does not allocate two small Buffers for each. Bounded.
+ */
+const flagValues = new Map<number, Buffer>();
+function flagsValue(flags: number): Buffer {
+  let v = flagValues.get(flags);
+  if (!v) {
+    v = presentValue(encodeFlags(flags));
+    if (flagValues.size < 256) flagValues.set(flags, v);
+  }
+  return v;
+}
+
 /** An access path as the NUL-terminated bytes the l* calls take. */
 export function cPath(access: string | Buffer): Buffer {
   return Buffer.concat([typeof access === 'string' ? Buffer.from(access) : access, NUL]);
@@ -88,7 +106,7 @@ export class ExtendedReader {
     const fields: ExtendedFields = { caps: null, acl: null, selinux: null, xattrs: null, flags: null };
     if (want.flags && flagsFd !== null) {
       const r = inodeFlags(flagsFd);
-      if (r?.ok) fields.flags = presentValue(encodeFlags(r.flags));
+      if (r?.ok) fields.flags = flagsValue(r.flags);
       else if (r && NO_FLAGS.has(r.errno)) fields.flags = UNSUPPORTED;
       else if (r) return this.failed(r.errno, 'cannot read inode flags');
     }
@@ -102,8 +120,8 @@ export class ExtendedReader {
       }
       return this.failed(list.errno, 'cannot list extended attributes');
     }
-    const names = splitNames(list.value);
-    const has = new Set(names.map((n) => n.toString('latin1')));
+    const names = list.value.length === 0 ? NO_NAMES : splitNames(list.value);
+    const has = names.length === 0 ? NO_KEYS : new Set(names.map((n) => n.toString('latin1')));
     const support = this.support(target, type, dev, has);
     const value = (name: Buffer): Buffer | null | { errno: number } => {
       const r = this.sized((buf) => getXattr(target, name, buf));
@@ -113,6 +131,7 @@ export class ExtendedReader {
       return r.errno === ERRNO.ENODATA ? null : { errno: r.errno };
     };
     const own = (name: Buffer, key: string, supported: boolean): Buffer | { errno: number } => {
+      if (names.length === 0) return supported ? ABSENT : UNSUPPORTED;
       if (!has.has(key)) return supported ? ABSENT : UNSUPPORTED;
       const v = value(name);
       if (v === null) return ABSENT;
@@ -164,7 +183,7 @@ export class ExtendedReader {
    * Whether this entry's file system keeps security.* xattrs and ACLs at all. A listed name proves
    * it; otherwise ask once per device (EOPNOTSUPP means no), from a file or directory only.
    */
-  private support(target: XattrTarget, type: FileType, dev: bigint, has: Set<string>): DeviceSupport {
+  private support(target: XattrTarget, type: FileType, dev: bigint, has: ReadonlySet<string>): DeviceSupport {
     const known = this.devices.get(dev);
     if (known) return { security: known.security, acl: known.acl && type !== 'symlink' };
     const probe = (name: Buffer, key: string) => {
@@ -190,7 +209,7 @@ export class ExtendedReader {
     for (let i = 0; i < ATTEMPTS; i++) {
       const r = call(buf);
       if (r === undefined) return undefined;
-      if (r.ok) return { ok: true, value: Buffer.from(buf.subarray(0, r.n)) };
+      if (r.ok) return { ok: true, value: r.n === 0 ? EMPTY : Buffer.from(buf.subarray(0, r.n)) };
       if (r.errno !== ERRNO.ERANGE) return r;
       const size = call(null);
       if (size === undefined) return undefined;

@@ -14,6 +14,7 @@ import { type BigIntStats, closeSync, constants, fstatSync, openSync, readlinkSy
 import { errnoCode } from '../errors.js';
 import { FileHasher } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
+import { openAt } from '../sys/libc.js';
 import type { FileRecord, FileType } from '../types.js';
 import {
   cPath,
@@ -60,34 +61,69 @@ export function recordFromStat(path: Buffer, st: BigIntStats): FileRecord {
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const NOATIME = constants.O_NOATIME ?? 0;
+/** Linux's O_CLOEXEC: Node sets it on its own opens; openat through libc must ask for it. */
+const O_CLOEXEC = 0o2000000;
+const EPERM = 1;
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 let noatime = NOATIME !== 0;
+
+/** Where an entry is, for openat(2): its directory's descriptor and its name. */
+export interface EntryAt {
+  dir: number;
+  name: Buffer;
+}
+
+/** fstat of what was opened is the inode lstat saw (numbers where exact, else bigints). */
+function sameInode(fd: number, st: BigIntStats): boolean {
+  if (st.ino <= SAFE && st.dev <= SAFE) {
+    const now = fstatSync(fd);
+    return now.ino === Number(st.ino) && now.dev === Number(st.dev);
+  }
+  const now = fstatSync(fd, { bigint: true });
+  return now.ino === st.ino && now.dev === st.dev;
+}
 
 /**
  * Open a regular file or a directory only to read its flags and xattrs through it: never follows
- * (O_NOFOLLOW), never blocks (O_NONBLOCK), leaves atime alone where allowed. null when it cannot be
+ * (O_NOFOLLOW), never blocks (O_NONBLOCK), leaves atime alone where allowed, and is checked against
+ * the lstat. Through openat(2) on the directory's descriptor where the walk has one (one name
+ * resolved; through /proc/self/fd/N/name an open cost about 20 µs here). null when it cannot be
  * opened (then the xattrs are read by path and the flags are not recorded).
  */
-function openForAttributes(access: string | Buffer, st: BigIntStats): number | null {
+function openForAttributes(access: string | Buffer, st: BigIntStats, at?: EntryAt): number | null {
   const flags = OPEN_FLAGS | (st.isDirectory() ? constants.O_DIRECTORY : 0);
-  let fd: number;
-  try {
-    try {
-      fd = openSync(access, flags | (noatime ? NOATIME : 0));
-    } catch (err) {
-      if (!noatime || errnoCode(err) !== 'EPERM') throw err;
+  let fd: number | undefined;
+  if (at) {
+    const name = Buffer.concat([at.name, NUL]);
+    let r = openAt(at.dir, name, flags | O_CLOEXEC | (noatime ? NOATIME : 0));
+    if (r && !r.ok && r.errno === EPERM && noatime) {
       noatime = false; // O_NOATIME needs ownership or CAP_FOWNER
-      fd = openSync(access, flags);
+      r = openAt(at.dir, name, flags | O_CLOEXEC);
     }
-  } catch {
-    return null;
+    if (r && !r.ok) return null;
+    if (r?.ok) fd = r.n;
   }
-  const now = fstatSync(fd, { bigint: true });
-  if (now.ino !== st.ino || now.dev !== st.dev) {
+  if (fd === undefined) {
+    try {
+      try {
+        fd = openSync(access, flags | (noatime ? NOATIME : 0));
+      } catch (err) {
+        if (!noatime || errnoCode(err) !== 'EPERM') throw err;
+        noatime = false;
+        fd = openSync(access, flags);
+      }
+    } catch {
+      return null;
+    }
+  }
+  if (!sameInode(fd, st)) {
     closeSync(fd);
     return null;
   }
   return fd;
 }
+
+const NUL = Buffer.alloc(1);
 
 /** What reading an entry gave: its record, an error (with what lstat told), or nothing (it vanished). */
 export type ReadOutcome =
@@ -126,7 +162,14 @@ export class RecordReader {
   constructor(private readonly opts: RecordReaderOptions) {}
 
   /** `access` is the name to use for I/O (`/proc/self/fd/N/name`); `path` is the entry's real path. */
-  read(key: Buffer, path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule): ReadOutcome {
+  read(
+    key: Buffer,
+    path: Buffer,
+    access: string | Buffer,
+    st: BigIntStats,
+    rule: Rule,
+    at?: EntryAt,
+  ): ReadOutcome {
     const rec = recordFromStat(path, st);
     const want = extendedWanted(rule);
     const wantsExtended = want.xattrs || want.flags;
@@ -147,7 +190,7 @@ export class RecordReader {
     if (!hashes) {
       if (!wantsExtended || this.reuseExtended(rec, old, st, want))
         return { kind: 'record', record: rec, hashedBytes: 0n };
-      return this.withExtended(rec, access, st, want);
+      return this.withExtended(rec, access, st, want, at);
     }
     const sha256 = rule.hashes.includes('sha256') && rule.check.attributes.has('sha256');
     if (
@@ -166,7 +209,7 @@ export class RecordReader {
       if (rule.check.growing) rec.prefix = { length: old.size, hash: old.content };
       if (!wantsExtended || this.reuseExtended(rec, old, st, want))
         return { kind: 'record', record: rec, hashedBytes: 0n };
-      return this.withExtended(rec, access, st, want);
+      return this.withExtended(rec, access, st, want, at);
     }
     const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
     let ext: ExtendedOutcome | undefined;
@@ -228,8 +271,9 @@ export class RecordReader {
     access: string | Buffer,
     st: BigIntStats,
     want: ExtendedWant,
+    at?: EntryAt,
   ): ReadOutcome {
-    const fd = rec.type === 'file' || rec.type === 'dir' ? openForAttributes(access, st) : null;
+    const fd = rec.type === 'file' || rec.type === 'dir' ? openForAttributes(access, st, at) : null;
     let e: ExtendedOutcome;
     try {
       e = this.extended.read(fd ?? cPath(access), rec.type, st.dev, want, fd);

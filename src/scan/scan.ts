@@ -16,7 +16,7 @@ import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, type RuleIndex, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
 import type { FileRecord, ScanError } from '../types.js';
-import { RecordReader } from './record.js';
+import { type EntryAt, RecordReader } from './record.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
 export type ScanItem =
@@ -122,6 +122,7 @@ export class Scanner {
     tnode: TrieNode | undefined,
     ctx: Ctx | undefined,
     scope: Scope,
+    at?: EntryAt,
   ): Descent | undefined {
     if (ctx && !ctx.excluded && isExcluded(ctx.rule, path) !== undefined) ctx = { ...ctx, excluded: true };
     const recordable =
@@ -145,7 +146,7 @@ export class Scanner {
     }
     this.stats.entries++;
     const isDir = st.isDirectory();
-    if (recordable && ctx) this.record(path, access, st, ctx.rule);
+    if (recordable && ctx) this.record(path, access, st, ctx.rule, at);
 
     if (!isDir) {
       // Rule paths below something that is not a directory: a symlinked parent is never followed.
@@ -253,6 +254,7 @@ export class Scanner {
           childT,
           childCtx,
           childScope,
+          { dir: fd, name },
         );
         if (sub) below.push(sub);
       }
@@ -264,9 +266,9 @@ export class Scanner {
     }
   }
 
-  private record(path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule): void {
+  private record(path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule, at?: EntryAt): void {
     const key = pathToKey(path);
-    const r = this.reader.read(key, path, access, st, rule);
+    const r = this.reader.read(key, path, access, st, rule, at);
     if (r.kind === 'vanished') return;
     if (r.kind === 'error') {
       this.error(path, rule, r.code, r.message, r.record, key);

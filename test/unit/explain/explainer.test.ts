@@ -3,8 +3,8 @@
  * bytes explained are the bytes scanned, and what a rule allows.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Explainer } from '../../../src/explain/explainer.js';
 import { FileHasher } from '../../../src/hash/hash-file.js';
@@ -12,6 +12,23 @@ import type { Rule } from '../../../src/policy/policy.js';
 import { recordFromStat } from '../../../src/scan/record.js';
 import type { Finding, Severity } from '../../../src/types.js';
 import { Sandbox } from '../../helpers/fim.js';
+
+/**
+ * A scratch tree where a package could have installed: /var/lib, not /tmp (the explainer never
+ * loads the dpkg database for a path under /tmp, /home, /srv and the like: no package goes there).
+ */
+class Tree {
+  readonly dir = mkdtempSync('/var/lib/fim-test-explainer-');
+  write(rel: string, text: string): string {
+    const p = join(this.dir, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+    return p;
+  }
+  [Symbol.dispose](): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 function scanned(path: string): Finding['record'] {
   const st = lstatSync(path, { bigint: true });
@@ -35,8 +52,8 @@ function finding(path: string, severity: Severity = 'high'): Finding {
 
 const rule = (explain: Rule['explain']) => ({ explain }) as Rule;
 
-function dpkgDir(sb: Sandbox, entries: Record<string, string>): string {
-  const admin = join(sb.dir, 'dpkg');
+function dpkgDir(sb: Tree, entries: Record<string, string>): string {
+  const admin = join(sb.dir, 'dpkg-admin');
   mkdirSync(join(admin, 'info'), { recursive: true });
   const lines = Object.entries(entries).map(
     ([p, text]) => `${createHash('md5').update(text).digest('hex')}  ${p.slice(1)}`,
@@ -48,7 +65,7 @@ function dpkgDir(sb: Sandbox, entries: Record<string, string>): string {
 
 describe('Explainer', () => {
   it('explains by dpkg, marks a differing file, and never lowers a severity for it', async () => {
-    await using sb = new Sandbox('fim-explainer-');
+    using sb = new Tree();
     const a = sb.write('usr/lib/demo/a.so', 'AAA');
     const b = sb.write('usr/lib/demo/b.so', 'changed');
     const x = new Explainer({
@@ -73,7 +90,7 @@ describe('Explainer', () => {
   });
 
   it('believes a re-read only when it is the bytes the scan found', async () => {
-    await using sb = new Sandbox('fim-explainer-');
+    using sb = new Tree();
     const a = sb.write('usr/lib/demo/a.so', 'EVIL');
     const f = finding(a); // the scan saw EVIL...
     writeFileSync(a, 'AAA'); // ...and the intruder put back what dpkg lists before the explainer read it
@@ -87,7 +104,7 @@ describe('Explainer', () => {
   });
 
   it('explains nothing a rule does not allow, nor a removed file', async () => {
-    await using sb = new Sandbox('fim-explainer-');
+    using sb = new Tree();
     const a = sb.write('usr/lib/demo/a.so', 'AAA');
     const x = new Explainer({
       deployKeys: [],
@@ -103,6 +120,19 @@ describe('Explainer', () => {
     const removed = { ...finding(a), kind: 'removed' as const };
     x.annotate(removed, rule(['dpkg']));
     expect(removed.explanation).toBeUndefined();
+  });
+
+  it('never loads the dpkg database for a path no package installs to (/tmp, /home, /srv...)', async () => {
+    using sb = new Tree();
+    const a = sb.write('usr/lib/demo/a.so', 'AAA');
+    const x = new Explainer({
+      deployKeys: [],
+      deployManifests: [],
+      dpkgAdminDir: dpkgDir(sb, { [a]: 'AAA', '/tmp/x.so': 'AAA' }),
+    });
+    const tmp: Finding = { ...finding(a), path: Buffer.from('/tmp/x.so') };
+    x.annotate(tmp, rule(['dpkg']));
+    expect(tmp.explanation).toBeUndefined();
   });
 
   it('names a deploy manifest it cannot use among its problems, and goes on', () => {

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StorageError } from '../../../src/errors.js';
+import { ABSENT, presentValue, UNSUPPORTED } from '../../../src/extended/value.js';
 import { pathToKey } from '../../../src/path-key.js';
 import { RECORD_COLUMNS, recordToRow, rowToRecord } from '../../../src/store/record-codec.js';
 import { Store } from '../../../src/store/store.js';
@@ -103,6 +104,8 @@ describe('record codec', () => {
     ['mtime', Buffer.alloc(12), 'the 12-byte form of a time that fits in 64 bits'],
     ['mtime', Buffer.from('0000000000000001ffffffff', 'hex'), 'nanoseconds past a second'],
     ['caps', Buffer.from([3]), 'an unknown tag'],
+    ['caps', Buffer.from([1]), '"absent" as a blob (its one form is the integer 1)'],
+    ['selinux', 2n, 'an integer that is no tag'],
     ['flags', Buffer.from([1, 0]), 'an absent tag with bytes after it'],
     ['acl', Buffer.alloc(0), 'an empty blob'],
     ['sha256', Buffer.alloc(31), 'a SHA-256 one byte short'],
@@ -118,6 +121,18 @@ describe('record codec', () => {
     const r = record('/srv/app/x.py', { inode: (1n << 64n) - 1n, dev: 1n << 63n });
     const row = asStored(recordToRow(r));
     expect(row.inode).toBe(-1n);
+    expect(rowToRecord(row, pathToKey(r.path))).toEqual(r);
+  });
+
+  it('stores "unsupported" and "absent" as the integers 0 and 1 (no Buffer per row), present values as blobs', () => {
+    const r = record('/srv/app/x.py', {
+      caps: ABSENT,
+      acl: UNSUPPORTED,
+      flags: presentValue(Buffer.from('00080000', 'hex')),
+    });
+    const row = asStored(recordToRow(r));
+    expect([row.caps, row.acl]).toEqual([1n, 0n]);
+    expect(Buffer.isBuffer(row.flags)).toBe(true);
     expect(rowToRecord(row, pathToKey(r.path))).toEqual(r);
   });
 
