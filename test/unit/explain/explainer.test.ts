@@ -124,15 +124,21 @@ describe('Explainer', () => {
 
   it('never loads the dpkg database for a path no package installs to (/tmp, /home, /srv...)', async () => {
     using sb = new Tree();
+    await using scratch = new Sandbox('fim-explainer-');
+    const inTmp = scratch.write('x.so', 'AAA');
     const a = sb.write('usr/lib/demo/a.so', 'AAA');
     const x = new Explainer({
       deployKeys: [],
       deployManifests: [],
-      dpkgAdminDir: dpkgDir(sb, { [a]: 'AAA', '/tmp/x.so': 'AAA' }),
+      dpkgAdminDir: dpkgDir(sb, { [a]: 'AAA', [inTmp]: 'AAA' }),
     });
-    const tmp: Finding = { ...finding(a), path: Buffer.from('/tmp/x.so') };
+    // Listed by the (test's) database with the very bytes, but under /tmp: not looked up at all.
+    const tmp = finding(inTmp);
     x.annotate(tmp, rule(['dpkg']));
     expect(tmp.explanation).toBeUndefined();
+    const usr = finding(a);
+    x.annotate(usr, rule(['dpkg']));
+    expect(usr.explanation?.verdict).toBe('matches');
   });
 
   it('names a deploy manifest it cannot use among its problems, and goes on', () => {
