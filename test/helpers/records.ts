@@ -1,6 +1,16 @@
 /** A plain FileRecord for unit tests that care about a field or two of it. */
 import type { FileRecord } from '../../src/types.js';
 
+/** The fields a scan reads beyond lstat and content, as a baseline that did not read them holds them. */
+export const UNREAD = {
+  sha256: null,
+  caps: null,
+  acl: null,
+  selinux: null,
+  xattrs: null,
+  flags: null,
+} as const;
+
 export function fileRecord(path: string | Buffer, over: Partial<FileRecord> = {}): FileRecord {
   return {
     path: Buffer.isBuffer(path) ? path : Buffer.from(path),
@@ -16,12 +26,7 @@ export function fileRecord(path: string | Buffer, over: Partial<FileRecord> = {}
     nlink: 1,
     target: null,
     content: null,
-    sha256: null,
-    caps: null,
-    acl: null,
-    selinux: null,
-    xattrs: null,
-    flags: null,
+    ...UNREAD,
     ...over,
   };
 }

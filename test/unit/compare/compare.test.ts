@@ -13,6 +13,7 @@ import { encodeXattrs } from '../../../src/extended/xattrs.js';
 import type { Rule } from '../../../src/policy/policy.js';
 import { CHECK_NAMES, resolveCheck } from '../../../src/policy/policy.js';
 import type { AttributeName, FileRecord } from '../../../src/types.js';
+import { UNREAD } from '../../helpers/records.js';
 
 /** `setcap cap_setuid+ep`, as the kernel stores it (vfs_cap_data revision 2). */
 const CAP_SETUID = Buffer.from('0100000280000000000000000000000000000000', 'hex');
@@ -66,12 +67,7 @@ function file(over: Partial<FileRecord> = {}): FileRecord {
     nlink: 1,
     target: null,
     content: hash(0xaa),
-    sha256: null,
-    caps: null,
-    acl: null,
-    selinux: null,
-    xattrs: null,
-    flags: null,
+    ...UNREAD,
     ...over,
   };
 }

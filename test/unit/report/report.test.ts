@@ -12,6 +12,7 @@ import {
   SEVERITY_PRIORITY,
 } from '../../../src/report/report.js';
 import type { FileRecord, Finding, Severity } from '../../../src/types.js';
+import { UNREAD } from '../../helpers/records.js';
 
 const rec = (path: Buffer, over: Partial<FileRecord> = {}): FileRecord => ({
   path,
@@ -27,12 +28,7 @@ const rec = (path: Buffer, over: Partial<FileRecord> = {}): FileRecord => ({
   nlink: 1,
   target: null,
   content: null,
-  sha256: null,
-  caps: null,
-  acl: null,
-  selinux: null,
-  xattrs: null,
-  flags: null,
+  ...UNREAD,
   ...over,
 });
 

@@ -12,6 +12,7 @@ import { pathToKey } from '../../../src/path-key.js';
 import type { BaselineMeta } from '../../../src/store/baselines.js';
 import type { Store } from '../../../src/store/store.js';
 import { FILE_TYPES, type FileRecord } from '../../../src/types.js';
+import { UNREAD } from '../../helpers/records.js';
 
 export function record(path: string | Buffer, over: Partial<FileRecord> = {}): FileRecord {
   return {
@@ -28,12 +29,7 @@ export function record(path: string | Buffer, over: Partial<FileRecord> = {}): F
     nlink: 1,
     target: null,
     content: Buffer.alloc(32, 0xab),
-    sha256: null,
-    caps: null,
-    acl: null,
-    selinux: null,
-    xattrs: null,
-    flags: null,
+    ...UNREAD,
     ...over,
   };
 }
