@@ -11,7 +11,13 @@ import { parseSyslogLine, type SyslogMessage } from './parse.js';
 
 export type ParsedLine =
   | { readonly kind: 'blank' }
-  | { readonly kind: 'malformed'; readonly detail: string; readonly unsigned?: boolean }
+  | {
+      readonly kind: 'malformed';
+      readonly detail: string;
+      readonly unsigned?: boolean;
+      /** The header's host name, where the line parsed that far (unverified). */
+      readonly headerHost?: string;
+    }
   | { readonly kind: 'foreign' }
   | {
       readonly kind: 'fim';
@@ -33,10 +39,15 @@ export interface PreparedLine {
 const BLANK: PreparedLine = { signature: null, parsed: { kind: 'blank' } };
 const FOREIGN: PreparedLine = { signature: null, parsed: { kind: 'foreign' } };
 
-function malformed(detail: string, unsigned?: true): PreparedLine {
+function malformed(detail: string, unsigned?: true, headerHost?: string): PreparedLine {
   return {
     signature: null,
-    parsed: unsigned ? { kind: 'malformed', detail, unsigned } : { kind: 'malformed', detail },
+    parsed: {
+      kind: 'malformed',
+      detail,
+      ...(unsigned ? { unsigned } : {}),
+      ...(headerHost && headerHost !== '-' ? { headerHost } : {}),
+    },
   };
 }
 
@@ -53,10 +64,15 @@ export function prepareLine(line: string): PreparedLine {
   const eventEl = m.sd.find((e) => e.id === SD_ID_EVENT);
   if (!eventEl) {
     if (m.appName !== 'fim') return FOREIGN;
-    return malformed('message from app "fim" without fim structured data', true);
+    // What a relay that rewrites messages (omfwd's default template) leaves of fim's alerts.
+    return malformed(
+      'message from app "fim" without fim structured data (a relay that drops structured data, or a forgery)',
+      true,
+      m.hostname,
+    );
   }
   const ev = paramMap(eventEl.params);
-  if (!ev) return malformed('repeated parameter in fim structured data');
+  if (!ev) return malformed('repeated parameter in fim structured data', undefined, m.hostname);
   let seal: Seal | null;
   try {
     seal = readSeal(m.sd, eventEl.params, m.msg);

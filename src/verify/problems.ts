@@ -34,6 +34,11 @@ export interface Problem {
   /** 1-based line number in the input, when the problem is about one line. */
   line?: number;
   host?: string;
+  /**
+   * For a line with no verified host (no fim structured data left, or none parsed): the host name
+   * its syslog header claims, so the operator knows where to look. Anyone can claim any name.
+   */
+  headerHost?: string;
   sid?: string;
   seq?: number;
   detail: string;

@@ -14,6 +14,7 @@ function safe(s: string): string {
 export function formatProblem(p: Problem): string {
   const where = [
     p.host !== undefined ? `host=${safe(p.host)}` : '',
+    p.headerHost !== undefined ? `header-host=${safe(p.headerHost)}` : '',
     p.sid !== undefined ? `session=${p.sid}` : '',
     p.seq !== undefined ? `seq=${p.seq}` : '',
     p.line !== undefined ? `line=${p.line}` : '',

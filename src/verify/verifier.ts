@@ -238,7 +238,12 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       case 'malformed':
         malformed++;
         log.record(
-          { kind: parsed.unsigned ? 'unsigned' : 'malformed', line: lineNo, detail: parsed.detail },
+          {
+            kind: parsed.unsigned ? 'unsigned' : 'malformed',
+            line: lineNo,
+            ...(parsed.headerHost !== undefined ? { headerHost: parsed.headerHost } : {}),
+            detail: parsed.detail,
+          },
           out,
         );
         return out;

@@ -24,6 +24,7 @@ import {
   SequenceTracker,
   verifyStream,
 } from '../../../src/verify/index.js';
+import { formatProblem } from '../../../src/verify/report.js';
 
 let dir: string;
 let pub: EnrolledKey;
@@ -188,6 +189,16 @@ describe('verifier', () => {
     expect(report.foreign).toBe(1);
     expect(problemsFound(report)).toBe(false);
     expect(run(['<14>1 - host fim - - - hello'], { maxSilenceMs: 0 }).kinds).toEqual(['unsigned']);
+  });
+
+  test("a fim line a relay stripped of its structured data names the header's host (unverified)", () => {
+    const { report } = run(['<14>1 2026-12-02T00:00:00Z worker-9 fim 123 finding - changed /srv/app/x.py'], {
+      maxSilenceMs: 0,
+    });
+    const [p] = report.problems;
+    expect(p).toMatchObject({ kind: 'unsigned', headerHost: 'worker-9' });
+    expect(p?.host).toBeUndefined(); // not a verified host: it is not counted as one
+    expect(formatProblem(p!)).toMatch(/^PROBLEM unsigned header-host=worker-9 line=1: .*structured data/);
   });
 
   test('loadKeys reads back the host the keys were made for', () => {
