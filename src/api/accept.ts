@@ -5,6 +5,10 @@
 
 import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from '../evidence.js';
 import { type AcceptResult, acceptFindings } from '../ops/accept.js';
+
+/** The strength a journaled finding was explained with, for showing what accept took and left. */
+export { explainedStrength } from '../ops/accept.js';
+
 import { resolvePathBytes } from '../path-key.js';
 import type { Strength } from '../types.js';
 import { loadConfig, openStore, type SessionOptions } from './session.js';

@@ -1,7 +1,6 @@
-import { accept } from '../api/accept.js';
+import { accept, explainedStrength } from '../api/accept.js';
 import { displayBytes } from '../display.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { explainedStrength } from '../ops/accept.js';
 import { baselineJson } from '../report/report.js';
 import type { StoredFinding } from '../store/store.js';
 import { STRENGTHS, type Strength } from '../types.js';

@@ -33,12 +33,19 @@ export interface ExtendedWant {
   flags: boolean;
 }
 
+/** Per rule, once: the scanner asks for every entry it records. */
+const wanted = new WeakMap<Rule, ExtendedWant>();
+
 export function extendedWanted(rule: Rule): ExtendedWant {
+  const known = wanted.get(rule);
+  if (known) return known;
   const a = rule.check.attributes;
-  return {
+  const w = {
     xattrs: a.has('caps') || a.has('acl') || a.has('selinux') || a.has('xattrs'),
     flags: a.has('flags'),
   };
+  wanted.set(rule, w);
+  return w;
 }
 
 export type ExtendedOutcome =

@@ -160,7 +160,7 @@ export class HostSessions {
     const prev = this.sessions.get(r.reached.sid);
     if (prev && prev !== s) {
       prev.claimed = true;
-      // Its last messages were sent (the host's database says so): any not here are a gap.
+      // Its last messages were sent (the host's database says so), so those not here are a gap.
       prev.seq.reach(r.reached.seq);
     }
   }
