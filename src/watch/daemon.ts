@@ -180,9 +180,7 @@ export class Daemon {
     this.clock.every(BASELINE_POLL_MS, () => this.pollBaseline());
     this.clock.start();
     const code = await done;
-    process.removeAllListeners('SIGTERM');
-    process.removeAllListeners('SIGINT');
-    process.removeAllListeners('SIGHUP');
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.removeAllListeners(sig);
     return code;
   }
 
@@ -375,6 +373,7 @@ export class Daemon {
     this.watches?.close();
     await this.scanWorker?.close();
     this.log(Pri.notice, `stopping: ${reason}`);
+    this.findings?.flushHeld(); // a deploy's held alerts go out before the stop, inside the session
     this.alerter?.send({ type: 'stop', reason });
     try {
       await this.alerter?.close(2000);

@@ -87,15 +87,20 @@ export function journalsNothing(d: FindingsDiff): boolean {
 const sigHasher = new Blake3();
 
 /**
- * What makes a finding "the same" for alerting: its kind, rule and the set of attributes that
- * differ from the baseline. A file that keeps changing in the same way is one open finding (its
- * journal entry follows the latest state); a new kind of change (say, setuid after a content
- * edit) is a new alert.
+ * What makes a finding "the same" for alerting: its kind, rule, the set of attributes that differ
+ * from the baseline, and what a manifest says of it. A file that keeps changing in the same way is
+ * one open finding (its journal entry follows the latest state); a new kind of change (say, setuid
+ * after a content edit) is a new alert, and so is a new verdict: a deployed file edited after the
+ * deploy that explained it (explained, then other bytes) must not ride on the deploy's alert.
  */
 export function findingSignature(f: Finding): string {
   const what = f.kind === 'changed' ? f.changes.map((c) => c.attribute).sort() : [f.record.type];
+  const e = f.explanation;
+  const said = e
+    ? [e.source, e.strength, e.manifest.toString('latin1'), e.package, e.version, e.verdict]
+    : null;
   sigHasher.reset();
-  sigHasher.update(JSON.stringify([f.kind, f.rule, what]));
+  sigHasher.update(JSON.stringify(said ? [f.kind, f.rule, what, said] : [f.kind, f.rule, what]));
   // A string, not a Buffer: thousands of small long-lived Buffers would each pin an 8 KB slab
   // of Node's buffer pool (measured: 63 MB of external memory after a 10,000-file storm).
   return sigHasher.digestHex();

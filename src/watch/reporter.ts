@@ -15,7 +15,6 @@ import { displayBytes, safeMessage } from '../display.js';
 import type { RunJournal } from '../ops/journal.js';
 import { keyToPath } from '../path-key.js';
 import { explanationText, findingToJson, SEVERITY_PRIORITY } from '../report/report.js';
-import type { Explanation, Finding } from '../types.js';
 import { type Logger, Pri } from './log.js';
 import {
   diffOpenFindings,
@@ -24,6 +23,7 @@ import {
   OpenFindings,
   type ScanOutcome,
 } from './open-findings.js';
+import { StormHold, type StormOptions, type StormSummary } from './storms.js';
 
 export interface ReporterOptions {
   log: Logger;
@@ -32,6 +32,8 @@ export interface ReporterOptions {
   retry: (path: Buffer) => void;
   /** Files the daemon covers now (the run's `scanned`). */
   files: () => number;
+  /** Test hook: the storm windows (storms.ts). */
+  storms?: StormOptions;
 }
 
 export class FindingReporter {
@@ -39,7 +41,18 @@ export class FindingReporter {
   /** The daemon's run; replaced when a new baseline is adopted. */
   journal: RunJournal | null = null;
 
-  constructor(private readonly o: ReporterOptions) {}
+  /** Alerts of signed-explained findings, held until their deploy has finished (storms.ts). */
+  private readonly storms: StormHold;
+
+  constructor(private readonly o: ReporterOptions) {
+    this.storms = new StormHold(
+      {
+        finding: (f, id) => o.alerter?.send(findingEvent(f, id)),
+        summary: (s) => this.summary(s),
+      },
+      o.storms,
+    );
+  }
 
   /**
    * Drop the open findings whose paths `gone` says are no longer covered (after a reload), journaled
@@ -88,9 +101,13 @@ export class FindingReporter {
     return d.fresh.length;
   }
 
+  /** Alerts held for a deploy's storm go out now (before the daemon's stop event). */
+  flushHeld(): void {
+    this.storms.flush();
+  }
+
   private report(d: FindingsDiff, ids: readonly number[], why: string): void {
     const { log, alerter } = this.o;
-    const storms = deployStorms(d.fresh.map((x) => x.finding));
     d.fresh.forEach((x, i) => {
       const id = ids[i]!;
       const j = findingToJson(x.finding);
@@ -101,66 +118,32 @@ export class FindingReporter {
         SEVERITY_PRIORITY[x.finding.severity],
         `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]${expl ? `; ${expl}` : ''}`,
       );
-      const storm = storms.get(i);
-      if (storm) storm.ids.push(id);
-      else alerter?.send(findingEvent(x.finding, id));
+      if (!this.storms.offer(x.finding, id)) alerter?.send(findingEvent(x.finding, id));
     });
-    for (const s of new Set(storms.values())) {
-      const e = s.explanation;
-      const msg = `deploy ${e.package}${e.version ? ` ${e.version}` : ''}: ${s.ids.length} changes explained by signed manifest ${displayBytes(e.manifest)} (journal ${s.ids[0]}..${s.ids.at(-1)}); ${s.unexplained} not explained`;
-      log(Pri.notice, msg);
-      alerter?.send({
-        type: 'explained',
-        manifest: e.manifest,
-        package: e.package,
-        version: e.version,
-        explained: s.ids.length,
-        unexplained: s.unexplained,
-        firstJournalId: s.ids[0] ?? 0,
-        lastJournalId: s.ids.at(-1) ?? 0,
-      });
-    }
     for (const key of d.resolved) log(Pri.info, `back to baseline: ${displayBytes(keyToPath(key))}`);
     for (const e of d.freshErrors) {
       log(Pri.err, `cannot check ${displayBytes(e.path)}: ${e.code} ${safeMessage(e.message)}`);
       alerter?.send({ type: 'error', code: e.code, message: e.message, path: e.path });
     }
   }
-}
 
-/** A deploy's storm: at least this many findings of one scan explained by one signed manifest. */
-export const STORM_MIN = 20;
-
-interface Storm {
-  explanation: Explanation;
-  ids: number[];
-  unexplained: number;
-}
-
-/**
- * Which fresh findings (by index) make a deploy's storm: STORM_MIN or more whose new content one
- * signed deploy manifest lists. Only signed manifests: a RECORD or md5sums is the intruder's to
- * write, so findings they explain are always alerted one by one; and findings the deploy does not
- * explain (other bytes, not shipped) always are too, whatever the storm.
- */
-export function deployStorms(findings: readonly Finding[]): Map<number, Storm> {
-  const groups = new Map<string, { storm: Storm; members: number[] }>();
-  findings.forEach((f, i) => {
-    const e = f.explanation;
-    if (e?.source !== 'deploy') return;
-    const k = e.manifest.toString('latin1');
-    let g = groups.get(k);
-    if (!g) {
-      g = { storm: { explanation: e, ids: [], unexplained: 0 }, members: [] };
-      groups.set(k, g);
-    }
-    if (e.verdict === 'matches') g.members.push(i);
-    else g.storm.unexplained++;
-  });
-  const out = new Map<number, Storm>();
-  for (const g of groups.values()) {
-    if (g.members.length < STORM_MIN) continue;
-    for (const i of g.members) out.set(i, g.storm);
+  private summary(s: StormSummary): void {
+    const e = s.explanation;
+    const first = s.ids[0] ?? 0;
+    const last = s.ids.at(-1) ?? 0;
+    this.o.log(
+      Pri.notice,
+      `deploy ${e.package}${e.version ? ` ${e.version}` : ''}: ${s.ids.length} changes explained by signed manifest ${displayBytes(e.manifest)} (journal ${first}..${last}); ${s.unexplained} not explained`,
+    );
+    this.o.alerter?.send({
+      type: 'explained',
+      manifest: e.manifest,
+      package: e.package,
+      version: e.version,
+      explained: s.ids.length,
+      unexplained: s.unexplained,
+      firstJournalId: first,
+      lastJournalId: last,
+    });
   }
-  return out;
 }

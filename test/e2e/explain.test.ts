@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { type CheckJson, fim, Sandbox } from '../helpers/fim.js';
 import { rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
+import { waitFor } from '../helpers/wait.js';
 
 type Finding = CheckJson['findings'][number] & {
   explained_by?: {
@@ -287,52 +288,68 @@ describe('the daemon', () => {
 });
 
 describe.skipIf(!rsyslogAvailable())('the daemon and a deploy storm, through a real rsyslogd', () => {
-  // A deploy made while the daemon was down is found by its start check, in one scan: the storm is
-  // deterministic there. (A live deploy spread over several debounced rescans is folded per rescan;
-  // see the README.)
+  const n = 25;
+  const key = () => join(sb.dir, 'deploy.key');
+  const manifest = () => join(sb.dir, 'app.manifest');
+
+  /** A host with 25 files and settings.py under a signed-deploy rule, its keys, and its baseline. */
+  function stormHost(port: number): string[] {
+    for (let i = 0; i < n; i++) sb.write(`app/m${i}.py`, 'v1\n');
+    sb.write('app/settings.py', 'DEBUG = False\n');
+    fim(['manifest', 'keygen', key()]);
+    sb.policy('  - name: code\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly\n');
+    const cfg = writeConfig([
+      'host: storm-host',
+      'keys: keys',
+      `syslog: { target: "udp://127.0.0.1:${port}", max_per_second: 500 }`,
+      'watch: { debounce_ms: 100, heartbeat: 1s, full_check: 1h }',
+      'explain:',
+      `  deploy_keys: [${JSON.stringify(`${key()}.pub`)}]`,
+      `  deploy_manifests: [${JSON.stringify(manifest())}]`,
+    ]);
+    expect(fim(['keygen', '--epochs', '24', ...cfg]).code).toBe(0);
+    expect(fim(['baseline', '-q', ...cfg]).code).toBe(0);
+    return cfg;
+  }
+
+  /** The build: release `release` of every file as `text`, signed as it will be on the host. */
+  function signRelease(release: string, text: string): void {
+    const stage = join(sb.dir, `build-${release}`);
+    mkdirSync(stage);
+    for (let i = 0; i < n; i++) writeFileSync(join(stage, `m${i}.py`), text);
+    writeFileSync(join(stage, 'settings.py'), 'DEBUG = False\n');
+    const m = fim(
+      ['manifest', 'create', stage, '--as', sb.path('app'), '--key', key()].concat([
+        '--name',
+        'app',
+        '--release',
+        release,
+        '-o',
+        manifest(),
+      ]),
+    );
+    expect(m.code, m.stderr).toBe(0);
+  }
+
+  /** Every line the receiver stored verifies, and none is missing. */
+  function expectAllVerified(lines: string[]): void {
+    const file = join(sb.dir, 'storm.log');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const v = fim(['verify-log', '--pubkey', join(sb.dir, 'keys', 'storm-host.pub'), '--json', file]);
+    const hosts = (JSON.parse(v.stdout) as { hosts: { verified: number }[] }).hosts;
+    expect(hosts[0]?.verified).toBe(lines.length);
+  }
+
+  const fileAlerts = (lines: string[]) =>
+    lines.filter((l) => l.includes('ev="finding"') && /m\d+\.py/.test(l));
+
+  // A deploy made while the daemon was down is found by its start check, in one scan.
   it('sends one signed summary for what the deploy explains, every unexplained one on its own, and journals all', async () => {
     const rs = await startRsyslog(sb.dir);
     const d0: { d?: DaemonProcess } = {};
     try {
-      const n = 25;
-      for (let i = 0; i < n; i++) sb.write(`app/m${i}.py`, 'v1\n');
-      sb.write('app/settings.py', 'DEBUG = False\n');
-      const key = join(sb.dir, 'deploy.key');
-      fim(['manifest', 'keygen', key]);
-      sb.policy('  - name: code\n    severity: high\n    paths: ["{tree}/app"]\n    check: readonly\n');
-      const manifest = join(sb.dir, 'app.manifest');
-      const cfg = writeConfig([
-        'host: storm-host',
-        'keys: keys',
-        `syslog: { target: "udp://127.0.0.1:${rs.port}", max_per_second: 500 }`,
-        'watch: { debounce_ms: 200, heartbeat: 1s, full_check: 1h }',
-        'explain:',
-        `  deploy_keys: [${JSON.stringify(`${key}.pub`)}]`,
-        `  deploy_manifests: [${JSON.stringify(manifest)}]`,
-      ]);
-      expect(fim(['keygen', '--epochs', '24', ...cfg]).code).toBe(0);
-      expect(fim(['baseline', '-q', ...cfg]).code).toBe(0);
-      const stage = join(sb.dir, 'build');
-      mkdirSync(stage);
-      for (let i = 0; i < n; i++) writeFileSync(join(stage, `m${i}.py`), 'v2\n');
-      writeFileSync(join(stage, 'settings.py'), 'DEBUG = False\n');
-      expect(
-        fim([
-          'manifest',
-          'create',
-          stage,
-          '--as',
-          sb.path('app'),
-          '--key',
-          key,
-          '--name',
-          'app',
-          '--release',
-          'r2',
-          '-o',
-          manifest,
-        ]).code,
-      ).toBe(0);
+      const cfg = stormHost(rs.port);
+      signRelease('r2', 'v2\n');
       // The deploy, and an intruder's edit riding on it.
       for (let i = 0; i < n; i++) writeFileSync(sb.path(`app/m${i}.py`), 'v2\n');
       writeFileSync(sb.path('app/settings.py'), 'DEBUG = True\n');
@@ -347,7 +364,7 @@ describe.skipIf(!rsyslogAvailable())('the daemon and a deploy storm, through a r
       expect(summary).toContain('explained="25"');
       expect(summary).toContain('pkg="app r2"');
       // The edit the deploy does not explain is alerted by itself; the 25 are not.
-      expect(lines.filter((l) => l.includes('ev="finding"') && /m\d+\.py/.test(l))).toEqual([]);
+      expect(fileAlerts(lines)).toEqual([]);
       const edit = lines.find((l) => l.includes('ev="finding"') && l.includes('settings.py'))!;
       expect(edit).toContain('sev="high"');
       expect(edit).toMatch(/expl="unexplained\(differs\) signed-manifest app r2"/);
@@ -357,11 +374,63 @@ describe.skipIf(!rsyslogAvailable())('the daemon and a deploy storm, through a r
       ).toHaveLength(n);
       expect(await d.stop()).toBe(0);
       d0.d = undefined;
-      const file = join(sb.dir, 'storm.log');
-      writeFileSync(file, `${rs.lines().join('\n')}\n`);
-      const v = fim(['verify-log', '--pubkey', join(sb.dir, 'keys', 'storm-host.pub'), '--json', file]);
-      const hosts = (JSON.parse(v.stdout) as { hosts: { verified: number }[] }).hosts;
-      expect(hosts[0]?.verified).toBe(rs.lines().length);
+      expectAllVerified(rs.lines());
+    } finally {
+      await d0.d?.stop();
+      await rs.stop();
+    }
+  });
+
+  // A live deploy writes over seconds: the daemon's debounced rescans find it in pieces, and the
+  // storm is still one summary. A deploy cut short by the daemon's stop is summarised before it.
+  it('folds a live deploy found by several rescans into one summary, alerts an edit after it, and flushes a held one before its stop', async () => {
+    const rs = await startRsyslog(sb.dir);
+    const d0: { d?: DaemonProcess } = {};
+    try {
+      const d = new DaemonProcess(stormHost(rs.port));
+      d0.d = d;
+      await d.ready();
+      signRelease('r2', 'v2\n');
+      // Three pieces, each found by its own rescan (the debounce is 100 ms), within the quiet window.
+      const rescans = () => d.lines.filter((l) => /changed \S+\/app\/m\d+\.py .*app r2/.test(l)).length;
+      for (const [from, to] of [
+        [0, 8],
+        [8, 16],
+        [16, n],
+      ] as const) {
+        for (let i = from; i < to; i++) writeFileSync(sb.path(`app/m${i}.py`), 'v2\n');
+        await waitFor(() => rescans() >= to, { what: `the rescan of m${from}..m${to - 1}`, timeoutMs: 5000 });
+      }
+      await d.waitFor(/deploy app r2: 25 changes explained by signed manifest/, 10_000);
+      const lines = await rs.waitFor((ls) => ls.some((l) => l.includes('ev="explained"')));
+      expect(lines.filter((l) => l.includes('ev="explained"'))).toHaveLength(1);
+      expect(lines.find((l) => l.includes('ev="explained"'))).toContain('explained="25"');
+      expect(fileAlerts(lines)).toEqual([]);
+      // An intruder edits a deployed file after the deploy: the deploy's storm does not cover it.
+      writeFileSync(sb.path('app/m0.py'), 'import os; os.system("sh")\n');
+      const evil = await rs.waitFor((ls) => fileAlerts(ls).length > 0, 5000);
+      expect(fileAlerts(evil)).toHaveLength(1);
+      const edit = fileAlerts(evil)[0]!;
+      expect(edit).toContain('m0.py');
+      expect(edit).toContain('sev="high"');
+      expect(edit).toContain('expl="unexplained(differs) signed-manifest app r2"');
+      // Release r3; the daemon stops while the storm is held: its summary precedes the stop.
+      signRelease('r3', 'v3\n');
+      for (let i = 0; i < n; i++) writeFileSync(sb.path(`app/m${i}.py`), 'v3\n');
+      const r3 = () => d.lines.filter((l) => /changed \S+\/app\/m\d+\.py .*app r3/.test(l)).length;
+      await waitFor(() => r3() >= n, {
+        what: `the findings of release r3\n${d.lines.slice(-8).join('\n')}`,
+        timeoutMs: 5000,
+      });
+      expect(await d.stop()).toBe(0);
+      d0.d = undefined;
+      const daemonStop = (l: string) => l.includes('ev="stop"') && l.includes('SIGTERM');
+      const all = await rs.waitFor((ls) => ls.some(daemonStop));
+      const r3Summary = all.findIndex((l) => l.includes('ev="explained"') && l.includes('pkg="app r3"'));
+      expect(r3Summary).toBeGreaterThan(-1);
+      expect(r3Summary).toBeLessThan(all.findIndex(daemonStop));
+      expect(fileAlerts(all)).toEqual(fileAlerts(evil));
+      expectAllVerified(all);
     } finally {
       await d0.d?.stop();
       await rs.stop();

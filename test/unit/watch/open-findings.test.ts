@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keyToPath, pathToKey, ScopeSet } from '../../../src/path-key.js';
-import type { AttributeName, Finding, FindingKind, ScanError } from '../../../src/types.js';
+import type { AttributeName, Explanation, Finding, FindingKind, ScanError } from '../../../src/types.js';
 import {
   diffOpenFindings,
   type FindingsDiff,
@@ -237,5 +237,30 @@ describe('findingSignature', () => {
     expect(findingSignature(a)).toBe(findingSignature(b));
     expect(findingSignature(a)).not.toBe(findingSignature({ ...a, rule: 'other' }));
     expect(findingSignature(a)).not.toBe(findingSignature(finding('/a/x.py', 'changed', ['content'])));
+  });
+
+  it('changes with what a manifest says: a file the deploy explained, edited again, is a new alert', () => {
+    const plain = finding('/a/x.py');
+    const e: Explanation = {
+      source: 'deploy',
+      strength: 'signed-manifest',
+      manifest: Buffer.from('/srv/app.manifest'),
+      package: 'app',
+      version: 'r2',
+      verdict: 'matches',
+      digest: 'blake3',
+    };
+    const sigs = [
+      plain,
+      { ...plain, explanation: e },
+      { ...plain, explanation: { ...e, verdict: 'differs' as const } },
+      { ...plain, explanation: { ...e, version: 'r3' } },
+      { ...plain, explanation: { ...e, manifest: Buffer.from('/srv/other.manifest') } },
+      { ...plain, explanation: { ...e, source: 'pip' as const, strength: 'pip-record' as const } },
+    ].map(findingSignature);
+    expect(new Set(sigs).size).toBe(sigs.length);
+    // The same verdict on other bytes (the deploy's file, rescanned) is the same open finding.
+    const again = { ...plain, explanation: e, changes: plain.changes.map((c) => ({ ...c, new: 'n2' })) };
+    expect(findingSignature(again)).toBe(sigs[1]);
   });
 });
