@@ -10,7 +10,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { errnoCode, systemErrorText } from '../errors.js';
-import { seekData, seekHole } from '../sys/libc.js';
+import { errnoError, openAt, seekData, seekHole } from '../sys/libc.js';
 import { Blake3 } from './blake3.js';
 
 /** Zeros to hash a hole with. */
@@ -19,6 +19,14 @@ const ZEROS = Buffer.alloc(1 << 20);
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const NOATIME = constants.O_NOATIME ?? 0;
 const MAX_ATTEMPTS = 3;
+/** Linux's O_CLOEXEC: Node sets it on its own opens; openat through libc must ask for it. */
+const O_CLOEXEC = 0o2000000;
+
+/**
+ * What to open: a path, or a name in a directory open as `dir` (openat(2): one name resolved, no
+ * procfs walk; `nameZ` ends in NUL). The scanner gives the second where libc serves.
+ */
+export type OpenTarget = string | Buffer | { dir: number; nameZ: Buffer };
 
 export type HashOutcome =
   | {
@@ -61,8 +69,8 @@ export class FileHasher {
    * checked descriptor once the content is read and stable, to read more through it.
    */
   hash(
-    path: Buffer | string,
-    expected: BigIntStats,
+    path: OpenTarget,
+    expected: { ino: bigint; dev: bigint },
     prefixLength?: bigint,
     also: { sha256?: boolean; md5?: boolean; withFd?: (fd: number) => void } = {},
   ): HashOutcome {
@@ -126,7 +134,8 @@ export class FileHasher {
     return { ok: false, code: 'EUNSTABLE', message: lastProblem };
   }
 
-  private open(path: Buffer | string): number {
+  private open(path: OpenTarget): number {
+    if (typeof path === 'object' && !Buffer.isBuffer(path)) return this.openAt(path.dir, path.nameZ);
     if (this.noatime) {
       try {
         return openSync(path, BASE_FLAGS | NOATIME);
@@ -137,6 +146,20 @@ export class FileHasher {
       }
     }
     return openSync(path, BASE_FLAGS);
+  }
+  /** open(), relative to a directory descriptor; throws errors shaped like Node's. */
+  private openAt(dir: number, nameZ: Buffer): number {
+    if (this.noatime) {
+      const r = openAt(dir, nameZ, BASE_FLAGS | NOATIME | O_CLOEXEC);
+      if (r?.ok) return r.n;
+      // O_NOATIME needs ownership or CAP_FOWNER; without them fall back for good.
+      if (r && r.errno !== 1) throw errnoError(r.errno, 'openat');
+      if (r) this.noatime = false;
+    }
+    const r = openAt(dir, nameZ, BASE_FLAGS | O_CLOEXEC);
+    if (!r) throw new Error('openat: libc cannot be used');
+    if (!r.ok) throw errnoError(r.errno, 'openat');
+    return r.n;
   }
 
   private read(

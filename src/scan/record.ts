@@ -10,12 +10,13 @@
  * with O_NOFOLLOW, checked against the lstat), or throw for an entry that is unreadable or vanishes
  * (it says so in its result). The walk itself is the scanner's.
  */
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { FileHasher } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
-import { openAt } from '../sys/libc.js';
-import type { FileRecord, FileType } from '../types.js';
+import { libcAvailable, openAt } from '../sys/libc.js';
+import type { FileRecord } from '../types.js';
+import { type EntryAt, type EntryStat, fromBigIntStats, procPath } from './entry-stat.js';
 import {
   cPath,
   type ExtendedOutcome,
@@ -24,30 +25,21 @@ import {
   extendedWanted,
 } from './extended.js';
 
-export function fileTypeOf(st: BigIntStats): FileType {
-  if (st.isFile()) return 'file';
-  if (st.isDirectory()) return 'dir';
-  if (st.isSymbolicLink()) return 'symlink';
-  if (st.isFIFO()) return 'fifo';
-  if (st.isSocket()) return 'socket';
-  if (st.isCharacterDevice()) return 'char';
-  if (st.isBlockDevice()) return 'block';
-  return 'unknown';
-}
+export type { EntryAt } from './entry-stat.js';
 
-export function recordFromStat(path: Buffer, st: BigIntStats): FileRecord {
+export function recordFromStat(path: Buffer, st: EntryStat): FileRecord {
   return {
     path,
-    type: fileTypeOf(st),
-    mode: Number(st.mode & 0o7777n),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
+    type: st.type,
+    mode: st.mode,
+    uid: st.uid,
+    gid: st.gid,
     size: st.size,
     mtime: st.mtimeNs,
     ctime: st.ctimeNs,
     inode: st.ino,
     dev: st.dev,
-    nlink: Number(st.nlink),
+    nlink: st.nlink,
     target: null,
     content: null,
     sha256: null,
@@ -67,14 +59,8 @@ const EPERM = 1;
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 let noatime = NOATIME !== 0;
 
-/** Where an entry is, for openat(2): its directory's descriptor and its name. */
-export interface EntryAt {
-  dir: number;
-  name: Buffer;
-}
-
 /** fstat of what was opened is the inode lstat saw (numbers where exact, else bigints). */
-function sameInode(fd: number, st: BigIntStats): boolean {
+function sameInode(fd: number, st: EntryStat): boolean {
   if (st.ino <= SAFE && st.dev <= SAFE) {
     const now = fstatSync(fd);
     return now.ino === Number(st.ino) && now.dev === Number(st.dev);
@@ -90,11 +76,11 @@ function sameInode(fd: number, st: BigIntStats): boolean {
  * resolved; through /proc/self/fd/N/name an open cost about 20 µs here). null when it cannot be
  * opened (then the xattrs are read by path and the flags are not recorded).
  */
-function openForAttributes(access: string | Buffer, st: BigIntStats, at?: EntryAt): number | null {
-  const flags = OPEN_FLAGS | (st.isDirectory() ? constants.O_DIRECTORY : 0);
+function openForAttributes(access: () => string | Buffer, st: EntryStat, at?: EntryAt): number | null {
+  const flags = OPEN_FLAGS | (st.type === 'dir' ? constants.O_DIRECTORY : 0);
   let fd: number | undefined;
   if (at) {
-    const name = Buffer.concat([at.name, NUL]);
+    const name = at.nameZ;
     let r = openAt(at.dir, name, flags | O_CLOEXEC | (noatime ? NOATIME : 0));
     if (r && !r.ok && r.errno === EPERM && noatime) {
       noatime = false; // O_NOATIME needs ownership or CAP_FOWNER
@@ -106,11 +92,11 @@ function openForAttributes(access: string | Buffer, st: BigIntStats, at?: EntryA
   if (fd === undefined) {
     try {
       try {
-        fd = openSync(access, flags | (noatime ? NOATIME : 0));
+        fd = openSync(access(), flags | (noatime ? NOATIME : 0));
       } catch (err) {
         if (!noatime || errnoCode(err) !== 'EPERM') throw err;
         noatime = false;
-        fd = openSync(access, flags);
+        fd = openSync(access(), flags);
       }
     } catch {
       return null;
@@ -122,8 +108,6 @@ function openForAttributes(access: string | Buffer, st: BigIntStats, at?: EntryA
   }
   return fd;
 }
-
-const NUL = Buffer.alloc(1);
 
 /** What reading an entry gave: its record, an error (with what lstat told), or nothing (it vanished). */
 export type ReadOutcome =
@@ -161,21 +145,27 @@ export class RecordReader {
 
   constructor(private readonly opts: RecordReaderOptions) {}
 
-  /** `access` is the name to use for I/O (`/proc/self/fd/N/name`); `path` is the entry's real path. */
+  /**
+   * `path` is the entry's real path; `at` its directory's descriptor and name, through which it is
+   * opened and stat'ed; `access` a path to use where no *at call serves (null: `/proc/self/fd/N/name`
+   * from `at`, built only when needed).
+   */
   read(
     key: Buffer,
     path: Buffer,
-    access: string | Buffer,
-    st: BigIntStats,
+    given: string | Buffer | null,
+    st: EntryStat,
     rule: Rule,
     at?: EntryAt,
   ): ReadOutcome {
+    let known = given;
+    const access = () => (known ??= at ? procPath(at) : path);
     const rec = recordFromStat(path, st);
     const want = extendedWanted(rule);
     const wantsExtended = want.xattrs || want.flags;
     if (rec.type === 'symlink') {
       try {
-        rec.target = readlinkSync(access, { encoding: 'buffer' });
+        rec.target = readlinkSync(access(), { encoding: 'buffer' });
       } catch (err) {
         const code = errnoCode(err) ?? 'EIO';
         if (code === 'ENOENT') return { kind: 'vanished' };
@@ -213,7 +203,8 @@ export class RecordReader {
     }
     const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
     let ext: ExtendedOutcome | undefined;
-    const h = this.hasher.hash(access, st, prefixLen, {
+    // Opened through openat(2) on the walk's descriptor where libc serves; else by the procfs path.
+    const h = this.hasher.hash(at && libcAvailable() ? at : access(), st, prefixLen, {
       sha256,
       ...(wantsExtended
         ? { withFd: (fd: number) => (ext = this.extended.read(fd, 'file', st.dev, want, fd)) }
@@ -223,7 +214,7 @@ export class RecordReader {
       if (h.vanished) return { kind: 'vanished' };
       return { kind: 'error', code: h.code, message: h.message, record: rec };
     }
-    const fresh = recordFromStat(path, h.stat);
+    const fresh = recordFromStat(path, fromBigIntStats(h.stat));
     fresh.content = h.content;
     fresh.sha256 = h.sha256;
     if (prefixLen !== undefined) fresh.prefix = h.prefix;
@@ -248,7 +239,7 @@ export class RecordReader {
   private reuseExtended(
     rec: FileRecord,
     old: FileRecord | undefined,
-    st: BigIntStats,
+    st: EntryStat,
     want: ExtendedWant,
   ): boolean {
     if (!this.opts.fast || !old || old.type !== rec.type) return false;
@@ -268,15 +259,15 @@ export class RecordReader {
    */
   private withExtended(
     rec: FileRecord,
-    access: string | Buffer,
-    st: BigIntStats,
+    access: () => string | Buffer,
+    st: EntryStat,
     want: ExtendedWant,
     at?: EntryAt,
   ): ReadOutcome {
     const fd = rec.type === 'file' || rec.type === 'dir' ? openForAttributes(access, st, at) : null;
     let e: ExtendedOutcome;
     try {
-      e = this.extended.read(fd ?? cPath(access), rec.type, st.dev, want, fd);
+      e = this.extended.read(fd ?? cPath(access()), rec.type, st.dev, want, fd);
     } finally {
       if (fd !== null) closeSync(fd);
     }

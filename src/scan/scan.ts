@@ -2,21 +2,25 @@
  * The scanner: walks the trees the policy names, by bytes, never following a symlink, and yields
  * one item per entry in key order (see path-key.ts), so callers can store or compare while it runs.
  *
- * Every file-system call after the first goes through a directory descriptor, as
- * "/proc/self/fd/N/name": Node has no openat(2), and a plain path would be resolved again at each
- * call, so a directory swapped for a symlink mid-walk would lead the walk out of the tree. The same
- * trick keeps each path short, so a tree deeper than PATH_MAX still scans.
+ * Every file-system call after the first goes through a directory descriptor: statx(2) and
+ * openat(2) relative to it where libc can be used (src/sys/libc.ts; one name resolved, never a
+ * final symlink followed), else "/proc/self/fd/N/name". A plain path would be resolved again at
+ * each call, so a directory swapped for a symlink mid-walk would lead the walk out of the tree;
+ * and each path stays short, so a tree deeper than PATH_MAX still scans. Listing a directory is
+ * readdir of /proc/self/fd/N (Node has no fdopendir).
  *
  * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
  * entry, or hold more than one directory listing per level in memory.
  */
-import { type BigIntStats, closeSync, constants, fstatSync, lstatSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, type RuleIndex, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
+import { errnoError, libcAvailable, openAt } from '../sys/libc.js';
 import type { FileRecord, ScanError } from '../types.js';
-import { type EntryAt, RecordReader } from './record.js';
+import { type EntryAt, type EntryStat, entryAt, procPath, statEntry } from './entry-stat.js';
+import { RecordReader } from './record.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
 export type ScanItem =
@@ -66,8 +70,10 @@ export interface ScanStats {
 /** A directory the walk will enter once its parent's entries are all recorded. */
 interface Descent {
   path: Buffer;
-  access: string | Buffer;
-  st: BigIntStats;
+  /** A path for it (the walk's root), or null: reached through `at`. */
+  access: string | Buffer | null;
+  at: EntryAt | undefined;
+  st: EntryStat;
   tnode: TrieNode | undefined;
   ctx: Ctx | undefined;
   scope: Scope;
@@ -118,7 +124,7 @@ export class Scanner {
    */
   private entry(
     path: Buffer,
-    access: string | Buffer,
+    access: string | Buffer | null,
     tnode: TrieNode | undefined,
     ctx: Ctx | undefined,
     scope: Scope,
@@ -130,9 +136,9 @@ export class Scanner {
     const leadsOn = (tnode !== undefined && tnode.children.size > 0) || typeof scope !== 'number';
     if (!recordable && !leadsOn && !tnode?.rule) return undefined;
 
-    let st: BigIntStats;
+    let st: EntryStat;
     try {
-      st = lstatSync(access, { bigint: true });
+      st = statEntry(access ?? (at ? procPath(at) : path), at);
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
       if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -145,19 +151,19 @@ export class Scanner {
       return undefined;
     }
     this.stats.entries++;
-    const isDir = st.isDirectory();
+    const isDir = st.type === 'dir';
     if (recordable && ctx) this.record(path, access, st, ctx.rule, at);
 
     if (!isDir) {
       // Rule paths below something that is not a directory: a symlinked parent is never followed.
       if (tnode && tnode.children.size > 0) {
-        const why = st.isSymbolicLink() ? 'ESYMLINKPARENT' : 'ENOTDIR';
+        const why = st.type === 'symlink' ? 'ESYMLINKPARENT' : 'ENOTDIR';
         this.unreachableBelow(
           path,
           tnode,
           scope,
           why,
-          st.isSymbolicLink()
+          st.type === 'symlink'
             ? 'a parent directory is a symlink (not followed)'
             : 'a parent is not a directory',
         );
@@ -167,15 +173,15 @@ export class Scanner {
     const listing =
       recordable && ctx !== undefined && ctx.depth < ctx.rule.recurse && (scope as number) < this.scopeDepth;
     if (!listing && !leadsOn) return undefined;
-    return { path, access, st, tnode, ctx, scope, listing };
+    return { path, access, at, st, tnode, ctx, scope, listing };
   }
 
   /** Walk into a directory: all its entries first, then its subdirectories, in name order. */
   private descend(d: Descent): void {
-    const { path, access, st, tnode, ctx, scope, listing } = d;
+    const { path, access, at, st, tnode, ctx, scope, listing } = d;
     let fd: number;
     try {
-      fd = openSync(access, DIR_FLAGS);
+      fd = openDir(access, at);
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
       if (code === 'ENOENT') return;
@@ -198,7 +204,6 @@ export class Scanner {
         return;
       }
       if (listing && ctx) this.opts.onDirectory?.(path, ctx.rule);
-      const dirAccess = `${FD_PREFIX}${fd}/`;
       let listed: Buffer[] = [];
       if (listing) {
         try {
@@ -248,14 +253,7 @@ export class Scanner {
           : ctx
             ? { rule: ctx.rule, depth: ctx.depth + 1, excluded: ctx.excluded }
             : undefined;
-        const sub = this.entry(
-          joinPath(path, name),
-          Buffer.concat([Buffer.from(dirAccess), name]),
-          childT,
-          childCtx,
-          childScope,
-          { dir: fd, name },
-        );
+        const sub = this.entry(joinPath(path, name), null, childT, childCtx, childScope, entryAt(fd, name));
         if (sub) below.push(sub);
       }
       // The directory stays open while its subdirectories are walked: their access paths go
@@ -266,7 +264,13 @@ export class Scanner {
     }
   }
 
-  private record(path: Buffer, access: string | Buffer, st: BigIntStats, rule: Rule, at?: EntryAt): void {
+  private record(
+    path: Buffer,
+    access: string | Buffer | null,
+    st: EntryStat,
+    rule: Rule,
+    at?: EntryAt,
+  ): void {
     const key = pathToKey(path);
     const r = this.reader.read(key, path, access, st, rule, at);
     if (r.kind === 'vanished') return;
@@ -365,6 +369,19 @@ export class Scanner {
       this.opts.onProgress(this.stats);
     }
   }
+}
+
+/** Linux's O_CLOEXEC: Node sets it on its own opens; openat through libc must ask for it. */
+const O_CLOEXEC = 0o2000000;
+
+/** Open a directory to walk: openat(2) on its parent's descriptor where libc serves, else by path. */
+function openDir(access: string | Buffer | null, at: EntryAt | undefined): number {
+  if (at && libcAvailable()) {
+    const r = openAt(at.dir, at.nameZ, DIR_FLAGS | O_CLOEXEC);
+    if (r?.ok) return r.n;
+    if (r) throw errnoError(r.errno, 'openat');
+  }
+  return openSync(access ?? (at ? procPath(at) : '/'), DIR_FLAGS);
 }
 
 export function scanTree(opts: ScanOptions): ScanStats {

@@ -6,7 +6,9 @@
  *   that is read (measured here: 25 s for a fresh 10 GiB sparse file, 1.9 s once cached);
  * - listxattr(2) and getxattr(2), through a descriptor (f*) or a path that is not followed (l*):
  *   names and values stay bytes;
- * - ioctl(2) FS_IOC_GETFLAGS, the inode flags `lsattr` shows.
+ * - ioctl(2) FS_IOC_GETFLAGS, the inode flags `lsattr` shows;
+ * - openat(2) and statx(2) relative to a directory descriptor: one name resolved, where a path
+ *   through /proc/self/fd/N/ costs a procfs walk at every call (about 10 µs an lstat here, 1 µs).
  * Paths and names are passed as NUL-terminated Buffers, never as JS strings (a name that is not
  * UTF-8 must reach the kernel as it is).
  *
@@ -14,6 +16,7 @@
  * callers fall back to what Node can do.
  */
 import { createRequire } from 'node:module';
+import { getSystemErrorMap } from 'node:util';
 
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
@@ -31,6 +34,8 @@ interface Libc {
   lgetxattr: (path: Buffer, name: Buffer, value: Buffer | null, size: number) => Ret;
   ioctl: (fd: number, request: number, arg: Buffer) => Ret;
   openat: (dirfd: number, name: Buffer, flags: number) => Ret;
+  /** null: this libc has no statx (glibc before 2.28). */
+  statx: ((dirfd: number, name: Buffer, flags: number, mask: number, buf: Buffer) => Ret) | null;
 }
 
 function load(): Libc | null {
@@ -51,7 +56,18 @@ function load(): Libc | null {
       lgetxattr: f('intptr_t lgetxattr(const void *path, const void *name, void *value, size_t size)'),
       ioctl: f('int ioctl(int fd, unsigned long request, void *arg)'),
       openat: f('int openat(int dirfd, const void *name, int flags)'),
+      statx: optional(() =>
+        f('int statx(int dirfd, const void *name, int flags, unsigned int mask, void *buf)'),
+      ),
     };
+  } catch {
+    return null;
+  }
+}
+
+function optional<T>(bind: () => T): T | null {
+  try {
+    return bind();
   } catch {
     return null;
   }
@@ -101,6 +117,19 @@ export const ERRNO = {
   ENODATA: 61,
   EOPNOTSUPP: 95,
 } as const;
+
+const SYSTEM_ERRORS = getSystemErrorMap();
+
+/** The name of an errno (ENOENT), as Node's own errors carry it in `code`. */
+export function errnoName(errno: number): string {
+  return SYSTEM_ERRORS.get(-errno)?.[0] ?? `E${errno}`;
+}
+
+/** An Error shaped like Node's own for a failed call: `code`, `errno`, and "CODE: text, call". */
+export function errnoError(errno: number, call: string): Error & { code: string; errno: number } {
+  const [code, text] = SYSTEM_ERRORS.get(-errno) ?? [`E${errno}`, 'unknown error'];
+  return Object.assign(new Error(`${code}: ${text}, ${call}`), { code, errno: -errno });
+}
 
 function result(c: Libc, r: Ret): SysResult {
   const n = Number(r);
@@ -159,4 +188,20 @@ export function openAt(dirfd: number, name: Buffer, flags: number): SysResult | 
   const c = get();
   if (!c) return undefined;
   return result(c, c.openat(dirfd, name, flags));
+}
+
+/** statx(2)'s struct statx: 256 bytes, the same layout on every architecture. */
+export const STATX_SIZE = 256;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+/** STATX_BASIC_STATS: type, mode, nlink, uid, gid, times, ino, size, blocks. */
+const STATX_BASIC_STATS = 0x7ff;
+
+/**
+ * statx(2) of `name` (NUL-terminated) in directory `dirfd`, never following a final symlink, into
+ * `buf` (STATX_SIZE bytes). undefined when libc cannot be used (or has no statx: glibc < 2.28).
+ */
+export function statxAt(dirfd: number, name: Buffer, buf: Buffer): SysResult | undefined {
+  const c = get();
+  if (!c?.statx) return undefined;
+  return result(c, c.statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf));
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Explainer } from '../../../src/explain/explainer.js';
 import { FileHasher } from '../../../src/hash/hash-file.js';
 import type { Rule } from '../../../src/policy/policy.js';
+import { fromBigIntStats } from '../../../src/scan/entry-stat.js';
 import { recordFromStat } from '../../../src/scan/record.js';
 import type { Finding, Severity } from '../../../src/types.js';
 import { Sandbox } from '../../helpers/fim.js';
@@ -32,7 +33,7 @@ class Tree {
 
 function scanned(path: string): Finding['record'] {
   const st = lstatSync(path, { bigint: true });
-  const rec = recordFromStat(Buffer.from(path), st);
+  const rec = recordFromStat(Buffer.from(path), fromBigIntStats(st));
   const h = new FileHasher().hash(path, st);
   if (!h.ok) throw new Error(h.message);
   rec.content = h.content;
@@ -154,7 +155,7 @@ describe('Explainer', () => {
       severity: 'low',
       changes: [],
       record: {
-        ...recordFromStat(Buffer.from('/srv/x'), lstatSync('/', { bigint: true })),
+        ...recordFromStat(Buffer.from('/srv/x'), fromBigIntStats(lstatSync('/', { bigint: true }))),
         type: 'file',
         content: Buffer.alloc(32),
       },
