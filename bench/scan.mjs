@@ -33,7 +33,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { hasCommand } from './gen-tree.mjs';
-import { buildCases } from './lib/cases.mjs';
+import { buildCases, classifyExit } from './lib/cases.mjs';
 import {
   diagnosticLines,
   diagnostics,
@@ -41,6 +41,7 @@ import {
   ratios,
   ratioTable,
   resultsTable,
+  STATUS,
   summarize,
   TARGET,
   table,
@@ -174,17 +175,18 @@ async function runCases(m, cases, modes) {
         if (mode === 'warm') warm(m.tree);
         else dropCaches();
         const r = await measure(c.argv, { captureStdout: c.captureStdout });
-        const ran = r.code === 0 || c.partial?.includes(r.code);
-        const extra = ran && c.after ? (c.after(r) ?? {}) : {};
+        const status = classifyExit(c, r.code);
+        const extra = status !== 'failed' && c.after ? (c.after(r) ?? {}) : {};
         if (r.code !== 0)
           log(
-            `${c.label} (${mode}) exited ${r.code}${ran ? ' (ran; could not read everything)' : ''}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+            `${c.label} (${mode}) exited ${r.code} (${STATUS[status]}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
           );
         byId.get(c.id).push({
           round: i + 1,
           seconds: r.seconds,
           rssKB: r.rssKB,
           code: r.code,
+          status,
           stderr: tail(r.stderr),
           ...(c.captureStdout ? {} : { stdout: tail(r.stdout) }),
           ...extra,

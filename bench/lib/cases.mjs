@@ -34,6 +34,20 @@ function fimErrors(j) {
   };
 }
 
+/**
+ * What an exit code says, for the table and for whether the time counts: `ok`; `changes` (a check
+ * that found the tree changed between rounds: it ran to the end); `partial` (ran to the end but
+ * could not read some entries); `failed`. Cases without `classify`: anything but 0 failed.
+ */
+export const classifyExit = (c, code) =>
+  code === null ? 'failed' : c.classify ? c.classify(code) : code === 0 ? 'ok' : 'failed';
+
+/** fim: bits 1, 2, 4 added, removed, changed; 8 some entries could not be checked; 16+ stopped. */
+const fimCode = (code) => (code === 0 ? 'ok' : code < 8 ? 'changes' : code < 16 ? 'partial' : 'failed');
+
+/** find | xargs b3sum: xargs exits 123 when some b3sum exited 1-125 (a file it could not read). */
+const xargsCode = (code) => (code === 0 ? 'ok' : code === 123 ? 'partial' : 'failed');
+
 const parse = (s) => {
   try {
     return JSON.parse(s);
@@ -65,7 +79,7 @@ export function buildCases({ m, tools, fim }) {
       },
       argv: [fim, 'baseline', '--config', fimCfg, '--json'],
       captureStdout: true,
-      partial: [8],
+      classify: fimCode,
       after: (r) => {
         const j = parse(r.stdout);
         if (!j) return {};
@@ -82,8 +96,7 @@ export function buildCases({ m, tools, fim }) {
         label: fast ? 'fim check --fast' : 'fim check',
         argv: [fim, 'check', ...(fast ? ['--fast'] : []), '--config', fimCfg, '--json'],
         captureStdout: true,
-        // 8: some entries could not be checked. Anything else in an unchanged tree is a finding.
-        partial: [8],
+        classify: fimCode,
         after: (r) => {
           const j = parse(r.stdout);
           return j ? { summary: j.summary, ...fimErrors(j) } : {};
@@ -98,6 +111,7 @@ export function buildCases({ m, tools, fim }) {
       id: 'b3sum-1t',
       label: 'b3sum --num-threads 1',
       argv: ['sh', '-c', `${files} b3sum --num-threads 1 > /dev/null`],
+      classify: xargsCode,
     });
     // Two ways to keep every core hashing, both timed; the faster median is the reference. Batches
     // of 256 files in `cores` processes keep the small files spread; a batch that holds the large
@@ -108,12 +122,14 @@ export function buildCases({ m, tools, fim }) {
       label: `b3sum xargs -P ${cores}, 1 thread`,
       ref: 'b3sum-cores',
       argv: ['sh', '-c', `${files} -P ${cores} -n 256 b3sum --num-threads 1 > /dev/null`],
+      classify: xargsCode,
     });
     cases.push({
       id: 'b3sum-cores-nt',
       label: `b3sum xargs -P ${cores}, ${cores} threads`,
       ref: 'b3sum-cores',
       argv: ['sh', '-c', `${files} -P ${cores} -n 256 b3sum --num-threads ${cores} > /dev/null`],
+      classify: xargsCode,
     });
   }
   cases.push({
@@ -122,6 +138,8 @@ export function buildCases({ m, tools, fim }) {
     // Numeric owner and group (%U %G): %u %g make find look every name up again (no cache),
     // which on /usr here took 2.1 s against 0.48 s; fim stores the numbers.
     argv: ['sh', '-c', `find ${tree} -xdev -printf '%i %m %U %G %s %T@ %C@\\n' > /dev/null`],
+    // find exits 1 when it could not read something and goes on with the rest.
+    classify: (code) => (code === 0 ? 'ok' : code === 1 ? 'partial' : 'failed'),
   });
   if (tools.includes('aide') && hasCommand('aide')) {
     const workers = aideSupportsWorkers() ? [2] : [null];
@@ -139,6 +157,8 @@ export function buildCases({ m, tools, fim }) {
         id: 'aide-check',
         label: `AIDE check${w ? ` --workers ${w}` : ''}`,
         argv: ['aide', '--check', '--config', aideConf, ...wArg],
+        // 1..7: added, removed, changed entries (bits, as fim's); 14 and up: AIDE's errors.
+        classify: (code) => (code === 0 ? 'ok' : code < 8 ? 'changes' : 'failed'),
       });
     }
   }
@@ -154,8 +174,8 @@ export function buildCases({ m, tools, fim }) {
     cases.push({
       id: 'tripwire-check',
       label: 'Tripwire check (SHA-1)',
-      // 8: Tripwire's "error occurred" bit; 1/2/4 would be added/removed/changed.
-      partial: [8],
+      // 1, 2, 4: added, removed, changed; 8: Tripwire's "an error occurred" bit.
+      classify: (code) => (code === 0 ? 'ok' : code < 8 ? 'changes' : code < 16 ? 'partial' : 'failed'),
       argv: ['tripwire', '--check', '-c', tw.cfg, '-p', tw.pol, '-n', '-s'],
     });
   }

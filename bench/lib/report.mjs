@@ -39,8 +39,9 @@ export function summarize(cases, byMode, m) {
       const res = { id: c.id, label: c.label, mode, ref: c.ref ?? null, argv: c.argv, runs };
       res.seconds = median(runs.map((r) => r.seconds));
       res.rssMB = (median(runs.map((r) => r.rssKB)) * 1024) / 1e6;
-      res.ok = runs.every((r) => r.code === 0);
-      res.ran = runs.every((r) => r.code === 0 || c.partial?.includes(r.code));
+      res.ok = runs.every((r) => r.status === 'ok');
+      // Ran to the end in every round (maybe finding changes, maybe with unreadable entries).
+      res.ran = runs.every((r) => r.status !== 'failed');
       res.filesPerSec = m.files / res.seconds;
       res.mbPerSec = m.bytes / 1e6 / res.seconds;
       const last = runs.at(-1);
@@ -141,12 +142,27 @@ export function diagnostics(results) {
       id,
       label,
       exitCodes: codes,
+      statusOf: Object.fromEntries(runs.map((r) => [r.code, r.status])),
       messages: [...lines].slice(0, 8),
       moreMessages: Math.max(0, lines.size - 8),
       ...(fimErr ? { unreadable: fimErr.errors, unreadableSample: fimErr.errorSample } : {}),
     });
   }
   return out;
+}
+
+export const STATUS = {
+  ok: 'ok',
+  changes: 'ran; found changes',
+  partial: 'ran; could not read everything',
+  failed: 'FAILED',
+};
+
+/** "exit 8 (ran; could not read everything)", per distinct code of the rounds. */
+function exitNote(runs) {
+  const seen = new Map();
+  for (const r of runs) if (r.code !== 0) seen.set(r.code, r.status);
+  return [...seen].map(([code, st]) => `exit ${code} (${STATUS[st]})`).join(', ');
 }
 
 /** The main table: every command, its rates, and its time ÷ b3sum on one thread. */
@@ -163,9 +179,7 @@ export function resultsTable(results, modes) {
         fmt(r.mbPerSec),
         fmt(r.rssMB, 1),
         b3 ? `${fmt(r.seconds / b3.seconds, 2)}×` : '–',
-        r.ok
-          ? ''
-          : `exit ${r.runs.map((x) => x.code).join(',')}${r.ran ? ' (partial, see below)' : ' FAILED'}`,
+        r.ok ? '' : exitNote(r.runs),
       ]);
     }
   }
@@ -196,7 +210,7 @@ export function targetLines(tg) {
 export function diagnosticLines(diag) {
   const out = [];
   for (const d of diag) {
-    out.push(`  ${d.label}: exit ${d.exitCodes.join(', ')}`);
+    out.push(`  ${d.label}: exit ${d.exitCodes.map((c) => `${c} (${STATUS[d.statusOf[c]]})`).join(', ')}`);
     if (d.unreadable)
       out.push(
         `    ${fmt(d.unreadable)} entries could not be read, e.g. ${d.unreadableSample.join('; ') || '?'}`,
