@@ -355,7 +355,10 @@ export function writeToolConfigs(
       // the comparison about scanning the tree.
       'database_attrs=sha256',
       'FIM = ftype+p+i+n+u+g+s+m+c+l+sha256',
-      `${aideRegex(tree)} FIM`,
+      // The tree itself (an equals rule) and what is under it: a plain `/usr/share/doc FIM` is a
+      // prefix regex and would take /usr/share/doc-base too.
+      `=${aideRegex(tree)}$ FIM`,
+      `${aideRegex(tree.replace(/\/$/, ''))}/ FIM`,
       '',
     ].join('\n'),
   );

@@ -394,4 +394,9 @@ async function scalesMode() {
   }
 }
 
-await (opt.scales ? scalesMode() : single());
+try {
+  await (opt.scales ? scalesMode() : single());
+} catch (e) {
+  log(`bench: ${e.message}`);
+  process.exit(2);
+}

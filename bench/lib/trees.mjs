@@ -76,9 +76,13 @@ export async function existingTree({ dir, tree }) {
   const slug = `${abs.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'root'}`;
   const hash = createHash('sha256').update(abs).digest('hex').slice(0, 8);
   const out = join(resolve(dir), `tree-${slug.slice(0, 60)}-${hash}`);
+  // fim's database, AIDE's and Tripwire's would change under their own scans. --tree writes no
+  // excludes, so a tree that holds every place --dir could go (/) is not supported.
+  if (out.startsWith(`${abs.replace(/\/$/, '')}/`))
+    throw new Error(
+      `the work directory ${out} would be inside --tree ${abs}: pass --dir outside the tree (--tree writes no excludes)`,
+    );
   mkdirSync(out, { recursive: true });
-  if (out.startsWith(`${abs}/`))
-    throw new Error(`the work directory ${out} is inside --tree ${abs}: pass --dir elsewhere`);
   const m = { kind: 'existing', out, tree: abs };
   writeToolConfigs(m, {
     log,
