@@ -72,6 +72,8 @@ export function compareScope(o: {
   scope?: readonly Buffer[];
   scopeDepth?: number;
   fast?: boolean;
+  /** Hash on a second thread (one-shot checks: see ScanOptions.hashAhead). */
+  hashAhead?: boolean;
   collectDirectories?: boolean;
   /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
   verify?: BaselineMeta;
@@ -118,6 +120,19 @@ export function compareScope(o: {
     : store.records(o.baselineId);
   const iter = o.verify && root ? rootTee(store, o.verify, source, root) : source;
   let pending = iter.next();
+  /**
+   * Baseline entries read but not yet consumed: a scan that hashes ahead looks up entries before it
+   * emits the ones before them, so a lookup must not pass over (and call removed) what it skips.
+   */
+  let buf: { key: Buffer; record: FileRecord }[] = [];
+  let head = 0;
+  const pull = (): { key: Buffer; record: FileRecord } | undefined => {
+    if (pending.done) return undefined;
+    const e = pending.value;
+    buf.push(e);
+    pending = iter.next();
+    return e;
+  };
   const baselineOnly = (key: Buffer, rec: FileRecord) => {
     if (!inScope(key) || unlisted.some((u) => keyWithin(key, u))) return;
     const cls = index.classify(rec.path);
@@ -128,18 +143,33 @@ export function compareScope(o: {
     const f = compareRecords(rec, undefined, cls.rule);
     if (f) emit(f);
   };
-  /** Advance the baseline to `key`: everything before it was not seen by the walk. */
-  const seek = (key: Buffer): FileRecord | undefined => {
-    while (!pending.done && Buffer.compare(pending.value.key, key) < 0) {
-      baselineOnly(pending.value.key, pending.value.record);
-      pending = iter.next();
+  /** The baseline's record at `key`, without consuming anything (the scanner's lookup). */
+  const peek = (key: Buffer): FileRecord | undefined => {
+    for (let i = head; i < buf.length; i++) {
+      const c = Buffer.compare(buf[i]!.key, key);
+      if (c >= 0) return c === 0 ? buf[i]!.record : undefined;
     }
-    return !pending.done && pending.value.key.equals(key) ? pending.value.record : undefined;
+    for (let e = pull(); e; e = pull()) {
+      const c = Buffer.compare(e.key, key);
+      if (c >= 0) return c === 0 ? e.record : undefined;
+    }
+    return undefined;
   };
+  /** Advance the baseline to `key` and take its record: everything before was not seen by the walk. */
   const consume = (key: Buffer): FileRecord | undefined => {
-    const old = seek(key);
-    if (old) pending = iter.next();
-    return old;
+    for (;;) {
+      if (head === buf.length) {
+        buf = [];
+        head = 0;
+        if (!pull()) return undefined;
+      }
+      const e = buf[head]!;
+      const c = Buffer.compare(e.key, key);
+      if (c > 0) return undefined;
+      head++;
+      if (c === 0) return e.record;
+      baselineOnly(e.key, e.record);
+    }
   };
 
   let stats: ScanStats;
@@ -149,7 +179,8 @@ export function compareScope(o: {
       ...(scope.length ? { scope } : {}),
       ...(o.scopeDepth !== undefined ? { scopeDepth: o.scopeDepth } : {}),
       fast: o.fast ?? false,
-      lookup: seek,
+      ...(o.hashAhead ? { hashAhead: true } : {}),
+      lookup: peek,
       ...(o.collectDirectories ? { onDirectory: (p: Buffer) => directories.push(p) } : {}),
       onItem: (item) => {
         if (item.kind === 'record') {
@@ -181,6 +212,7 @@ export function compareScope(o: {
       onMissing: (path, rule) => notes.push(`rule "${rule.name}": path ${displayBytes(path)} does not exist`),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
+    for (; head < buf.length; head++) baselineOnly(buf[head]!.key, buf[head]!.record);
     while (!pending.done) {
       baselineOnly(pending.value.key, pending.value.record);
       pending = iter.next();
@@ -240,6 +272,7 @@ export function runCheck(o: CheckOptions): CheckResult {
     index: new RuleIndex(policy.rules),
     ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
     fast: o.fast ?? false,
+    hashAhead: true,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.explainer ? { explainer: o.explainer } : {}),
     onFinding: keep,

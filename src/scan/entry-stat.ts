@@ -121,8 +121,8 @@ export function decodeStatx(b: Buffer): EntryStat | undefined {
 }
 
 /**
- * The entry's stat: statx through `at` where it can, else lstat of `access` (a path, never
- * followed). Throws what lstat throws; a failed statx throws the same kind of error (`code` ENOENT...).
+ * The entry's stat: statx through `at` where it can, else lstat (never followed) of `access`, or
+ * of the entry's name through /proc/self/fd/N when `at` is given. Throws what lstat throws; a failed statx throws the same kind of error (`code` ENOENT...).
  */
 export function statEntry(access: string | Buffer, at: EntryAt | undefined): EntryStat {
   if (at) {
@@ -131,5 +131,5 @@ export function statEntry(access: string | Buffer, at: EntryAt | undefined): Ent
     const st = r ? decodeStatx(statxBuf) : undefined;
     if (st) return st;
   }
-  return fromBigIntStats(lstatSync(access, { bigint: true }));
+  return fromBigIntStats(lstatSync(at ? procPath(at) : access, { bigint: true }));
 }

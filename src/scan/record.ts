@@ -12,7 +12,8 @@
  */
 import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import { FileHasher } from '../hash/hash-file.js';
+import type { HashAhead } from '../hash/hash-ahead.js';
+import { FileHasher, type HashOutcome } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
 import { libcAvailable, openAt } from '../sys/libc.js';
 import type { FileRecord } from '../types.js';
@@ -110,10 +111,13 @@ function openForAttributes(access: () => string | Buffer, st: EntryStat, at?: En
 }
 
 /** What reading an entry gave: its record, an error (with what lstat told), or nothing (it vanished). */
-export type ReadOutcome =
+export type Done =
   | { kind: 'record'; record: FileRecord; hashedBytes: bigint }
   | { kind: 'error'; code: string; message: string; record: FileRecord }
   | { kind: 'vanished' };
+
+/** `pending`: a file being hashed by the worker; `complete` waits for it (in the order read). */
+export type ReadOutcome = Done | { kind: 'pending'; complete: () => Done };
 
 export interface RecordReaderOptions {
   /** Record attributes only, never hash. */
@@ -122,6 +126,8 @@ export interface RecordReaderOptions {
   fast: boolean;
   /** The baseline record for a key (growing rules and --fast). */
   lookup?: (key: Buffer) => FileRecord | undefined;
+  /** Hash on the worker thread (src/hash/hash-ahead.ts); absent: hash in place. */
+  ahead?: HashAhead;
 }
 
 /**
@@ -202,14 +208,35 @@ export class RecordReader {
       return this.withExtended(rec, access, st, want, at);
     }
     const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
-    let ext: ExtendedOutcome | undefined;
-    // Opened through openat(2) on the walk's descriptor where libc serves; else by the procfs path.
-    const h = this.hasher.hash(at && libcAvailable() ? at : access(), st, prefixLen, {
+    const box: { ext?: ExtendedOutcome } = {};
+    const also = {
       sha256,
       ...(wantsExtended
-        ? { withFd: (fd: number) => (ext = this.extended.read(fd, 'file', st.dev, want, fd)) }
+        ? { withFd: (fd: number) => (box.ext = this.extended.read(fd, 'file', st.dev, want, fd)) }
         : {}),
-    });
+    };
+    // Opened through openat(2) on the walk's descriptor where libc serves; else by the procfs path.
+    const target = at && libcAvailable() ? at : access();
+    const ahead = this.opts.ahead;
+    if (ahead) {
+      const p = this.hasher.begin(ahead, target, st, prefixLen, also);
+      if (!('ticket' in p)) return this.hashed(path, rec, p, prefixLen, box.ext);
+      return {
+        kind: 'pending',
+        complete: () => this.hashed(path, rec, this.hasher.end(ahead, p), prefixLen, box.ext),
+      };
+    }
+    return this.hashed(path, rec, this.hasher.hash(target, st, prefixLen, also), prefixLen, box.ext);
+  }
+
+  /** The record of a hashed file, from the stat after its read; `rec` is what lstat told. */
+  private hashed(
+    path: Buffer,
+    rec: FileRecord,
+    h: HashOutcome,
+    prefixLen: bigint | undefined,
+    ext: ExtendedOutcome | undefined,
+  ): Done {
     if (!h.ok) {
       if (h.vanished) return { kind: 'vanished' };
       return { kind: 'error', code: h.code, message: h.message, record: rec };
@@ -219,12 +246,11 @@ export class RecordReader {
     fresh.sha256 = h.sha256;
     if (prefixLen !== undefined) fresh.prefix = h.prefix;
     if (ext !== undefined) {
-      const e: ExtendedOutcome = ext;
-      if (!e.ok)
-        return e.vanished
+      if (!ext.ok)
+        return ext.vanished
           ? { kind: 'vanished' }
-          : { kind: 'error', code: e.code, message: e.message, record: fresh };
-      Object.assign(fresh, e.fields);
+          : { kind: 'error', code: ext.code, message: ext.message, record: fresh };
+      Object.assign(fresh, ext.fields);
     }
     return { kind: 'record', record: fresh, hashedBytes: h.stat.size };
   }

@@ -12,15 +12,17 @@
  * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
  * entry, or hold more than one directory listing per level in memory.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
+import { HashAhead, SLOTS } from '../hash/hash-ahead.js';
 import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, type RuleIndex, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
-import { errnoError, libcAvailable, openAt } from '../sys/libc.js';
 import type { FileRecord, ScanError } from '../types.js';
-import { type EntryAt, type EntryStat, entryAt, procPath, statEntry } from './entry-stat.js';
-import { RecordReader } from './record.js';
+import { listDirNames, listNames, openDir } from './dir.js';
+import { type EntryAt, type EntryStat, entryAt, statEntry } from './entry-stat.js';
+import { InOrder } from './in-order.js';
+import { type Done, RecordReader } from './record.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
 export type ScanItem =
@@ -46,10 +48,18 @@ export interface ScanOptions {
   dirsOnly?: { keepFiles: (rule: Rule) => boolean };
   /** Called for each directory whose entries the policy covers, before they are visited. */
   onDirectory?: (path: Buffer, rule: Rule) => void;
-  /** The baseline record for a key; called in increasing key order. Used by growing rules and --fast. */
+  /**
+   * The baseline record for a key; called in increasing key order, and (hashing ahead) before the
+   * items of earlier keys are out: it must not consume. Used by growing rules and --fast.
+   */
   lookup?: (key: Buffer) => FileRecord | undefined;
   /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
   fast?: boolean;
+  /**
+   * Hash on a second thread while the walk goes on (src/hash/hash-ahead.ts): for a one-shot
+   * baseline or check, which have both cores to themselves. Items still come in key order.
+   */
+  hashAhead?: boolean;
   onItem: (item: ScanItem) => void;
   /** A rule path that does not exist. */
   onMissing?: (path: Buffer, rule: Rule) => void;
@@ -86,25 +96,42 @@ interface Ctx {
   excluded: boolean;
 }
 
-const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-const FD_PREFIX = '/proc/self/fd/';
-
 export class Scanner {
   readonly stats: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
   private readonly reader: RecordReader;
   private lastProgress = 0;
   private readonly scopeDepth: number;
+  private readonly ahead: HashAhead | null;
+  /** Outputs in key order behind the files being hashed ahead; null when hashing in place. */
+  private readonly order: InOrder | null;
 
   constructor(private readonly opts: ScanOptions) {
     this.scopeDepth = opts.scopeDepth ?? Number.POSITIVE_INFINITY;
+    this.ahead = opts.hashAhead && !opts.noHash && !opts.fast ? HashAhead.start() : null;
+    this.order = this.ahead ? new InOrder(SLOTS) : null;
     this.reader = new RecordReader({
       noHash: opts.noHash ?? false,
       fast: opts.fast ?? false,
       ...(opts.lookup ? { lookup: opts.lookup } : {}),
+      ...(this.ahead ? { ahead: this.ahead } : {}),
     });
   }
 
   run(): ScanStats {
+    try {
+      return this.walk();
+    } finally {
+      this.ahead?.close();
+    }
+  }
+
+  /** Run `out` in key order: now, or behind the files still being hashed. */
+  private out(out: () => void): void {
+    if (this.order) this.order.emit(out);
+    else out();
+  }
+
+  private walk(): ScanStats {
     const { index, scope } = this.opts;
     const scopeRoot: Scope = scope && scope.length > 0 ? buildScopeTrie(scope, index) : 0;
     const root = Buffer.from('/');
@@ -113,7 +140,9 @@ export class Scanner {
       : undefined;
     const scopeState = typeof scopeRoot !== 'number' && scopeRoot.rule ? 0 : scopeRoot;
     const d = this.entry(root, '/', index.root, rootCtx, scopeState);
+    this.order?.drain();
     if (d) this.descend(d);
+    this.order?.drain();
     this.opts.onProgress?.(this.stats);
     return this.stats;
   }
@@ -138,16 +167,18 @@ export class Scanner {
 
     let st: EntryStat;
     try {
-      st = statEntry(access ?? (at ? procPath(at) : path), at);
+      st = statEntry(access ?? path, at);
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        if (tnode?.rule && typeof scope === 'number') this.opts.onMissing?.(path, tnode.rule);
-        else if (tnode) this.missingBelow(path, tnode, scope);
+        const rule = tnode?.rule;
+        if (rule && typeof scope === 'number') this.out(() => this.opts.onMissing?.(path, rule));
+        else if (tnode) this.out(() => this.missingBelow(path, tnode, scope));
         return undefined;
       }
-      if (recordable && ctx) this.error(path, ctx.rule, code, `cannot lstat: ${code}`, null);
-      else if (tnode) this.unreachableBelow(path, tnode, scope, code, `cannot lstat ${code}`);
+      const rule = recordable ? ctx?.rule : undefined;
+      if (rule) this.out(() => this.error(path, rule, code, `cannot lstat: ${code}`, null));
+      else if (tnode) this.out(() => this.unreachableBelow(path, tnode, scope, code, `cannot lstat ${code}`));
       return undefined;
     }
     this.stats.entries++;
@@ -157,16 +188,10 @@ export class Scanner {
     if (!isDir) {
       // Rule paths below something that is not a directory: a symlinked parent is never followed.
       if (tnode && tnode.children.size > 0) {
-        const why = st.type === 'symlink' ? 'ESYMLINKPARENT' : 'ENOTDIR';
-        this.unreachableBelow(
-          path,
-          tnode,
-          scope,
-          why,
-          st.type === 'symlink'
-            ? 'a parent directory is a symlink (not followed)'
-            : 'a parent is not a directory',
-        );
+        const link = st.type === 'symlink';
+        const why = link ? 'ESYMLINKPARENT' : 'ENOTDIR';
+        const text = link ? 'a parent directory is a symlink (not followed)' : 'a parent is not a directory';
+        this.out(() => this.unreachableBelow(path, tnode, scope, why, text));
       }
       return undefined;
     }
@@ -209,26 +234,10 @@ export class Scanner {
         try {
           const only = this.opts.dirsOnly;
           if (only && ctx && !only.keepFiles(ctx.rule)) {
-            listed = [];
-            for (const d of readdirSync(`${FD_PREFIX}${fd}`, { encoding: 'buffer', withFileTypes: true })) {
-              // DT_UNKNOWN (some file systems) must be looked at; anything else that is not a
-              // directory is counted, not visited.
-              if (
-                d.isDirectory() ||
-                !(
-                  d.isFile() ||
-                  d.isSymbolicLink() ||
-                  d.isFIFO() ||
-                  d.isSocket() ||
-                  d.isBlockDevice() ||
-                  d.isCharacterDevice()
-                )
-              ) {
-                listed.push(d.name as unknown as Buffer);
-              } else if (d.isFile()) this.stats.files++;
-            }
-            listed.sort(Buffer.compare);
-          } else listed = readdirSync(`${FD_PREFIX}${fd}`, { encoding: 'buffer' }).sort(Buffer.compare);
+            const l = listDirNames(fd);
+            this.stats.files += l.files;
+            listed = l.names;
+          } else listed = listNames(fd);
         } catch (err) {
           const code = errnoCode(err) ?? 'EIO';
           this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`);
@@ -256,6 +265,8 @@ export class Scanner {
         const sub = this.entry(joinPath(path, name), null, childT, childCtx, childScope, entryAt(fd, name));
         if (sub) below.push(sub);
       }
+      // Its entries are all out before anything below them (key order).
+      this.order?.drain();
       // The directory stays open while its subdirectories are walked: their access paths go
       // through its descriptor.
       for (const sub of below) this.descend(sub);
@@ -272,7 +283,13 @@ export class Scanner {
     at?: EntryAt,
   ): void {
     const key = pathToKey(path);
+    this.order?.room();
     const r = this.reader.read(key, path, access, st, rule, at);
+    if (r.kind === 'pending') this.order?.waitFor(() => this.done(key, path, rule, r.complete()));
+    else this.out(() => this.done(key, path, rule, r));
+  }
+
+  private done(key: Buffer, path: Buffer, rule: Rule, r: Done): void {
     if (r.kind === 'vanished') return;
     if (r.kind === 'error') {
       this.error(path, rule, r.code, r.message, r.record, key);
@@ -369,19 +386,6 @@ export class Scanner {
       this.opts.onProgress(this.stats);
     }
   }
-}
-
-/** Linux's O_CLOEXEC: Node sets it on its own opens; openat through libc must ask for it. */
-const O_CLOEXEC = 0o2000000;
-
-/** Open a directory to walk: openat(2) on its parent's descriptor where libc serves, else by path. */
-function openDir(access: string | Buffer | null, at: EntryAt | undefined): number {
-  if (at && libcAvailable()) {
-    const r = openAt(at.dir, at.nameZ, DIR_FLAGS | O_CLOEXEC);
-    if (r?.ok) return r.n;
-    if (r) throw errnoError(r.errno, 'openat');
-  }
-  return openSync(access ?? (at ? procPath(at) : '/'), DIR_FLAGS);
 }
 
 export function scanTree(opts: ScanOptions): ScanStats {

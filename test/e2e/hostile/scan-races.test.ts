@@ -33,7 +33,27 @@ import { keyToPath } from '../../../src/path-key.js';
 import { parsePolicyText } from '../../../src/policy/policy.js';
 import { RuleIndex } from '../../../src/policy/rule-index.js';
 import { type ScanItem, scanTree } from '../../../src/scan/scan.js';
+import { ROOT } from '../../helpers/fim.js';
 import { waitFor } from '../../helpers/wait.js';
+
+// The hashing worker is a thread running the built module: hashing ahead is tested from dist/.
+const built = {
+  scanTree: ((await import(join(ROOT, 'dist/scan/scan.js'))) as typeof import('../../../src/scan/scan.js'))
+    .scanTree,
+  parsePolicyText: (
+    (await import(join(ROOT, 'dist/policy/policy.js'))) as typeof import('../../../src/policy/policy.js')
+  ).parsePolicyText,
+  RuleIndex: (
+    (await import(
+      join(ROOT, 'dist/policy/rule-index.js')
+    )) as typeof import('../../../src/policy/rule-index.js')
+  ).RuleIndex,
+};
+const MODES = [
+  { label: 'hashing in place', scanTree, parsePolicyText, RuleIndex, hashAhead: false },
+  { label: 'hashing ahead on the worker thread', ...built, hashAhead: true },
+];
+let mode = MODES[0]!;
 
 let dir: string;
 let tree: string;
@@ -55,14 +75,15 @@ interface Hooks {
 }
 
 function scan(hooks: Hooks = {}, check = 'readonly'): ScanItem[] {
-  const { rules, problems } = parsePolicyText(
+  const { rules, problems } = mode.parsePolicyText(
     'race.yaml',
     `version: 1\nrules:\n  - name: t\n    paths: ["${tree}"]\n    check: ${check}\n`,
   );
   expect(problems).toEqual([]);
   const items: ScanItem[] = [];
-  scanTree({
-    index: new RuleIndex(rules),
+  mode.scanTree({
+    index: new mode.RuleIndex(rules),
+    hashAhead: mode.hashAhead,
     onItem: (item) => {
       items.push(item);
       hooks.onItem?.(item);
@@ -132,146 +153,160 @@ function expectInsideTree(items: ScanItem[]): void {
   }
 }
 
-describe('a file deleted or replaced between readdir, lstat and open', () => {
-  beforeEach(() => {
-    for (const n of ['a', 'b', 'c']) writeFileSync(join(tree, n), `${n}\n`);
-  });
-
-  it('deleted between readdir and lstat (by the hook of the entry before it): simply not there', () => {
-    const items = scan({
-      beforeOpen: (p) => {
-        if (p === join(tree, 'a')) unlinkSync(join(tree, 'b'));
-      },
+/** The file windows, for both ways of hashing: in place, and on the worker thread (hash-ahead.ts). */
+function fileRaces(): void {
+  describe('a file deleted or replaced between readdir, lstat and open', () => {
+    beforeEach(() => {
+      for (const n of ['a', 'b', 'c']) writeFileSync(join(tree, n), `${n}\n`);
     });
-    expect(byPath(items, join(tree, 'b'))).toEqual([]);
-    expect(byPath(items, join(tree, 'a')).map((i) => i.kind)).toEqual(['record']);
-    const c = byPath(items, join(tree, 'c'));
-    expect(c.map((i) => i.kind)).toEqual(['record']);
-    expect(c[0]!.kind === 'record' && c[0]!.record.content?.toString('hex')).toBe(blake3(Buffer.from('c\n')));
-    expect(items.filter((i) => i.kind !== 'record')).toEqual([]);
-  });
 
-  it('deleted between lstat and open: not there, and not an error', () => {
-    const items = scan({
-      beforeOpen: (p) => {
-        if (p === join(tree, 'b')) unlinkSync(p);
-      },
-    });
-    expect(byPath(items, join(tree, 'b'))).toEqual([]);
-    expect(items.filter((i) => i.kind !== 'record')).toEqual([]);
-    expect(byPath(items, join(tree, 'c'))).toHaveLength(1);
-  });
-
-  it('replaced by a FIFO between lstat and open: ERACE, and the scan does not hang', () => {
-    const b = join(tree, 'b');
-    const items = scan({
-      beforeOpen: (p) => {
-        if (p !== b) return;
-        unlinkSync(b);
-        execFileSync('mkfifo', [b]);
-      },
-    });
-    const got = byPath(items, b);
-    expect(got).toHaveLength(1);
-    expect(got[0]!.kind).toBe('error');
-    if (got[0]!.kind === 'error') {
-      expect(got[0]!.error.code).toBe('ERACE');
-      // What is kept is what lstat told (a regular file), never a hash of the FIFO.
-      expect(got[0]!.record?.content ?? null).toBeNull();
-    }
-    expect(byPath(items, join(tree, 'c')).map((i) => i.kind)).toEqual(['record']);
-  });
-
-  it('replaced by a symlink to /etc/passwd between lstat and open: ERACE, never followed', () => {
-    const b = join(tree, 'b');
-    const items = scan({
-      beforeOpen: (p) => {
-        if (p !== b) return;
-        unlinkSync(b);
-        symlinkSync('/etc/passwd', b);
-      },
-    });
-    const got = byPath(items, b);
-    expect(got.map((i) => (i.kind === 'error' ? i.error.code : i.kind))).toEqual(['ERACE']);
-    const passwd = blake3(readFileSync('/etc/passwd'));
-    for (const i of items) {
-      if (i.kind !== 'record' && i.kind !== 'error') continue;
-      expect(i.record?.content?.toString('hex')).not.toBe(passwd);
-    }
-    expectInsideTree(items);
-  });
-
-  it('replaced by another regular file (rename over it) between lstat and open: ERACE', () => {
-    const b = join(tree, 'b');
-    writeFileSync(join(dir, 'evil'), 'evil\n');
-    const items = scan({
-      beforeOpen: (p) => {
-        if (p === b) renameSync(join(dir, 'evil'), b);
-      },
-    });
-    const got = byPath(items, b);
-    expect(got.map((i) => (i.kind === 'error' ? i.error.code : i.kind))).toEqual(['ERACE']);
-    for (const i of items) {
-      if (i.kind === 'record')
-        expect(i.record.content?.toString('hex')).not.toBe(blake3(Buffer.from('evil\n')));
-    }
-  });
-});
-
-describe('a file growing while it is hashed', () => {
-  const SIZE = 96 << 20;
-
-  it('appended to between lstat and open: the record describes exactly the bytes hashed', () => {
-    const big = join(tree, 'big.log');
-    writeFileSync(big, '');
-    truncateSync(big, SIZE);
-    const extra = Buffer.alloc(1 << 20, 0x78);
-    const items = scan({
-      beforeOpen: (p) => {
-        if (p === big) appendFileSync(big, extra);
-      },
-    });
-    const got = byPath(items, big);
-    expect(got).toHaveLength(1);
-    const item = got[0]!;
-    if (item.kind !== 'record') throw new Error(`expected a record, got ${JSON.stringify(item)}`);
-    // Not the lstat size: the size of what was read, and the hash of those bytes.
-    expect(item.record.size).toBe(BigInt(SIZE + extra.length));
-    expect(item.record.content!.toString('hex')).toBe(blake3File(big, SIZE + extra.length));
-  });
-
-  it('appended to continuously by another process: EUNSTABLE, or a record consistent with its size', async () => {
-    const big = join(tree, 'big.log');
-    writeFileSync(big, '');
-    truncateSync(big, SIZE);
-    const writer: ChildProcess = spawn('sh', ['-c', `while :; do printf 0123456789 >> '${big}'; done`], {
-      stdio: 'ignore',
-    });
-    try {
-      // Wait (polling, with a deadline) until the writer is really appending.
-      await waitFor(() => statSync(big).size > SIZE + 100, {
-        what: 'the writer appending',
-        timeoutMs: 10_000,
-        intervalMs: 10,
+    it('deleted between readdir and lstat (by the hook of the entry before it): simply not there', () => {
+      const items = scan({
+        beforeOpen: (p) => {
+          if (p === join(tree, 'a')) unlinkSync(join(tree, 'b'));
+        },
       });
-      const items = scan();
+      expect(byPath(items, join(tree, 'b'))).toEqual([]);
+      expect(byPath(items, join(tree, 'a')).map((i) => i.kind)).toEqual(['record']);
+      const c = byPath(items, join(tree, 'c'));
+      expect(c.map((i) => i.kind)).toEqual(['record']);
+      expect(c[0]!.kind === 'record' && c[0]!.record.content?.toString('hex')).toBe(
+        blake3(Buffer.from('c\n')),
+      );
+      expect(items.filter((i) => i.kind !== 'record')).toEqual([]);
+    });
+
+    it('deleted between lstat and open: not there, and not an error', () => {
+      const items = scan({
+        beforeOpen: (p) => {
+          if (p === join(tree, 'b')) unlinkSync(p);
+        },
+      });
+      expect(byPath(items, join(tree, 'b'))).toEqual([]);
+      expect(items.filter((i) => i.kind !== 'record')).toEqual([]);
+      expect(byPath(items, join(tree, 'c'))).toHaveLength(1);
+    });
+
+    it('replaced by a FIFO between lstat and open: ERACE, and the scan does not hang', () => {
+      const b = join(tree, 'b');
+      const items = scan({
+        beforeOpen: (p) => {
+          if (p !== b) return;
+          unlinkSync(b);
+          execFileSync('mkfifo', [b]);
+        },
+      });
+      const got = byPath(items, b);
+      expect(got).toHaveLength(1);
+      expect(got[0]!.kind).toBe('error');
+      if (got[0]!.kind === 'error') {
+        expect(got[0]!.error.code).toBe('ERACE');
+        // What is kept is what lstat told (a regular file), never a hash of the FIFO.
+        expect(got[0]!.record?.content ?? null).toBeNull();
+      }
+      expect(byPath(items, join(tree, 'c')).map((i) => i.kind)).toEqual(['record']);
+    });
+
+    it('replaced by a symlink to /etc/passwd between lstat and open: ERACE, never followed', () => {
+      const b = join(tree, 'b');
+      const items = scan({
+        beforeOpen: (p) => {
+          if (p !== b) return;
+          unlinkSync(b);
+          symlinkSync('/etc/passwd', b);
+        },
+      });
+      const got = byPath(items, b);
+      expect(got.map((i) => (i.kind === 'error' ? i.error.code : i.kind))).toEqual(['ERACE']);
+      const passwd = blake3(readFileSync('/etc/passwd'));
+      for (const i of items) {
+        if (i.kind !== 'record' && i.kind !== 'error') continue;
+        expect(i.record?.content?.toString('hex')).not.toBe(passwd);
+      }
+      expectInsideTree(items);
+    });
+
+    it('replaced by another regular file (rename over it) between lstat and open: ERACE', () => {
+      const b = join(tree, 'b');
+      writeFileSync(join(dir, 'evil'), 'evil\n');
+      const items = scan({
+        beforeOpen: (p) => {
+          if (p === b) renameSync(join(dir, 'evil'), b);
+        },
+      });
+      const got = byPath(items, b);
+      expect(got.map((i) => (i.kind === 'error' ? i.error.code : i.kind))).toEqual(['ERACE']);
+      for (const i of items) {
+        if (i.kind === 'record')
+          expect(i.record.content?.toString('hex')).not.toBe(blake3(Buffer.from('evil\n')));
+      }
+    });
+  });
+
+  describe('a file growing while it is hashed', () => {
+    const SIZE = 96 << 20;
+
+    it('appended to between lstat and open: the record describes exactly the bytes hashed', () => {
+      const big = join(tree, 'big.log');
+      writeFileSync(big, '');
+      truncateSync(big, SIZE);
+      const extra = Buffer.alloc(1 << 20, 0x78);
+      const items = scan({
+        beforeOpen: (p) => {
+          if (p === big) appendFileSync(big, extra);
+        },
+      });
       const got = byPath(items, big);
       expect(got).toHaveLength(1);
       const item = got[0]!;
-      if (item.kind === 'error') {
-        expect(item.error.code).toBe('EUNSTABLE');
-      } else if (item.kind === 'record') {
-        // Appends only: the first `size` bytes never change, so a consistent record is checkable.
-        const size = Number(item.record.size);
-        expect(size).toBeGreaterThan(SIZE);
-        expect(item.record.content!.toString('hex')).toBe(blake3File(big, size));
-      } else throw new Error(`unexpected ${item.kind}`);
-    } finally {
-      writer.kill('SIGKILL');
-      await once(writer, 'exit');
-    }
+      if (item.kind !== 'record') throw new Error(`expected a record, got ${JSON.stringify(item)}`);
+      // Not the lstat size: the size of what was read, and the hash of those bytes.
+      expect(item.record.size).toBe(BigInt(SIZE + extra.length));
+      expect(item.record.content!.toString('hex')).toBe(blake3File(big, SIZE + extra.length));
+    });
+
+    it('appended to continuously by another process: EUNSTABLE, or a record consistent with its size', async () => {
+      const big = join(tree, 'big.log');
+      writeFileSync(big, '');
+      truncateSync(big, SIZE);
+      const writer: ChildProcess = spawn('sh', ['-c', `while :; do printf 0123456789 >> '${big}'; done`], {
+        stdio: 'ignore',
+      });
+      try {
+        // Wait (polling, with a deadline) until the writer is really appending.
+        await waitFor(() => statSync(big).size > SIZE + 100, {
+          what: 'the writer appending',
+          timeoutMs: 10_000,
+          intervalMs: 10,
+        });
+        const items = scan();
+        const got = byPath(items, big);
+        expect(got).toHaveLength(1);
+        const item = got[0]!;
+        if (item.kind === 'error') {
+          expect(item.error.code).toBe('EUNSTABLE');
+        } else if (item.kind === 'record') {
+          // Appends only: the first `size` bytes never change, so a consistent record is checkable.
+          const size = Number(item.record.size);
+          expect(size).toBeGreaterThan(SIZE);
+          expect(item.record.content!.toString('hex')).toBe(blake3File(big, size));
+        } else throw new Error(`unexpected ${item.kind}`);
+      } finally {
+        writer.kill('SIGKILL');
+        await once(writer, 'exit');
+      }
+    });
   });
-});
+}
+
+for (const m of MODES) {
+  describe(m.label, () => {
+    beforeEach(() => {
+      mode = m;
+    });
+    fileRaces();
+  });
+}
 
 describe('a directory swapped for a symlink to /etc mid-walk', () => {
   beforeEach(() => {

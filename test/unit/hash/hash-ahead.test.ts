@@ -1,0 +1,155 @@
+/**
+ * Hashing on the second core: the worker's digests are the in-place hasher's for every kind of
+ * file (empty, small, large, sparse, SHA-256, growing prefixes), tickets come back in order, a
+ * worker that has caught up with every posted job still takes the next, and a scan that hashes
+ * ahead yields exactly the items, in exactly the order, of one that hashes in place. The worker
+ * is a thread running the built module: these run from dist/ (`npm test` builds first).
+ */
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, Sandbox } from '../../helpers/fim.js';
+
+type AheadModule = typeof import('../../../src/hash/hash-ahead.js');
+const { HashAhead, SLOTS, INTS, DONE } = (await import(join(ROOT, 'dist/hash/hash-ahead.js'))) as AheadModule;
+const { FileHasher } = (await import(
+  join(ROOT, 'dist/hash/hash-file.js')
+)) as typeof import('../../../src/hash/hash-file.js');
+const { scanTree } = (await import(
+  join(ROOT, 'dist/scan/scan.js')
+)) as typeof import('../../../src/scan/scan.js');
+const { loadPolicies } = (await import(
+  join(ROOT, 'dist/policy/policy.js')
+)) as typeof import('../../../src/policy/policy.js');
+const { RuleIndex } = (await import(
+  join(ROOT, 'dist/policy/rule-index.js')
+)) as typeof import('../../../src/policy/rule-index.js');
+
+let sb: Sandbox;
+beforeAll(() => {
+  sb = new Sandbox('fim-hash-ahead-');
+  sb.write('empty', '');
+  sb.write('small', 'hello\n');
+  writeFileSync(sb.path('big'), Buffer.alloc(5 << 20, 0x61));
+  sb.write('sparse', '');
+  execFileSync('truncate', ['-s', '64M', sb.path('sparse')]);
+  writeFileSync(sb.path('sparse'), 'head', { flag: 'r+' });
+});
+afterAll(() => sb.cleanup());
+
+describe('HashAhead', () => {
+  it("gives the in-place hasher's digests, SHA-256 and prefixes included, in ticket order", () => {
+    const ahead = HashAhead.start();
+    expect(ahead).not.toBeNull();
+    if (!ahead) return;
+    const h = new FileHasher();
+    const names = ['empty', 'small', 'big', 'sparse'];
+    try {
+      for (const prefix of [undefined, 0n, 3n, 1n << 20n]) {
+        const pending = names.map((n) => {
+          const p = h.begin(ahead, sb.path(n), lstatSync(sb.path(n), { bigint: true }), prefix, {
+            sha256: true,
+          });
+          if (!('ticket' in p)) throw new Error(`not handed over: ${n}`);
+          return p;
+        });
+        for (const [i, p] of pending.entries()) {
+          const got = h.end(ahead, p);
+          const want = h.hash(sb.path(names[i]!), lstatSync(sb.path(names[i]!), { bigint: true }), prefix, {
+            sha256: true,
+          });
+          expect(got.ok && want.ok).toBe(true);
+          if (!got.ok || !want.ok) return;
+          expect(got.content.toString('hex')).toBe(want.content.toString('hex'));
+          expect(got.sha256?.toString('hex')).toBe(want.sha256?.toString('hex'));
+          expect(got.prefix).toEqual(want.prefix);
+        }
+      }
+      expect(ahead.inFlight).toBe(0);
+    } finally {
+      ahead.close();
+    }
+  });
+
+  it('takes the next job after catching up with a full ring it has not been answered on', async () => {
+    // The worker finishes all SLOTS jobs before the first is taken, so the slot of job SLOTS still
+    // says DONE when it gets there: it must wait for the job, not take the slot for a stop.
+    const ahead = HashAhead.start();
+    if (!ahead) throw new Error('no worker');
+    const h = new FileHasher();
+    const st = lstatSync(sb.path('small'), { bigint: true });
+    const begin = () => {
+      const p = h.begin(ahead, sb.path('small'), st, undefined, {});
+      if (!('ticket' in p)) throw new Error('not handed over');
+      return p;
+    };
+    try {
+      const ps = Array.from({ length: SLOTS }, begin);
+      expect(ahead.full).toBe(true);
+      const ints = (ahead as unknown as { s: { ints: Int32Array } }).s.ints;
+      const deadline = Date.now() + 10_000;
+      while (Array.from({ length: SLOTS }, (_, i) => Atomics.load(ints, i * INTS)).some((s) => s !== DONE)) {
+        if (Date.now() > deadline) throw new Error('the worker did not finish the ring');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(h.end(ahead, ps.shift()!).ok).toBe(true);
+      ps.push(begin());
+      for (const p of ps) expect(h.end(ahead, p).ok).toBe(true);
+    } finally {
+      ahead.close();
+    }
+  }, 20_000);
+});
+
+describe('a scan that hashes ahead', () => {
+  it('yields the items of a scan that hashes in place, in the same order', () => {
+    const tree = sb.path('tree');
+    for (let d = 0; d < 5; d++) {
+      mkdirSync(join(tree, `d${d}`, 'sub'), { recursive: true });
+      for (let f = 0; f < 3 * SLOTS; f++) sb.write(`tree/d${d}/f${f}.py`, `file ${d} ${f}\n`.repeat(f));
+      symlinkSync('f1.py', join(tree, `d${d}`, 'link'));
+      sb.write(`tree/d${d}/sub/log`, 'line\n');
+    }
+    execFileSync('mkfifo', [join(tree, 'fifo')]);
+    writeFileSync(join(tree, 'd0', 'big'), Buffer.alloc(3 << 20, 1));
+    sb.policy(
+      [
+        '  - name: code',
+        '    severity: high',
+        '    paths: ["{tree}/tree"]',
+        '    check: readonly',
+        '    hashes: [blake3, sha256]',
+        '  - name: logs',
+        '    severity: low',
+        '    paths: ["{tree}/tree/d2/sub"]',
+        '    check: growing',
+        '  - name: missing',
+        '    severity: low',
+        '    paths: ["{tree}/tree/nowhere"]',
+        '    check: readonly',
+        '',
+      ].join('\n'),
+    );
+    const index = new RuleIndex(loadPolicies([sb.policyFile]).rules);
+    const run = (hashAhead: boolean) => {
+      const out: string[] = [];
+      const stats = scanTree({
+        index,
+        hashAhead,
+        onItem: (item) =>
+          out.push(
+            `${item.kind} ${item.key.toString('hex')} ${item.kind === 'record' ? JSON.stringify(item.record, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)) : ''}`,
+          ),
+        onMissing: (path) => out.push(`missing ${path.toString('hex')}`),
+      });
+      return { out, stats };
+    };
+    const inPlace = run(false);
+    const ahead = run(true);
+    expect(ahead.out.length).toBeGreaterThan(5 * 3 * SLOTS);
+    expect(ahead.out).toEqual(inPlace.out);
+    expect(ahead.stats).toEqual(inPlace.stats);
+    expect(inPlace.out.some((l) => l.startsWith('missing'))).toBe(true);
+  });
+});
