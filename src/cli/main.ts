@@ -6,18 +6,8 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { runDemo } from '../demo/demo.js';
 import { safeMessage } from '../display.js';
 import { ExitCode, FimError } from '../errors.js';
-import { acceptCommand } from './cmd-accept.js';
-import { baselineCommand } from './cmd-baseline.js';
-import { checkCommand } from './cmd-check.js';
-import { diffCommand } from './cmd-diff.js';
-import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
-import { historyCommand, showCommand } from './cmd-history.js';
-import { manifestCreateCommand, manifestKeygenCommand } from './cmd-manifest.js';
-import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
-import { watchCommand } from './cmd-watch.js';
 import { type CommonOptions, type Output, stdio } from './context.js';
 import { rawArgs, useRawArgs } from './raw-argv.js';
 
@@ -74,11 +64,15 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
   const run = (p: Promise<number>) => p.then(setCode);
+  // Each command's module is loaded when it runs, not before: a check need not compile the
+  // daemon, the demo or verify-log (node's start-up is part of every command's time).
 
   withCommon(program.command('baseline'), 'policy', 'db', 'json', 'quiet')
     .description('scan everything the policies name and store a new baseline; print its root')
     .option('--label <label>', 'a label for this baseline, e.g. deploy-1234')
-    .action((o: CommonOptions & { label?: string }) => run(baselineCommand(o, io)));
+    .action((o: CommonOptions & { label?: string }) =>
+      run(import('./cmd-baseline.js').then((m) => m.baselineCommand(o, io))),
+    );
 
   withCommon(program.command('check'), 'policy', 'db', 'json', 'quiet')
     .description(
@@ -105,7 +99,7 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       'skip rehashing files whose size, mtime, ctime, inode and device are unchanged (see README)',
     )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((paths: string[], o) => run(checkCommand(paths, o, io)));
+    .action((paths: string[], o) => run(import('./cmd-check.js').then((m) => m.checkCommand(paths, o, io))));
 
   withCommon(program.command('diff'), 'policy', 'db', 'json', 'quiet')
     .description(
@@ -122,7 +116,9 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
       ]),
     )
     .addHelpText('after', EXIT_CODES_HELP)
-    .action((a: string | undefined, b: string | undefined, o) => run(diffCommand(a, b, o, io)));
+    .action((a: string | undefined, b: string | undefined, o) =>
+      run(import('./cmd-diff.js').then((m) => m.diffCommand(a, b, o, io))),
+    );
 
   withCommon(program.command('accept'), 'db', 'json', 'quiet')
     .description('take reviewed findings of the latest check into the baseline (a new baseline id)')
@@ -131,27 +127,31 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('--explained', 'accept exactly the findings a manifest explains; say which it left')
     .option('--min-strength <s>', 'with --explained: pip-record (default), package-db or signed-manifest')
     .option('--label <label>', 'label of the new baseline')
-    .action((paths: string[], o) => run(acceptCommand(paths, o, io)));
+    .action((paths: string[], o) =>
+      run(import('./cmd-accept.js').then((m) => m.acceptCommand(paths, o, io))),
+    );
 
   withCommon(program.command('history'), 'db', 'json')
     .description('past check runs')
     .option('--limit <n>', 'how many runs', '20')
-    .action((o) => run(historyCommand(o, io)));
+    .action((o) => run(import('./cmd-history.js').then((m) => m.historyCommand(o, io))));
 
   withCommon(program.command('show'), 'db', 'json')
     .description('the findings of one run')
     .argument('<run>', 'run id from "fim history"')
-    .action((r: string, o) => run(showCommand(r, o, io)));
+    .action((r: string, o) => run(import('./cmd-history.js').then((m) => m.showCommand(r, o, io))));
 
   const policy = program.command('policy').description('validate and explain policies');
   withCommon(policy.command('check'), 'json', 'quiet')
     .description('validate policy files (default: the configured ones)')
     .argument('[files...]')
-    .action((files: string[], o) => run(policyCheckCommand(files, o, io)));
+    .action((files: string[], o) =>
+      run(import('./cmd-policy.js').then((m) => m.policyCheckCommand(files, o, io))),
+    );
   withCommon(policy.command('explain'), 'policy', 'json')
     .description('which rule governs a path, with which attributes, or why it is not covered')
     .argument('<path>')
-    .action((p: string, o) => run(policyExplainCommand(p, o, io)));
+    .action((p: string, o) => run(import('./cmd-policy.js').then((m) => m.policyExplainCommand(p, o, io))));
 
   const manifest = program
     .command('manifest')
@@ -163,7 +163,9 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .description('a deploy key pair: FILE (private, stays with the build) and FILE.pub (trusted on hosts)')
     .argument('<file>')
     .option('--force', 'replace an existing key')
-    .action((file: string, o: { force?: boolean }) => run(manifestKeygenCommand(file, o, io)));
+    .action((file: string, o: { force?: boolean }) =>
+      run(import('./cmd-manifest.js').then((m) => m.manifestKeygenCommand(file, o, io))),
+    );
   manifest
     .command('create')
     .description('list every regular file under DIR with its BLAKE3, signed with the deploy key')
@@ -173,7 +175,9 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('--release <id>', 'the deploy version: a build id, a git commit')
     .option('-o, --output <file>', 'where to write the manifest')
     .option('--as <path>', 'the absolute path DIR will have on the hosts (default: DIR)')
-    .action((dir: string, o) => run(manifestCreateCommand(dir, o, io)));
+    .action((dir: string, o) =>
+      run(import('./cmd-manifest.js').then((m) => m.manifestCreateCommand(dir, o, io))),
+    );
 
   withCommon(program.command('keygen'), 'json', 'quiet')
     .description(
@@ -190,19 +194,19 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     )
     .option('--epochs <n>', 'number of epochs (default: a year and a day of epochs)')
     .option('--epoch-length <duration>', 'epoch length, e.g. 1h (default: key_epoch from the configuration)')
-    .action((o) => run(keygenCommand(o, io)));
+    .action((o) => run(import('./cmd-evidence.js').then((m) => m.keygenCommand(o, io))));
 
   withCommon(program.command('watch'), 'policy', 'db')
     .description(
       'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
     )
-    .action((o) => run(watchCommand(o, io)));
+    .action((o) => run(import('./cmd-watch.js').then((m) => m.watchCommand(o, io))));
 
   program
     .command('demo')
     .description('the whole loop on a generated sample worker with a local log server, in seconds')
     .option('--keep', 'keep the temp directory to look around')
-    .action((o: { keep?: boolean }) => run(runDemo(o, io)));
+    .action((o: { keep?: boolean }) => run(import('../demo/demo.js').then((m) => m.runDemo(o, io))));
 
   program
     .command('verify-log')
@@ -230,7 +234,9 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     )
     .option('--json', 'machine-readable report')
     .option('-q, --quiet', 'print nothing when all verifies')
-    .action((file: string, o) => run(verifyLogCommand(file, o, io)));
+    .action((file: string, o) =>
+      run(import('./cmd-evidence.js').then((m) => m.verifyLogCommand(file, o, io))),
+    );
 
   program
     .command('help')
