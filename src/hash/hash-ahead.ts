@@ -90,7 +90,12 @@ export class HashAhead {
       bytes: new Uint8Array(new SharedArrayBuffer(SLOTS * BYTES)),
     };
     try {
-      const worker = new Worker(WORKER, { workerData: s });
+      // It allocates a digest or two per file and reuses one read buffer: a small heap is plenty,
+      // and keeps a baseline's peak memory near the scanner's own.
+      const worker = new Worker(WORKER, {
+        workerData: s,
+        resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+      });
       // Never what keeps the process alive: close() stops it, and an exit ends it.
       worker.unref();
       return new HashAhead(s);

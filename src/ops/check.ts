@@ -128,6 +128,14 @@ export function compareScope(o: {
   let head = 0;
   const pull = (): { key: Buffer; record: FileRecord } | undefined => {
     if (pending.done) return undefined;
+    // Drop what was consumed: the buffer holds only entries ahead of the walk's output.
+    if (head === buf.length) {
+      buf = [];
+      head = 0;
+    } else if (head >= 256) {
+      buf = buf.slice(head);
+      head = 0;
+    }
     const e = pending.value;
     buf.push(e);
     pending = iter.next();
@@ -158,11 +166,7 @@ export function compareScope(o: {
   /** Advance the baseline to `key` and take its record: everything before was not seen by the walk. */
   const consume = (key: Buffer): FileRecord | undefined => {
     for (;;) {
-      if (head === buf.length) {
-        buf = [];
-        head = 0;
-        if (!pull()) return undefined;
-      }
+      if (head === buf.length && !pull()) return undefined;
       const e = buf[head]!;
       const c = Buffer.compare(e.key, key);
       if (c > 0) return undefined;

@@ -116,3 +116,21 @@ export function rowToRecord(r: Row, key: Buffer, where: Where = RECORD): FileRec
   // Every stored field was set above by its kind's checking decoder.
   return rec as unknown as FileRecord;
 }
+
+/** `rowToRecord` of a row read as an array: RECORD_COLUMNS' values start at `offset`. */
+export function valuesToRecord(
+  values: readonly unknown[],
+  offset: number,
+  key: Buffer,
+  where: Where = RECORD,
+): FileRecord {
+  if (values.length !== offset + FIELDS.length)
+    throw badColumn(where, 'row', values.length, `${offset + FIELDS.length} columns`, key);
+  const rec: Record<string, unknown> = { path: keyToPath(key) };
+  for (let i = 0; i < FIELDS.length; i++) {
+    const field = FIELDS[i] as FieldSpec['field'];
+    rec[field] = (DECODERS[i] as Decoder)(values[offset + i], where, key);
+  }
+  // Every stored field was set above by its kind's checking decoder.
+  return rec as unknown as FileRecord;
+}

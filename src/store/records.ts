@@ -12,7 +12,7 @@ import { displayBytes } from '../display.js';
 import { joinKey, keyAsDir, keyDepth, keyToPath, splitKey } from '../path-key.js';
 import type { FileRecord } from '../types.js';
 import type { Connection, Statement } from './db.js';
-import { RECORD_COLUMNS, recordToRow, rowToRecord } from './record-codec.js';
+import { RECORD_COLUMNS, recordToRow, rowToRecord, valuesToRecord } from './record-codec.js';
 import { badColumn, blob, id, type Row, type Where } from './row-check.js';
 
 export interface KeyedRecord {
@@ -57,7 +57,10 @@ export class RecordTable {
         'SELECT code, id FROM dir WHERE baseline = ? AND code >= ? AND code < ? ORDER BY code',
       ),
       dirId: db.prepare('SELECT id FROM dir WHERE baseline = ? AND code = ?').pluck(),
-      entries: db.prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? ORDER BY name`),
+      // Rows as arrays (name, then RECORD_COLUMNS in order): no object with 20 named keys per row.
+      entries: db
+        .prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? ORDER BY name`)
+        .raw(true),
       one: db.prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? AND name = ?`),
     };
     return this.stmts;
@@ -74,8 +77,7 @@ export class RecordTable {
   }
 
   /** A `record` row's name under directory `code`, checked, joined into the entry's key. */
-  private key(code: Buffer, r: Row): Buffer {
-    const name = r.name;
+  private keyOf(code: Buffer, name: unknown): Buffer {
     if (Buffer.isBuffer(name) && isName(name, code.length === 0)) return joinKey(code, name);
     throw badColumn(
       this.inRecord,
@@ -88,9 +90,9 @@ export class RecordTable {
 
   private *entriesOf(baseline: number, code: Buffer, dirId: number): Generator<KeyedRecord> {
     // .all(): one directory's entries at a time, so no statement stays open across yields.
-    for (const r of this.q().entries.all(baseline, dirId) as Row[]) {
-      const key = this.key(code, r);
-      yield { key, record: rowToRecord(r, key, this.inRecord) };
+    for (const r of this.q().entries.all(baseline, dirId) as unknown[][]) {
+      const key = this.keyOf(code, r[0]);
+      yield { key, record: valuesToRecord(r, 1, key, this.inRecord) };
     }
   }
 
