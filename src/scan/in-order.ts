@@ -51,8 +51,12 @@ export class InOrder {
 
   private step(): void {
     const x = this.q[this.head++];
+    // What ran is let go: in a large directory the queue never empties until its end.
     if (this.head === this.q.length) {
       this.q = [];
+      this.head = 0;
+    } else if (this.head >= 1024) {
+      this.q = this.q.slice(this.head);
       this.head = 0;
     }
     if (!x) return;
