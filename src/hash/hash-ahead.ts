@@ -15,6 +15,7 @@
  * It must not decide what a file's record is, nor outlive the scan (`close` stops the worker).
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -79,11 +80,13 @@ export class HashAhead {
   private constructor(private readonly s: AheadShared) {}
 
   /**
-   * A worker to hash ahead, or null where there is none to have: its built script is missing (the
-   * sources run under a test runner) or the thread cannot start. Then the scanner hashes itself.
+   * A worker to hash ahead, or null where there is none to have: one CPU only, its built script is
+   * missing (the sources run under a test runner) or the thread cannot start. Then the scanner
+   * hashes itself.
    */
   static start(): HashAhead | null {
-    if (!existsSync(fileURLToPath(WORKER))) return null;
+    // One core (or a CPU quota of one): a second thread would only take turns with the walk.
+    if (availableParallelism() < 2 || !existsSync(fileURLToPath(WORKER))) return null;
     const s: AheadShared = {
       ints: new Int32Array(new SharedArrayBuffer((SLOTS * INTS + 1) * 4)),
       bigs: new BigInt64Array(new SharedArrayBuffer(SLOTS * BIGS * 8)),

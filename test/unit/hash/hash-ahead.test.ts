@@ -72,6 +72,14 @@ describe('HashAhead', () => {
     }
   });
 
+  it('starts no thread where the process may use one CPU only (taskset, a CPU quota)', () => {
+    const probe = `import(${JSON.stringify(join(ROOT, 'dist/hash/hash-ahead.js'))}).then((m) => { const a = m.HashAhead.start(); console.log(a === null); a?.close(); })`;
+    const one = execFileSync('taskset', ['-c', '0', process.execPath, '-e', probe], { encoding: 'utf8' });
+    expect(one.trim()).toBe('true');
+    const all = execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+    expect(all.trim()).toBe('false');
+  });
+
   it('takes the next job after catching up with a full ring it has not been answered on', async () => {
     // The worker finishes all SLOTS jobs before the first is taken, so the slot of job SLOTS still
     // says DONE when it gets there: it must wait for the job, not take the slot for a stop.
