@@ -126,7 +126,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     const hostName = ev.get('host') ?? m.hostname;
     const h = hosts.get(hostName);
     if (!h) {
-      log.record(unknownHosts.note(hostName, lineNo), out);
+      const problem = unknownHosts.note(hostName, lineNo);
+      log.record(m.hostname !== '-' ? { ...problem, headerHost: m.hostname } : problem, out);
       return;
     }
     const verdict = h.auth.checkSeal(ev.get('ep') ?? '', line.seal, sigOk, lineNo);
@@ -253,7 +254,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     } catch (err: unknown) {
       // Defensive: no input may crash the verifier; an internal surprise is a malformed line.
       malformed++;
-      log.record({ kind: 'malformed', line: lineNo, detail: `could not check: ${String(err)}` }, out);
+      const headerHost = parsed.m.hostname !== '-' ? { headerHost: parsed.m.hostname } : {};
+      log.record(
+        { kind: 'malformed', line: lineNo, ...headerHost, detail: `could not check: ${String(err)}` },
+        out,
+      );
     }
     return out;
   };

@@ -29,6 +29,9 @@ import { findRsyslogd, freeUdpPort, rsyslogAvailable, spawnRsyslogd } from '../h
 import { waitFor } from '../helpers/wait.js';
 
 const CONF_DOC = join(ROOT, 'docs', 'rsyslog-server.conf');
+const MODULES_DOC = join(ROOT, 'docs', 'rsyslog-modules');
+/** The modules the guide installs for the server, in install order. */
+const SERVER_MODULES = ['imudp', 'imfile', 'omprog'];
 const GUIDE = join(ROOT, 'docs', 'log-server.md');
 /** The enrolled host is this machine's name: what fim and logger both put in the syslog header. */
 const HOST = hostname();
@@ -96,6 +99,8 @@ function adapt(text: string, dir: string, port?: number): string {
   let t = text;
   t = replaceRequired(t, '/var/log/fim/', `${dir}/log/`);
   if (t.includes('/var/spool/rsyslog')) t = t.replaceAll('/var/spool/rsyslog', `${dir}/work`);
+  if (t.includes('/etc/rsyslog.d/fim-modules/'))
+    t = t.replaceAll('/etc/rsyslog.d/fim-modules/', `${dir}/fim-modules/`);
   if (t.includes('/etc/rsyslog.d/fim-hosts/'))
     t = t.replaceAll('/etc/rsyslog.d/fim-hosts/', `${dir}/fim-hosts/`);
   if (t.includes('/etc/fim/hosts/')) t = t.replaceAll('/etc/fim/hosts/', `${dir}/pubkeys/`);
@@ -211,9 +216,21 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
 
     // The log server, as docs/log-server.md installs it: directories, the enrolled public key,
     // the host's omprog block, and the main configuration.
-    for (const d of ['log', 'log/hosts', 'log/verify', 'fim-hosts', 'pubkeys', 'work', 'bin', 'state']) {
+    for (const d of [
+      'log',
+      'log/hosts',
+      'log/verify',
+      'fim-hosts',
+      'fim-modules',
+      'pubkeys',
+      'work',
+      'bin',
+      'state',
+    ]) {
       mkdirSync(join(dir, d), { recursive: true });
     }
+    for (const m of SERVER_MODULES)
+      copyFileSync(join(MODULES_DOC, `${m}.conf`), join(dir, 'fim-modules', `${m}.conf`));
     pub = join(dir, 'pubkeys', `${HOST}.pub`);
     copyFileSync(join(dir, 'keys', `${HOST}.pub`), pub);
     // omprog's binary= is a command line; this stands in for the installed /usr/bin/fim.
@@ -252,6 +269,51 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     const r = spawnSync(bin, ['-N1', '-f', conf], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/error/i);
+  });
+
+  it('the guide installs exactly the module files the configuration needs', () => {
+    const install =
+      /install -m 0644 (docs\/rsyslog-modules\/[\s\S]*?) \/etc\/rsyslog\.d\/fim-modules\/\n/.exec(
+        readText(GUIDE),
+      )?.[1];
+    expect(install).toBeDefined();
+    const files = (install ?? '').split(/[\s\\]+/).filter(Boolean);
+    expect(files).toEqual(SERVER_MODULES.map((m) => `docs/rsyslog-modules/${m}.conf`));
+  });
+
+  it('rsyslogd -N1 accepts it beside a main configuration that already loads imudp, once its module file is omitted', () => {
+    const bin = findRsyslogd();
+    if (!bin) throw new Error('rsyslogd not found');
+    const validate = (modules: string[]): { status: number | null; text: string } => {
+      const sub = join(dir, `beside-imudp-${modules.length}`);
+      mkdirSync(join(sub, 'fim-modules'), { recursive: true });
+      for (const m of modules)
+        copyFileSync(join(MODULES_DOC, `${m}.conf`), join(sub, 'fim-modules', `${m}.conf`));
+      const fimConf = join(sub, 'fim.conf');
+      writeFileSync(fimConf, readText(conf).replaceAll(`${dir}/fim-modules/`, `${sub}/fim-modules/`));
+      // An operator's main configuration: ordinary network syslog on imudp, then the drop-ins.
+      const main = join(sub, 'rsyslog.conf');
+      writeFileSync(
+        main,
+        [
+          'module(load="imudp")',
+          `input(type="imudp" address="127.0.0.1" port="${port + 1}")`,
+          `*.* action(type="omfile" file="${sub}/syslog")`,
+          `include(file="${fimConf}")`,
+          '',
+        ].join('\n'),
+      );
+      const r = spawnSync(bin, ['-N1', '-f', main], { encoding: 'utf8', timeout: 30_000 });
+      return { status: r.status, text: `${r.stdout}${r.stderr}` };
+    };
+    // With every module file, rsyslog refuses the second imudp: why the loads are separate files.
+    const twice = validate(SERVER_MODULES);
+    expect(twice.status).not.toBe(0);
+    expect(twice.text).toContain("module 'imudp' already in this config");
+    // Without imudp's file, the shipped configuration loads beside the operator's imudp.
+    const beside = validate(SERVER_MODULES.filter((m) => m !== 'imudp'));
+    expect(beside.status, beside.text).toBe(0);
+    expect(beside.text).not.toMatch(/error/i);
   });
 
   it('stores honest traffic per host and verifies it live without an alert', async () => {
@@ -404,5 +466,39 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     const kinds = report.problems.map((p) => p.kind).sort();
     // logger's forgery, the tampered finding, the post-restart marker; the replayed baseline.
     expect(kinds).toEqual(['bad-signature', 'bad-signature', 'bad-signature', 'duplicate']);
+  });
+
+  it("the guide's periodic job writes its problems to the alerts, once each, naming the host", async () => {
+    const script = /```sh\n(# fim-verify-periodic[\s\S]*?)```/.exec(readText(GUIDE))?.[1];
+    expect(script).toBeDefined();
+    const sh = replaceRequired(adapt(script ?? '', dir), 'fim verify-log ', `${dir}/bin/fim verify-log `);
+    const before = alerts().length;
+    const periodic = join(dir, 'log', 'verify', 'periodic.out');
+    const first = spawnSync('sh', ['-c', sh], { encoding: 'utf8', timeout: 60_000 });
+    expect(first.status, first.stderr).toBe(0);
+    const lines = nonEmptyLines(periodic);
+    expect(lines.map((l) => /^PROBLEM (\S+) host=(\S+) /.exec(l)?.slice(1, 3).join(' ')).sort()).toEqual(
+      ['bad-signature', 'bad-signature', 'bad-signature', 'duplicate'].map((k) => `${k} ${HOST}`),
+    );
+    // rsyslog's imfile turns each into the log server's alert, as it does the live verifier's.
+    const got = await until(alerts, (ls) => ls.length >= before + lines.length, 'the periodic alerts');
+    expect(got.slice(before).every((l) => l.includes('fim-verify:') && l.includes(`host=${HOST}`))).toBe(
+      true,
+    );
+    // With --state, a second run has nothing new to say.
+    const second = spawnSync('sh', ['-c', sh], { encoding: 'utf8', timeout: 60_000 });
+    expect(second.status, second.stderr).toBe(0);
+    expect(nonEmptyLines(periodic)).toHaveLength(lines.length);
+    // A verifier that cannot run is an alert line too, with the host.
+    writeFileSync(pub, 'not a key\n');
+    try {
+      expect(spawnSync('sh', ['-c', sh], { encoding: 'utf8', timeout: 60_000 }).status).toBe(0);
+      const failed = new RegExp(
+        `^PROBLEM verifier-failed host=${HOST}: \\S*fim verify-log exited (\\d+), see `,
+      );
+      expect(Number(failed.exec(nonEmptyLines(periodic).at(-1) ?? '')?.[1])).toBeGreaterThanOrEqual(16);
+    } finally {
+      copyFileSync(join(dir, 'keys', `${HOST}.pub`), pub);
+    }
   });
 });
