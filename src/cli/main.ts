@@ -14,6 +14,7 @@ import { baselineCommand } from './cmd-baseline.js';
 import { checkCommand } from './cmd-check.js';
 import { diffCommand } from './cmd-diff.js';
 import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
+import { fleetStatusCommand } from './cmd-fleet.js';
 import { historyCommand, showCommand } from './cmd-history.js';
 import { manifestCreateCommand, manifestKeygenCommand } from './cmd-manifest.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
@@ -32,7 +33,8 @@ Exit status when a run stops (any command):
   19  database or I/O failure
   20  key problem (missing, unreadable, too permissive, failed certificate)
   21  internal error (a bug: please report it)
-verify-log: 0 all verified, 1 problems found, 16+ as above.`;
+verify-log: 0 all verified, 1 problems found, 16+ as above.
+fleet status: 0 every host is fine, 1 some host needs attention, 16+ as above.`;
 
 function version(): string {
   try {
@@ -231,6 +233,24 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('--json', 'machine-readable report')
     .option('-q, --quiet', 'print nothing when all verifies')
     .action((file: string, o) => run(verifyLogCommand(file, o, io)));
+
+  const fleet = program
+    .command('fleet')
+    .description('on the log server: the state of every host the verifier knows');
+  fleet
+    .command('status')
+    .description(
+      "each host's daemon state, last message and heartbeat, baseline, findings and problems, and drift (same label, different roots); exit 1 when a host needs attention",
+    )
+    .option('--state <file>', "the verifier's --state file (default /var/lib/fim/verify/fleet.state)")
+    .option(
+      '--max-silence <duration>',
+      'a host with no verified message for longer than this is silent (default 3m)',
+    )
+    .option('--json', 'machine-readable status')
+    .option('--html <file>', 'also write the status as a static HTML page')
+    .option('-q, --quiet', 'print nothing when no host needs attention')
+    .action((o) => run(Promise.resolve().then(() => fleetStatusCommand(o, io))));
 
   program
     .command('help')

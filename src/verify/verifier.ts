@@ -21,6 +21,7 @@ import {
 } from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
 import { readClaim } from './chain.js';
+import { HostHealth } from './health.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
 import { type HostReport, nsToMs, type Problem, ProblemLog, type VerifyReport } from './problems.js';
 import { RootTracker } from './roots.js';
@@ -105,6 +106,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       sessions: new HostSessions(key.host, { skewMs, maxSilenceMs }),
       roots: new RootTracker(key.host),
       silence: new SilenceWatch(key.host),
+      health: new HostHealth(),
       keysExpireMs: null,
       handedTo: [],
     });
@@ -117,6 +119,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const reported = new Set(opts.state?.reported ?? []);
   const unknownHosts = new UnknownHosts();
   const log = new ProblemLog();
+  /** Every problem goes to the report's log and, when it names an enrolled host, to its health. */
+  const record = (p: Problem, out: Problem[]): void => {
+    log.record(p, out);
+    if (p.host !== undefined) hosts.get(p.host)?.health.problem(p, clock());
+  };
   let lines = opts.linesBefore ?? 0;
   let malformed = 0;
   let foreign = 0;
@@ -127,12 +134,12 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     const h = hosts.get(hostName);
     if (!h) {
       const problem = unknownHosts.note(hostName, lineNo);
-      log.record(m.hostname !== '-' ? { ...problem, headerHost: m.hostname } : problem, out);
+      record(m.hostname !== '-' ? { ...problem, headerHost: m.hostname } : problem, out);
       return;
     }
     const verdict = h.auth.checkSeal(ev.get('ep') ?? '', line.seal, sigOk, lineNo);
     if (!verdict.ok) {
-      log.record(verdict.problem, out);
+      record(verdict.problem, out);
       return;
     }
     const f = eventFields(ev);
@@ -140,16 +147,13 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       // Correctly signed yet not our layout: a bug or another version, never trusted.
       malformed++;
       const host = h.auth.key.host;
-      log.record(
-        { kind: 'malformed', line: lineNo, host, detail: 'signed message with an unknown layout' },
-        out,
-      );
+      record({ kind: 'malformed', line: lineNo, host, detail: 'signed message with an unknown layout' }, out);
       return;
     }
     const at = { line: lineNo, sid: f.sid, seq: f.seq };
     const late = h.auth.checkTime(verdict.ep, f.tNs, at, verdict.key);
     if (late) {
-      log.record(late, out);
+      record(late, out);
       return;
     }
     // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
@@ -170,14 +174,15 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         : {}),
       ...(f.ev === 'pause' && PAUSE_RE.test(paused) ? { pausedMs: Number(paused) } : {}),
     });
-    for (const p of seen.problems) log.record(p, out);
+    for (const p of seen.problems) record(p, out);
     // A duplicate or replay moves nothing else: it could only make an old state look current.
     if (!seen.session) return;
+    h.health.observe(f.ev, ev, f.tNs);
     if (f.ev === 'handover') handover(h, ev, verdict.key, f.tNs);
     const expires = ev.get('expires') ?? '';
     if (f.ev === 'heartbeat' && MS_RE.test(expires)) h.keysExpireMs = Number(expires);
     if (future) {
-      log.record(
+      record(
         {
           kind: 'future-dated',
           ...at,
@@ -188,8 +193,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       );
     } else h.silence.heard(f.tNs);
     const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at, seen.session.firstNs);
-    if (mismatch) log.record(mismatch, out);
-    for (const p of h.sessions.streamGaps(seen.session)) log.record(p, out);
+    if (mismatch) record(mismatch, out);
+    for (const p of h.sessions.streamGaps(seen.session)) record(p, out);
   };
 
   /** Key sets the hosts handed over to, as enrolment texts (kept by --state). */
@@ -221,7 +226,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const silenceProblems = (nowMs: number, out: Problem[]): void => {
     for (const h of hosts.values()) {
       const p = h.silence.check(nowMs, maxSilenceMs);
-      if (p) log.record(p, out);
+      if (p) record(p, out);
     }
   };
 
@@ -238,7 +243,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         return out;
       case 'malformed':
         malformed++;
-        log.record(
+        record(
           {
             kind: parsed.unsigned ? 'unsigned' : 'malformed',
             line: lineNo,
@@ -255,7 +260,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       // Defensive: no input may crash the verifier; an internal surprise is a malformed line.
       malformed++;
       const headerHost = parsed.m.hostname !== '-' ? { headerHost: parsed.m.hostname } : {};
-      log.record(
+      record(
         { kind: 'malformed', line: lineNo, ...headerHost, detail: `could not check: ${String(err)}` },
         out,
       );
@@ -312,7 +317,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     finish(): VerifyReport {
       const nowMs = clock();
       silenceProblems(nowMs, []);
-      for (const h of hosts.values()) for (const p of h.sessions.unended()) if (fresh(p)) log.record(p, []);
+      for (const h of hosts.values()) for (const p of h.sessions.unended()) if (fresh(p)) record(p, []);
       const gaps: Problem[] = [];
       const hostReports = [...hosts.values()].map((h) => hostReport(h, nowMs, gaps));
       return {
