@@ -1,6 +1,6 @@
 /**
- * The log-server recipe of docs/log-server.md, run for real: docs/rsyslog-server.conf and the
- * enrolment snippet from the doc, adapted only where a test must (port, directories under a temp
+ * The log-server recipe of docs/log-server.md, run for real: docs/rsyslog-server.conf (one
+ * verifier for every host, keys from a directory), adapted only where a test must (port, directories under a temp
  * dir, the fim program, no terminal messages), loaded into a real rsyslogd. A fim host (keygen,
  * baseline, check) sends its signed alerts; rsyslog stores them per host and feeds them to the live
  * `fim verify-log -` (omprog). Honest traffic raises no alert; forged, tampered and replayed
@@ -87,12 +87,17 @@ function replaceRequired(text: string, from: string, to: string): string {
   return text.replaceAll(from, to);
 }
 
-/** The enrolment snippet of docs/log-server.md ("On the log server"), as the shell would write it. */
-function enrolmentFromGuide(host: string): string {
-  const m = /cat > \/etc\/rsyslog\.d\/fim-hosts\/\$host\.conf <<EOF\n([\s\S]*?)\nEOF\n/.exec(readText(GUIDE));
-  if (!m?.[1]) throw new Error('docs/log-server.md: enrolment heredoc not found');
-  return `${m[1].replaceAll('\\$', '\u0000').replaceAll('$host', host).replaceAll('\u0000', '$')}\n`;
+/** The one verifier's omprog action, as docs/log-server.md shows it. */
+function verifierFromGuide(): string {
+  const m =
+    /## The live verifier \(omprog\)[\s\S]*?```\n(action\(type="omprog" name="fim-verify"[\s\S]*?)\n```/.exec(
+      readText(GUIDE),
+    );
+  if (!m?.[1]) throw new Error('docs/log-server.md: the verifier action not found');
+  return m[1];
 }
+
+const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
 
 /** The paths of the documented setup, moved under `dir`; everything else is left as documented. */
 function adapt(text: string, dir: string, port?: number): string {
@@ -101,9 +106,10 @@ function adapt(text: string, dir: string, port?: number): string {
   if (t.includes('/var/spool/rsyslog')) t = t.replaceAll('/var/spool/rsyslog', `${dir}/work`);
   if (t.includes('/etc/rsyslog.d/fim-modules/'))
     t = t.replaceAll('/etc/rsyslog.d/fim-modules/', `${dir}/fim-modules/`);
-  if (t.includes('/etc/rsyslog.d/fim-hosts/'))
-    t = t.replaceAll('/etc/rsyslog.d/fim-hosts/', `${dir}/fim-hosts/`);
+  if (t.includes('/etc/rsyslog.d/fim-inputs/'))
+    t = t.replaceAll('/etc/rsyslog.d/fim-inputs/', `${dir}/fim-inputs/`);
   if (t.includes('/etc/fim/hosts/')) t = t.replaceAll('/etc/fim/hosts/', `${dir}/pubkeys/`);
+  if (t.includes('/etc/fim/hosts ')) t = t.replaceAll('/etc/fim/hosts ', `${dir}/pubkeys `);
   if (t.includes('/var/lib/fim/verify/')) t = t.replaceAll('/var/lib/fim/verify/', `${dir}/state/`);
   if (t.includes('/usr/bin/fim ')) t = t.replaceAll('/usr/bin/fim ', `${dir}/bin/fim `);
   if (port !== undefined) {
@@ -185,7 +191,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
   let conf: string;
   let port: number;
   const hostLog = () => join(dir, 'log', 'hosts', `${HOST}.log`);
-  const verifyOut = () => join(dir, 'log', 'verify', `${HOST}.out`);
+  const verifyOut = () => join(dir, 'log', 'verify', 'fleet.out');
   const alertsLog = () => join(dir, 'log', 'ALERTS.log');
   const run = (args: string[]) => fim([...args, '--config', config]);
   const honest = () => nonEmptyLines(hostLog()).filter((l) => l.includes(' fim '));
@@ -215,18 +221,8 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     if (k.code !== 0) throw new Error(`keygen failed (${k.code}): ${k.stderr}`);
 
     // The log server, as docs/log-server.md installs it: directories, the enrolled public key,
-    // the host's omprog block, and the main configuration.
-    for (const d of [
-      'log',
-      'log/hosts',
-      'log/verify',
-      'fim-hosts',
-      'fim-modules',
-      'pubkeys',
-      'work',
-      'bin',
-      'state',
-    ]) {
+    // and the main configuration with its one verifier.
+    for (const d of ['log', 'log/hosts', 'log/verify', 'fim-modules', 'pubkeys', 'work', 'bin', 'state']) {
       mkdirSync(join(dir, d), { recursive: true });
     }
     for (const m of SERVER_MODULES)
@@ -236,7 +232,6 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     // omprog's binary= is a command line; this stands in for the installed /usr/bin/fim.
     writeFileSync(join(dir, 'bin', 'fim'), `#!/bin/sh\nexec '${process.execPath}' '${FIM}' "$@"\n`);
     chmodSync(join(dir, 'bin', 'fim'), 0o755);
-    writeFileSync(join(dir, 'fim-hosts', `${HOST}.conf`), adapt(enrolmentFromGuide(HOST), dir));
     conf = join(dir, 'rsyslog-server.conf');
     writeFileSync(conf, adapt(readText(CONF_DOC), dir, port));
   });
@@ -246,24 +241,24 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     sb?.cleanup();
   });
 
-  it('the guide is consistent: its worked example is what the enrolment snippet writes', () => {
+  it('the guide is consistent: the one verifier it shows is the shipped one; enrolment is copying a key', () => {
     const guide = readText(GUIDE);
-    const example = /# \/etc\/rsyslog\.d\/fim-hosts\/worker-7\.conf[^\n]*\n([\s\S]*?)\n```/.exec(guide)?.[1];
-    expect(example).toBeDefined();
-    expect(`${example}\n`).toBe(enrolmentFromGuide('worker-7'));
-    // The shipped file is what the guide describes.
     const shipped = readText(CONF_DOC);
+    expect(squash(shipped)).toContain(squash(verifierFromGuide()));
+    expect(shipped.match(/type="omprog"/g)).toHaveLength(1);
+    expect(guide).toContain('install -m 0644 worker-7.pub /etc/fim/hosts/worker-7.pub\n');
     for (const s of [
       'input(type="imudp" port="514" ruleset="fimReceive")',
       'template(name="fimPerHostFile" type="string" string="/var/log/fim/hosts/%hostname:::secpath-replace%.log")',
-      'include(file="/etc/rsyslog.d/fim-hosts/*.conf" mode="optional")',
+      'binary="/usr/bin/fim verify-log --keys /etc/fim/hosts --max-silence 5m --state /var/lib/fim/verify/fleet.state -"',
+      'include(file="/etc/rsyslog.d/fim-inputs/*.conf" mode="optional")',
       'input(type="imfile" file="/var/log/fim/verify/*.out"',
     ]) {
       expect(shipped).toContain(s);
     }
   });
 
-  it('rsyslogd -N1 accepts the configuration with the enrolled host included', () => {
+  it('rsyslogd -N1 accepts the configuration', () => {
     const bin = findRsyslogd();
     if (!bin) throw new Error('rsyslogd not found');
     const r = spawnSync(bin, ['-N1', '-f', conf], { encoding: 'utf8', timeout: 30_000 });
@@ -340,7 +335,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
       (ks) => ks.length === 1,
       'the omprog verifier process',
     );
-    expect(kids[0]?.cmdline).toContain(`verify-log --pubkey ${pub} `);
+    expect(kids[0]?.cmdline).toContain(`verify-log --keys ${join(dir, 'pubkeys')} `);
     expect(kids[0]?.cmdline.endsWith(' -')).toBe(true);
 
     // What was stored verifies as a whole (the periodic check of the guide).
@@ -421,7 +416,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
       (fs) => fs.length === 2,
       'both hostile datagrams stored in the hosts directory',
     );
-    expect(readdirSync(join(dir, 'log', 'verify'))).toEqual([`${HOST}.out`]);
+    expect(readdirSync(join(dir, 'log', 'verify'))).toEqual(['fleet.out']);
     expect(readText(verifyOut())).not.toContain(nonce);
     expect(alerts().join('\n')).not.toContain(nonce);
     expect(existsSync(join(dir, 'log', `${HOST}.out`))).toBe(false);
