@@ -6,7 +6,13 @@ export { type AcceptOptions, type AcceptOutcome, accept } from './api/accept.js'
 export { type BaselineOptions, type BaselineOutcome, baseline } from './api/baseline.js';
 export { type CheckOptions, check } from './api/check.js';
 export { type DiffOptions, diff } from './api/diff.js';
-export { DEFAULT_FLEET_STATE, type FleetStatusOptions, fleetStatus } from './api/fleet.js';
+export {
+  DEFAULT_FLEET_STATE,
+  type FleetAckOptions,
+  type FleetStatusOptions,
+  fleetAck,
+  fleetStatus,
+} from './api/fleet.js';
 export { history, type RunFindings, showRun } from './api/history.js';
 export { type KeygenOptions, type KeygenOutcome, keygen } from './api/keygen.js';
 export { checkPolicies, type Explanation, explainPath } from './api/policy.js';

@@ -1,4 +1,4 @@
-import { fleetStatus } from '../api/fleet.js';
+import { fleetAck, fleetStatus } from '../api/fleet.js';
 import { writeFileAtomicSync } from '../atomic-file.js';
 import { displayBytes } from '../display.js';
 import { ExitCode, errnoCode, StorageError, UsageError } from '../errors.js';
@@ -32,4 +32,22 @@ export function fleetStatusCommand(
   if (o.json) io.out(`${JSON.stringify(status, null, 2)}\n`);
   else if (!o.quiet || status.attention > 0) io.out(formatFleetText(status));
   return status.attention > 0 ? ExitCode.attention : ExitCode.ok;
+}
+
+/** `fim fleet ack HOST...`: the hosts' problems so far are resolved; the status counts newer ones. */
+export function fleetAckCommand(
+  hosts: string[],
+  o: { state?: string; json?: boolean; quiet?: boolean },
+  io: Output,
+): number {
+  const acked = fleetAck({ hosts, ...(o.state !== undefined ? { state: o.state } : {}) });
+  if (o.json) io.out(`${JSON.stringify(Object.fromEntries(acked), null, 2)}\n`);
+  else if (!o.quiet)
+    for (const [host, a] of acked) {
+      const n = Object.values(a.problems).reduce((x, y) => x + y, 0);
+      io.out(
+        `${displayBytes(Buffer.from(host))}: ${n} problem(s) and ${a.missing} missing message(s) acknowledged\n`,
+      );
+    }
+  return ExitCode.ok;
 }

@@ -14,7 +14,7 @@ import { baselineCommand } from './cmd-baseline.js';
 import { checkCommand } from './cmd-check.js';
 import { diffCommand } from './cmd-diff.js';
 import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
-import { fleetStatusCommand } from './cmd-fleet.js';
+import { fleetAckCommand, fleetStatusCommand } from './cmd-fleet.js';
 import { historyCommand, showCommand } from './cmd-history.js';
 import { manifestCreateCommand, manifestKeygenCommand } from './cmd-manifest.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
@@ -251,6 +251,16 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('--html <file>', 'also write the status as a static HTML page')
     .option('-q, --quiet', 'print nothing when no host needs attention')
     .action((o) => run(Promise.resolve().then(() => fleetStatusCommand(o, io))));
+  fleet
+    .command('ack')
+    .description(
+      "after looking into them: the hosts' problems and missing messages so far are resolved; fleet status counts only newer ones",
+    )
+    .argument('<hosts...>', 'host names, as fleet status shows them')
+    .option('--state <file>', "the verifier's --state file (default /var/lib/fim/verify/fleet.state)")
+    .option('--json', 'machine-readable: what was acknowledged per host')
+    .option('-q, --quiet', 'print nothing')
+    .action((hosts: string[], o) => run(Promise.resolve().then(() => fleetAckCommand(hosts, o, io))));
 
   program
     .command('help')

@@ -44,8 +44,10 @@ export interface HostStatus {
   problems: Record<string, number>;
   missingMessages: number;
   recentProblems: { kind: string; at: string; detail: string }[];
-  /** Set when the host's root differs from the one most hosts with its label announced. */
+  /** Set when the host's deploy differs from the one most hosts with its label announced. */
   drift: string | null;
+  /** When its problems were last acknowledged (`fim fleet ack`); problems counts are since then. */
+  acknowledged: string | null;
   /** Why the host needs attention; empty when it does not. */
   attention: string[];
 }
@@ -135,16 +137,47 @@ function recent(p: RecentProblem): { kind: string; at: string; detail: string } 
   return { kind: p.kind, at: new Date(p.atMs).toISOString(), detail: p.detail };
 }
 
-/** The status of every host of `views` at `nowMs`, with `maxSilenceMs` as the silence limit. */
+/** What an operator acknowledged of a host (`fim fleet ack`): problems up to then are resolved. */
+export interface Acknowledged {
+  atMs: number;
+  problems: Readonly<Record<string, number>>;
+  missing: number;
+}
+
+/** The problems found since the acknowledgement: counts less what was acknowledged. */
+function unresolved(
+  v: HostView,
+  ack: Acknowledged | undefined,
+): Pick<HostView, 'problemCounts' | 'missing' | 'recent'> {
+  if (!ack) return v;
+  const problemCounts: Record<string, number> = {};
+  for (const [k, n] of Object.entries(v.problemCounts)) {
+    const left = n - (ack.problems[k] ?? 0);
+    if (left > 0) problemCounts[k] = left;
+  }
+  return {
+    problemCounts,
+    missing: Math.max(0, v.missing - ack.missing),
+    recent: v.recent.filter((p) => p.atMs > ack.atMs),
+  };
+}
+
+/**
+ * The status of every host of `views` at `nowMs`, with `maxSilenceMs` as the silence limit;
+ * problems and missing messages count only beyond what `acks` acknowledged.
+ */
 export function fleetStatus(
   views: ReadonlyMap<string, HostView>,
   nowMs: number,
   maxSilenceMs: number,
+  acks: ReadonlyMap<string, Acknowledged> = new Map(),
 ): FleetStatus {
   const drift = findDrift(views);
   const drifted = driftOf(drift);
   const hosts: HostStatus[] = [];
-  for (const [host, v] of [...views].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [host, all] of [...views].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const v = { ...all, ...unresolved(all, acks.get(host)) };
+    const ack = acks.get(host);
     const daemon = daemonState(v, nowMs, maxSilenceMs);
     const s = v.summary;
     const attention: string[] = [];
@@ -184,6 +217,7 @@ export function fleetStatus(
       missingMessages: v.missing,
       recentProblems: v.recent.map(recent),
       drift: driftWhy,
+      acknowledged: ack ? new Date(ack.atMs).toISOString() : null,
       attention,
     });
   }

@@ -148,6 +148,37 @@ describe.skipIf(!rsyslogAvailable() || !chromiumAvailable())('fim fleet status',
     expect((JSON.parse(silent.stdout) as StatusJson).hosts[0]?.attention[0]).toMatch(/^silent for /);
   });
 
+  it('a problem needs attention until it is acknowledged; a newer one needs it again', () => {
+    const copy = sb.path('ack.state');
+    copyFileSync(state, copy);
+    const w2 = readFileSync(rs.logFile, 'utf8')
+      .split('\n')
+      .find((l) => l.includes('host="worker-2"') && l.includes('ev="baseline"'));
+    expect(w2).toBeDefined();
+    const forge = (n: number) => {
+      const f = sb.path(`forged-${n}.log`);
+      writeFileSync(f, `${(w2 ?? '').replace('new baseline', `new baseline ${n}`)}\n`);
+      expect(fim(['verify-log', '--keys', enrolled, '--state', copy, '--max-silence', '0', f]).code).toBe(1);
+    };
+    const worker2 = () => {
+      const r = fim(['fleet', 'status', '--state', copy, '--max-silence', '1h', '--json']);
+      return (JSON.parse(r.stdout) as StatusJson).hosts.find((h) => h.host === 'worker-2');
+    };
+    forge(1);
+    expect(worker2()?.attention).toEqual(['1 problem(s): bad-signature 1']);
+    const ack = fim(['fleet', 'ack', '--state', copy, 'worker-2']);
+    expect(ack.code, ack.stderr).toBe(0);
+    expect(ack.stdout).toBe('worker-2: 1 problem(s) and 0 missing message(s) acknowledged\n');
+    expect(worker2()?.attention).toEqual([]);
+    expect(worker2()?.problems).toEqual({});
+    forge(2);
+    expect(worker2()?.attention).toEqual(['1 problem(s): bad-signature 1']);
+    // A host the state does not hold is refused, naming it.
+    const unknown = fim(['fleet', 'ack', '--state', copy, 'worker-9']);
+    expect(unknown.code).toBe(16);
+    expect(unknown.stderr).toContain('host worker-9 is not in');
+  });
+
   it('a missing state file is a usage error that names it', () => {
     const r = fim(['fleet', 'status', '--state', sb.path('nope.state')]);
     expect(r.code).toBe(16);

@@ -100,6 +100,24 @@ describe('fleet status', () => {
     expect(drift.old).toBeNull();
   });
 
+  test('an acknowledgement resolves the problems and missing messages up to it, not newer ones', () => {
+    const v = view({
+      problemCounts: { 'bad-signature': 3, replay: 1 },
+      missing: 5,
+      recent: [
+        { kind: 'bad-signature', atMs: NOW - 5000, detail: 'old' },
+        { kind: 'bad-signature', atMs: NOW - 1000, detail: 'new' },
+      ],
+    });
+    const ack = { atMs: NOW - 3000, problems: { 'bad-signature': 2, replay: 1 }, missing: 5 };
+    const [h] = fleetStatus(new Map([['h', v]]), NOW, LIMIT, new Map([['h', ack]])).hosts;
+    expect(h?.problems).toEqual({ 'bad-signature': 1 });
+    expect(h?.missingMessages).toBe(0);
+    expect(h?.recentProblems.map((p) => p.detail)).toEqual(['new']);
+    expect(h?.attention).toEqual(['1 problem(s): bad-signature 1']);
+    expect(h?.acknowledged).toBe(new Date(NOW - 3000).toISOString());
+  });
+
   test.each([
     [null, '-'],
     [{ low: 0, medium: 0, high: 0, critical: 0 }, '0'],
