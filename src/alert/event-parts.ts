@@ -108,6 +108,8 @@ export function parts(ev: WireEvent): Parts {
           ['open', String(st.openFindings)],
           ['fullcheck', st.lastFullCheckNs === null ? '-' : st.lastFullCheckNs.toString()],
         );
+        const sev = st.openBySeverity;
+        if (sev) for (const k of SEVERITIES) fixed.push([SEVERITY_PARAM[k], String(sev[k])]);
       }
       return {
         fixed,

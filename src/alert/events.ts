@@ -34,6 +34,8 @@ export interface HeartbeatStatus {
   files: number;
   dirty: number;
   openFindings: number;
+  /** The open findings by their rule's severity (left out past a bound). */
+  openBySeverity?: Readonly<Record<Severity, number>>;
   /** Time of the last full check, ns since the epoch; null before the first. */
   lastFullCheckNs: bigint | null;
 }

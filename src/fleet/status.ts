@@ -33,7 +33,10 @@ export interface HostStatus {
   root: string | null;
   /** The deploy digest announced with the label: equal on hosts with the same deploy. */
   deploy: string | null;
-  /** The newest signed check summary's findings by severity (null: it did not say, or none came). */
+  /**
+   * Findings by severity: the open ones of the daemon's newest heartbeat, else those of the newest
+   * signed check summary (null: neither said).
+   */
   findings: Record<Severity, number> | null;
   /** The newest summary's changed + added + removed, and when it was signed. */
   summaryFindings: number | null;
@@ -209,7 +212,8 @@ export function fleetStatus(
       label: v.label,
       root: v.announcedRoot,
       deploy: v.deploy,
-      findings: s?.bySeverity ?? null,
+      // A daemon's heartbeat counts what is open now; a one-shot check's summary what it found.
+      findings: v.openFindings !== null ? v.openBySeverity : (s?.bySeverity ?? null),
       summaryFindings,
       summaryTime: iso(s?.tNs ?? null),
       openFindings: v.openFindings,

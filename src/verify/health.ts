@@ -43,6 +43,8 @@ export class HostHealth {
   /** @internal */ deploy: string | null = null;
   /** @internal */ summary: SummaryHealth | null = null;
   /** @internal */ openFindings: number | null = null;
+  /** The heartbeat's open findings by severity; null when it did not say. */
+  /** @internal */ openBySeverity: Record<Severity, number> | null = null;
   /** @internal */ readonly problemCounts = new Map<string, number>();
   /** @internal */ recent: RecentProblem[] = [];
 
@@ -55,23 +57,19 @@ export class HostHealth {
     }
     if (ev === 'heartbeat') {
       const open = count(params.get('open'));
-      if (open !== null) this.openFindings = open;
+      if (open !== null) {
+        this.openFindings = open;
+        this.openBySeverity = severities(params);
+      }
     }
     if (ev === 'summary' && (this.summary === null || tNs >= this.summary.tNs)) {
-      const sev = {} as Record<Severity, number>;
-      let complete = true;
-      for (const k of SEVERITIES) {
-        const n = count(params.get(SEVERITY_PARAM[k]));
-        if (n === null) complete = false;
-        else sev[k] = n;
-      }
       this.summary = {
         tNs,
         added: count(params.get('added')) ?? 0,
         removed: count(params.get('removed')) ?? 0,
         changed: count(params.get('changed')) ?? 0,
         errors: count(params.get('errors')) ?? 0,
-        bySeverity: complete ? sev : null,
+        bySeverity: severities(params),
       };
     }
   }
@@ -83,6 +81,17 @@ export class HostHealth {
     this.recent.push({ kind: p.kind, atMs: nowMs, detail: p.detail.slice(0, DETAIL_CHARS) });
     if (this.recent.length > RECENT_PROBLEMS) this.recent.splice(0, this.recent.length - RECENT_PROBLEMS);
   }
+}
+
+/** The four severity counts of a summary or heartbeat; null unless all four are there. */
+function severities(params: ReadonlyMap<string, string>): Record<Severity, number> | null {
+  const sev = { low: 0, medium: 0, high: 0, critical: 0 };
+  for (const k of SEVERITIES) {
+    const n = count(params.get(SEVERITY_PARAM[k]));
+    if (n === null) return null;
+    sev[k] = n;
+  }
+  return sev;
 }
 
 function count(v: string | undefined): number | null {

@@ -269,20 +269,24 @@ function healthSnapshot(h: HostHealth): Json {
             bySeverity: s.bySeverity,
           },
     openFindings: h.openFindings,
+    openBySeverity: h.openBySeverity,
     problemCounts: [...h.problemCounts],
     recent: h.recent.map((p) => ({ ...p })),
   };
 }
 
+function readSeverities(r: Reader, v: Json, path: string): Record<Severity, number> | null {
+  if (v === null || v === undefined) return null;
+  const b = r.obj(v, path);
+  const out = { low: 0, medium: 0, high: 0, critical: 0 };
+  for (const k of SEVERITIES) out[k] = r.int(b[k], `${path}.${k}`);
+  return out;
+}
+
 function readSummary(r: Reader, v: Json): SummaryHealth | null {
   if (v === null) return null;
   const o = r.obj(v, 'health.summary');
-  let bySeverity: Record<Severity, number> | null = null;
-  if (o.bySeverity !== null) {
-    const b = r.obj(o.bySeverity, 'health.summary.bySeverity');
-    bySeverity = { low: 0, medium: 0, high: 0, critical: 0 };
-    for (const k of SEVERITIES) bySeverity[k] = r.int(b[k], `health.summary.bySeverity.${k}`);
-  }
+  const bySeverity = readSeverities(r, o.bySeverity, 'health.summary.bySeverity');
   return {
     tNs: r.ns(o.tNs, 'health.summary.tNs'),
     added: r.int(o.added, 'health.summary.added'),
@@ -299,6 +303,7 @@ function restoreHealth(r: Reader, h: HostHealth, v: Json): void {
   h.deploy = o.deploy === undefined ? null : r.strOrNull(o.deploy, 'health.deploy');
   h.summary = readSummary(r, o.summary);
   h.openFindings = o.openFindings === null ? null : r.int(o.openFindings, 'health.openFindings');
+  h.openBySeverity = readSeverities(r, o.openBySeverity, 'health.openBySeverity');
   // Bounded: one entry per problem kind at most.
   const counts = r.arr(o.problemCounts, 'health.problemCounts').slice(0, PROBLEM_KINDS.length);
   counts.forEach((x, i) => {
@@ -342,8 +347,9 @@ export interface HostView {
   /** The deploy digest announced with it (equal on hosts with the same deploy), null when none was. */
   deploy: string | null;
   summary: SummaryHealth | null;
-  /** Open findings, as the newest heartbeat counted them. */
+  /** Open findings, as the newest heartbeat counted them, and by severity where it said. */
   openFindings: number | null;
+  openBySeverity: Record<Severity, number> | null;
   problemCounts: Record<string, number>;
   recent: RecentProblem[];
 }
@@ -375,6 +381,7 @@ export function readHostView(v: Json, where: string): HostView {
     deploy: health.deploy,
     summary: health.summary,
     openFindings: health.openFindings,
+    openBySeverity: health.openBySeverity,
     problemCounts: Object.fromEntries(health.problemCounts),
     recent: health.recent,
   };

@@ -18,6 +18,7 @@ function view(over: Partial<HostView> = {}): HostView {
     deploy: 'd'.repeat(64),
     summary: null,
     openFindings: 0,
+    openBySeverity: null,
     problemCounts: {},
     recent: [],
     ...over,
