@@ -80,8 +80,15 @@ export interface Verifier {
   finish(): VerifyReport;
   /** Enrol more keys while running (a `--keys` directory that changed). */
   addKeys(keys: readonly EnrolledKey[]): void;
-  /** The state to keep for the next run (after finish). */
-  exportState(): { hosts: Map<string, unknown>; reported: string[]; handovers: [string, string][] };
+  /**
+   * The state to keep for the next run (after finish). `changedOnly`: only the hosts whose state
+   * changed since the last export that asked so (a live verifier's periodic save of a big fleet).
+   */
+  exportState(opts?: { changedOnly?: boolean }): {
+    hosts: Map<string, unknown>;
+    reported: string[];
+    handovers: [string, string][];
+  };
 }
 
 /** Everything known about one enrolled host, one part per module (key expiry as the newest heartbeat says). */
@@ -119,11 +126,18 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const reported = new Set(opts.state?.reported ?? []);
   const unknownHosts = new UnknownHosts();
   const log = new ProblemLog();
+  /** Hosts whose state changed since the last `exportState({ changedOnly })`. */
+  const changed = new Set<string>();
   /** Every problem goes to the report's log and, when it names an enrolled host, to its health. */
   const record = (p: Problem, out: Problem[]): void => {
     log.record(p, out);
-    if (p.host !== undefined) hosts.get(p.host)?.health.problem(p, clock());
+    const h = p.host !== undefined ? hosts.get(p.host) : undefined;
+    if (h) {
+      h.health.problem(p, clock());
+      changed.add(h.auth.key.host);
+    }
   };
+
   let lines = opts.linesBefore ?? 0;
   let malformed = 0;
   let foreign = 0;
@@ -137,6 +151,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       record(m.hostname !== '-' ? { ...problem, headerHost: m.hostname } : problem, out);
       return;
     }
+    changed.add(h.auth.key.host); // from here on, anything may move its state
     const verdict = h.auth.checkSeal(ev.get('ep') ?? '', line.seal, sigOk, lineNo);
     if (!verdict.ok) {
       record(verdict.problem, out);
@@ -335,9 +350,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       for (const k of keys) enrol(k);
     },
 
-    exportState() {
+    exportState(opts) {
       const out = new Map<string, unknown>();
-      for (const [name, h] of hosts) out.set(name, hostSnapshot(h));
+      for (const [name, h] of hosts)
+        if (!opts?.changedOnly || changed.has(name)) out.set(name, hostSnapshot(h));
+      if (opts?.changedOnly) changed.clear();
       return { hosts: out, reported: [...reported].slice(-MAX_REPORTED_KEYS), handovers: [...handovers] };
     },
   };

@@ -140,4 +140,22 @@ describe('verifier state across runs', () => {
     });
     expect(() => run([], { hosts: new Map([['h1', old]]), reported: new Set() })).not.toThrow();
   });
+
+  test('a periodic export of changed hosts only: a host is in it once something of it moved', () => {
+    const other = makeHostKeys('h2');
+    try {
+      const v = createVerifier({ pubkeys: [keys.pub, other.pub], maxSilenceMs: 0, now: () => NOW });
+      const all = log();
+      v.feedLine(all[0]!);
+      expect([...v.exportState({ changedOnly: true }).hosts.keys()]).toEqual(['h1']);
+      expect([...v.exportState({ changedOnly: true }).hosts.keys()]).toEqual([]);
+      // A forgery moves h1's counters: it is saved again.
+      v.feedLine(all[1]!.replace('ev="heartbeat"', 'ev="heartbeaT"'));
+      expect([...v.exportState({ changedOnly: true }).hosts.keys()]).toEqual(['h1']);
+      // The full export still holds every enrolled host.
+      expect([...v.exportState().hosts.keys()].sort()).toEqual(['h1', 'h2']);
+    } finally {
+      other.cleanup();
+    }
+  });
 });
