@@ -102,12 +102,18 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const clock = opts.now ?? Date.now;
   const certs = new CertificateCache();
   const hosts = new Map<string, Host>();
+  /**
+   * Hosts whose state changed since the last `exportState({ changedOnly })`; a newly enrolled host
+   * counts, so the state lists every enrolled host (one never heard from included) after a save.
+   */
+  const changed = new Set<string>();
   const enrol = (key: EnrolledKey): void => {
     const known = hosts.get(key.host);
     if (known) {
       known.auth.addKey(key);
       return;
     }
+    changed.add(key.host);
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
       sessions: new HostSessions(key.host, { skewMs, maxSilenceMs }),
@@ -126,8 +132,6 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const reported = new Set(opts.state?.reported ?? []);
   const unknownHosts = new UnknownHosts();
   const log = new ProblemLog();
-  /** Hosts whose state changed since the last `exportState({ changedOnly })`. */
-  const changed = new Set<string>();
   /** Every problem goes to the report's log and, when it names an enrolled host, to its health. */
   const record = (p: Problem, out: Problem[]): void => {
     log.record(p, out);

@@ -179,6 +179,24 @@ describe.skipIf(!rsyslogAvailable() || !chromiumAvailable())('fim fleet status',
     expect(unknown.stderr).toContain('host worker-9 is not in');
   });
 
+  it('an enrolled host never heard from is listed, and needs attention', () => {
+    const keys = sb.path('with-4');
+    mkdirSync(keys);
+    for (const h of HOSTS) copyFileSync(join(enrolled, `${h}.pub`), join(keys, `${h}.pub`));
+    mkdirSync(sb.path('worker-4'));
+    writeFileSync(
+      sb.path('worker-4', 'fim.yaml'),
+      'host: worker-4\npolicies: []\ndatabase: fim.db\nkeys: keys\n',
+    );
+    expect(fim(['keygen', '-q', '--epochs', '4', '--config', sb.path('worker-4', 'fim.yaml')]).code).toBe(0);
+    copyFileSync(sb.path('worker-4', 'keys', 'worker-4.pub'), join(keys, 'worker-4.pub'));
+    const st = sb.path('with-4.state');
+    fim(['verify-log', '--keys', keys, '--state', st, '--max-silence', '0', rs.logFile]);
+    const r = fim(['fleet', 'status', '--state', st, '--max-silence', '1h', '--json']);
+    const w4 = (JSON.parse(r.stdout) as StatusJson).hosts.find((h) => h.host === 'worker-4');
+    expect(w4).toMatchObject({ lastMessage: null, daemon: 'no-daemon', attention: ['never heard'] });
+  });
+
   it('a missing state file is a usage error that names it', () => {
     const r = fim(['fleet', 'status', '--state', sb.path('nope.state')]);
     expect(r.code).toBe(16);
