@@ -13,7 +13,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,12 +37,16 @@ import {
 import { waitFor } from '../helpers/wait.js';
 
 const DOCS = join(ROOT, 'docs');
-const RELP_MODULE = '/usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so';
+/** Where Debian's rsyslog-relp puts imrelp, on any architecture (/usr/lib/<triplet>/rsyslog/). */
+function relpModule(): string | undefined {
+  const dirs = ['/usr/lib/rsyslog', ...readdirSync('/usr/lib').map((d) => join('/usr/lib', d, 'rsyslog'))];
+  return dirs.map((d) => join(d, 'imrelp.so')).find((f) => existsSync(f));
+}
 
 function relpAvailable(): boolean {
   if (!rsyslogAvailable()) return false;
-  if (existsSync(RELP_MODULE)) return true;
-  if (process.env['CI']) throw new Error(`${RELP_MODULE} not found: CI must install rsyslog-relp`);
+  if (relpModule()) return true;
+  if (process.env['CI']) throw new Error('imrelp.so not found under /usr/lib: CI must install rsyslog-relp');
   process.stderr.write('\n*** SKIPPING relay tests: rsyslog-relp is not installed. ***\n\n');
   return false;
 }
