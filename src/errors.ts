@@ -22,6 +22,8 @@ export const ExitCode = {
   internal: 21,
   /** `fim verify-log`: something did not verify (forgery, gap, replay, silence, swapped root). */
   verifyProblems: 1,
+  /** `fim fleet status`: some host needs attention (silent, frozen, stopped, drifted, findings, problems). */
+  attention: 1,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

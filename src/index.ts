@@ -6,6 +6,13 @@ export { type AcceptOptions, type AcceptOutcome, accept } from './api/accept.js'
 export { type BaselineOptions, type BaselineOutcome, baseline } from './api/baseline.js';
 export { type CheckOptions, check } from './api/check.js';
 export { type DiffOptions, diff } from './api/diff.js';
+export {
+  DEFAULT_FLEET_STATE,
+  type FleetAckOptions,
+  type FleetStatusOptions,
+  fleetAck,
+  fleetStatus,
+} from './api/fleet.js';
 export { history, type RunFindings, showRun } from './api/history.js';
 export { type KeygenOptions, type KeygenOutcome, keygen } from './api/keygen.js';
 export { checkPolicies, type Explanation, explainPath } from './api/policy.js';
@@ -24,6 +31,7 @@ export {
   StorageError,
   UsageError,
 } from './errors.js';
+export type { DaemonState, DriftGroup, FleetStatus, HostStatus } from './fleet/status.js';
 export type { CheckReport, ErrorJson, FindingJson } from './report/report.js';
 export type { FileRecord, Finding, ScanError, Severity } from './types.js';
 export type { Problem, VerifyReport } from './verify/index.js';

@@ -4,8 +4,9 @@
  * them in RFC 5424 form, cuts what does not fit and signs; this module must not do either, nor
  * emit raw untrusted text (everything from the host goes through `safeText`).
  */
+import { SEVERITIES } from '../types.js';
 import type { WireEvent } from './events.js';
-import { safeText } from './sd.js';
+import { SEVERITY_PARAM, safeText } from './sd.js';
 
 export type Params = Array<[string, string]>;
 
@@ -107,6 +108,8 @@ export function parts(ev: WireEvent): Parts {
           ['open', String(st.openFindings)],
           ['fullcheck', st.lastFullCheckNs === null ? '-' : st.lastFullCheckNs.toString()],
         );
+        const sev = st.openBySeverity;
+        if (sev) for (const k of SEVERITIES) fixed.push([SEVERITY_PARAM[k], String(sev[k])]);
       }
       return {
         fixed,
@@ -126,6 +129,8 @@ export function parts(ev: WireEvent): Parts {
         ['errors', String(c.errors)],
       ];
       if (ev.runId !== undefined) fixed.push(['run', idText(ev.runId)]);
+      const sev = ev.bySeverity;
+      if (sev) for (const k of SEVERITIES) fixed.push([SEVERITY_PARAM[k], String(sev[k])]);
       return {
         fixed,
         cuttable: [],
@@ -136,6 +141,7 @@ export function parts(ev: WireEvent): Parts {
     case 'baseline': {
       const fixed: Params = [['root', safeText(ev.root)]];
       if (ev.baselineId !== undefined) fixed.push(['id', idText(ev.baselineId)]);
+      if (ev.deploy !== undefined) fixed.push(['deploy', safeText(ev.deploy)]);
       const cuttable: Params = ev.label !== undefined ? [['label', safeText(ev.label)]] : [];
       return { fixed, cuttable, msg: () => `new baseline, root ${safeText(ev.root)}` };
     }
@@ -144,8 +150,9 @@ export function parts(ev: WireEvent): Parts {
         fixed: [
           ['root', safeText(ev.root)],
           ['count', String(ev.accepted)],
+          ...(ev.deploy !== undefined ? [['deploy', safeText(ev.deploy)] as [string, string]] : []),
         ],
-        cuttable: [],
+        cuttable: ev.label !== undefined ? [['label', safeText(ev.label)]] : [],
         msg: () => `accepted ${ev.accepted} changes, new baseline root ${safeText(ev.root)}`,
       };
     case 'error': {

@@ -34,6 +34,8 @@ export interface HeartbeatStatus {
   files: number;
   dirty: number;
   openFindings: number;
+  /** The open findings by their rule's severity (left out past a bound). */
+  openBySeverity?: Readonly<Record<Severity, number>>;
   /** Time of the last full check, ns since the epoch; null before the first. */
   lastFullCheckNs: bigint | null;
 }
@@ -91,11 +93,25 @@ export type AlertEvent =
       lastJournalId: string | number;
     }
   /** End of a check run. */
-  | { type: 'summary'; baselineRoot: string | null; counts: Counts; runId?: string | number }
+  | {
+      type: 'summary';
+      baselineRoot: string | null;
+      counts: Counts;
+      runId?: string | number;
+      /** The run's findings by severity (the log server's fleet status shows them per host). */
+      bySeverity?: Readonly<Record<Severity, number>>;
+    }
   /** A new baseline was made: its root becomes the one the log server expects. */
-  | { type: 'baseline'; root: string; label?: string; baselineId?: string | number }
+  | {
+      type: 'baseline';
+      root: string;
+      label?: string;
+      baselineId?: string | number;
+      /** The deploy digest (store/deploy-digest.ts): equal on hosts with the same deploy. */
+      deploy?: string;
+    }
   /** Reviewed changes were accepted into the baseline: a new root. */
-  | { type: 'accept'; root: string; accepted: number }
+  | { type: 'accept'; root: string; accepted: number; label?: string; deploy?: string }
   | { type: 'error'; code: string; message: string; path?: Uint8Array }
   /**
    * The daemon reloaded its configuration and policy (SIGHUP): the policy hashes before and after

@@ -9,6 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import { displayBytes } from '../display.js';
+import type { Severity } from '../types.js';
+
+/** A summary's parameter for the count of each severity (verify/health.ts reads the same names). */
+export const SEVERITY_PARAM: Readonly<Record<Severity, string>> = {
+  low: 'sevlow',
+  medium: 'sevmedium',
+  high: 'sevhigh',
+  critical: 'sevcritical',
+};
 
 /** 32473 is the private enterprise number reserved for documentation (RFC 5612). */
 export const SD_ID_EVENT = 'fim@32473';

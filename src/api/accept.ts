@@ -5,6 +5,7 @@
 
 import { loadKeyStore, openAlerter, rootSigner, rootVerifier, sendAndClose } from '../evidence.js';
 import { type AcceptResult, acceptFindings } from '../ops/accept.js';
+import { deployDigestOf } from '../ops/baseline.js';
 
 /** The strength a journaled finding was explained with, for showing what accept took and left. */
 export { explainedStrength } from '../ops/accept.js';
@@ -45,7 +46,13 @@ export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
       ...(o.label ? { label: o.label } : {}),
     });
     await sendAndClose(openAlerter(cfg, keys, store, undefined, 'accept'), [
-      { type: 'accept', root: r.meta.root.toString('hex'), accepted: r.accepted.length },
+      {
+        type: 'accept',
+        root: r.meta.root.toString('hex'),
+        accepted: r.accepted.length,
+        label: r.meta.label,
+        deploy: deployDigestOf(store, r.meta),
+      },
     ]);
     return r;
   } finally {

@@ -4,7 +4,7 @@
  */
 import { ExitCode } from '../errors.js';
 import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
-import { createBaseline } from '../ops/baseline.js';
+import { createBaseline, deployDigestOf } from '../ops/baseline.js';
 import type { ScanStats } from '../scan/scan.js';
 import type { BaselineMeta } from '../store/store.js';
 import type { ScanError } from '../types.js';
@@ -47,7 +47,13 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
     await sendAndClose(openAlerter(cfg, keys, store, undefined, 'baseline'), [
-      { type: 'baseline', root: r.meta.root.toString('hex'), label: r.meta.label, baselineId: r.meta.id },
+      {
+        type: 'baseline',
+        root: r.meta.root.toString('hex'),
+        label: r.meta.label,
+        baselineId: r.meta.id,
+        deploy: deployDigestOf(store, r.meta),
+      },
     ]);
     return {
       host: cfg.host,

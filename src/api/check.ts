@@ -102,6 +102,8 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       });
       batch.length = 0;
     };
+    // The streamed findings by severity (r.findings stays empty when they stream).
+    const streamedSeverity: Record<Severity, number> = { low: 0, medium: 0, high: 0, critical: 0 };
     let r: ReturnType<typeof runCheck>;
     try {
       r = runCheck({
@@ -117,6 +119,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         ...(o.onFinding
           ? {
               onFinding: (f: Finding) => {
+                streamedSeverity[f.severity]++;
                 batch.push(f);
                 if (batch.length >= BATCH) flush();
               },
@@ -177,6 +180,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
       baselineRoot: r.baseline.root.toString('hex'),
       counts: report.summary,
       runId,
+      bySeverity: o.onFinding ? streamedSeverity : severityCounts(r.findings),
     };
     if (o.onFinding) await sendAndClose(alerter, [summaryEvent]);
     else
@@ -189,4 +193,11 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
     writer?.close();
     store.close();
   }
+}
+
+/** Findings by severity, for the signed summary. */
+function severityCounts(findings: readonly Finding[]): Record<Severity, number> {
+  const out: Record<Severity, number> = { low: 0, medium: 0, high: 0, critical: 0 };
+  for (const f of findings) out[f.severity]++;
+  return out;
 }

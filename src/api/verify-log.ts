@@ -45,6 +45,13 @@ export interface VerifyLogOptions {
   tickMs?: number;
   /** The state file (`--state`): per-host state kept between runs. */
   state?: string;
+  /**
+   * Standard input only: when aborted (rsyslog stopping the omprog program with SIGTERM), stop
+   * reading, commit the lines already read, save the state as at a tick, and return a report
+   * marked `interrupted` that judges nothing (no final gaps, no unended sessions: the stream is
+   * not over, and the next verifier continues it).
+   */
+  signal?: AbortSignal;
 }
 
 /** Bytes of a file's start that identify it beside its inode (a file rewritten in place is new). */
@@ -53,7 +60,10 @@ const HEAD_BYTES = 256;
 /** Verify `input`: a stream, or the path of a stored log file. */
 export async function verifyLog(input: Readable | string, o: VerifyLogOptions): Promise<VerifyReport> {
   const files = [...o.pubkeys, ...(o.keysDir !== undefined ? pubFilesIn(o.keysDir) : [])];
-  if (files.length === 0)
+  // Live with a keys directory, an empty one is a log server with no host enrolled yet: the
+  // verifier runs, reports each message as an unknown host, and enrols keys as they are copied in.
+  const enrolLater = o.keysDir !== undefined && typeof input !== 'string';
+  if (files.length === 0 && !enrolLater)
     throw new UsageError(
       'give the enrolled public key of each host with --pubkey FILE, or a directory of them with --keys DIR',
     );
@@ -85,21 +95,36 @@ export async function verifyLog(input: Readable | string, o: VerifyLogOptions): 
         });
       throw err;
     }
-    const save = (report?: VerifyReport) => {
+    const save = (report?: VerifyReport, changedOnly = false) => {
       if (!state) return;
-      const { hosts, reported, handovers } = verifier.exportState();
+      const { hosts, reported, handovers } = verifier.exportState({ changedOnly });
       const pos = source.position?.(report?.lines ?? 0);
       state.save({ hosts, reported }, report && pos ? pos : undefined, handovers);
     };
     // Live, a key enrolled into the --keys directory is used from its next message on.
     if (o.keysDir !== undefined && typeof input !== 'string') watcher = watchKeys(o.keysDir, verifier);
-    const report = await verifyStream(source.stream, verifier, {
+    const live = typeof input !== 'string';
+    const interrupted = () => live && o.signal?.aborted === true;
+    // Interrupted, the run ends without `finish`: it would judge an unfinished stream.
+    let lines = 0;
+    const driven: Verifier = {
+      ...verifier,
+      commit: (p, ok) => {
+        lines++;
+        return verifier.commit(p, ok);
+      },
+      finish: () => (interrupted() ? interruptedReport(lines) : verifier.finish()),
+    };
+    const report = await verifyStream(source.stream, driven, {
       ...(o.onProblem ? { onProblem: o.onProblem } : {}),
       ...(o.tickMs ? { tickMs: o.tickMs } : {}),
+      ...(live && o.signal ? { signal: o.signal } : {}),
       // Live input has no end to wait for: keep the state as it goes.
-      ...(state && typeof input !== 'string' ? { onTick: () => save() } : {}),
+      // Only the hosts that changed since: a fleet of 10,000 is not rewritten every minute.
+      ...(state && typeof input !== 'string' ? { onTick: () => save(undefined, true) } : {}),
     });
-    save(report);
+    if (report.interrupted) save();
+    else save(report);
     return report;
   } finally {
     watcher?.close();
@@ -235,4 +260,20 @@ function openStream(file: string, start: number, end: number): Promise<Readable>
     s.once('open', () => resolvePromise(s));
     s.once('error', (err: Error) => reject(new UsageError(`cannot read ${file}: ${err.message}`)));
   });
+}
+
+/** The report of a run stopped before its input ended: it judges nothing. */
+function interruptedReport(lines: number): VerifyReport {
+  return {
+    version: 1,
+    lines,
+    malformed: 0,
+    foreign: 0,
+    unknownHosts: {},
+    hosts: [],
+    problems: [],
+    problemCount: 0,
+    problemsOmitted: 0,
+    interrupted: true,
+  };
 }

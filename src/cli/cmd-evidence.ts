@@ -71,6 +71,9 @@ export async function keygenCommand(
   return ExitCode.ok;
 }
 
+/** How long a live verifier whose input ended waits for rsyslog's SIGTERM before its summary. */
+const SIGTERM_GRACE_MS = 1000;
+
 export async function verifyLogCommand(
   file: string,
   o: {
@@ -91,8 +94,13 @@ export async function verifyLogCommand(
   if (o.skew !== undefined && skewMs === undefined)
     throw new UsageError('--skew must be a duration such as 120s');
   const live = file === '-';
+  // Live, rsyslog stops the verifier with SIGTERM (signalOnClose): keep the state and end quietly.
+  const stopped = new AbortController();
+  const onTerm = () => stopped.abort();
+  if (live) process.once('SIGTERM', onTerm);
   // Live (omprog): one line per problem as soon as it is found, nothing while all is well.
   const report = await verifyLog(live ? process.stdin : file, {
+    ...(live ? { signal: stopped.signal } : {}),
     pubkeys: o.pubkey ?? [],
     ...(o.keys !== undefined ? { keysDir: o.keys } : {}),
     ...(maxSilenceMs !== undefined ? { maxSilenceMs } : {}),
@@ -104,6 +112,22 @@ export async function verifyLogCommand(
       ? { tickMs: Math.min(maxSilenceMs || 10_000, 60_000) }
       : {}),
   });
+  if (live) {
+    // rsyslog sends SIGTERM as it closes the pipe, and the end of input may be read first: a
+    // summary printed then would become alerts. So the summary waits a moment for that signal.
+    if (!stopped.signal.aborted)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, SIGTERM_GRACE_MS);
+        const early = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        stopped.signal.addEventListener('abort', early, { once: true });
+      });
+    process.removeListener('SIGTERM', onTerm);
+  }
+  // Stopped by rsyslog: nothing to print (omprog's output= file turns every line into an alert).
+  if (report.interrupted || stopped.signal.aborted) return ExitCode.ok;
   if (o.json) io.out(`${JSON.stringify(report, null, 2)}\n`);
   else if (live) io.err(formatVerifyReport(report));
   else if (!o.quiet || problemsFound(report)) io.out(formatVerifyReport(report));

@@ -22,7 +22,8 @@ Exit status when a run stops (any command):
   19  database or I/O failure
   20  key problem (missing, unreadable, too permissive, failed certificate)
   21  internal error (a bug: please report it)
-verify-log: 0 all verified, 1 problems found, 16+ as above.`;
+verify-log: 0 all verified, 1 problems found, 16+ as above.
+fleet status: 0 every host is fine, 1 some host needs attention, 16+ as above.`;
 
 function version(): string {
   try {
@@ -236,6 +237,36 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .option('-q, --quiet', 'print nothing when all verifies')
     .action((file: string, o) =>
       run(import('./cmd-evidence.js').then((m) => m.verifyLogCommand(file, o, io))),
+    );
+
+  const fleet = program
+    .command('fleet')
+    .description('on the log server: the state of every host the verifier knows');
+  fleet
+    .command('status')
+    .description(
+      "each host's daemon state, last message and heartbeat, baseline, findings and problems, and drift (same label, different roots); exit 1 when a host needs attention",
+    )
+    .option('--state <file>', "the verifier's --state file (default /var/lib/fim/verify/fleet.state)")
+    .option(
+      '--max-silence <duration>',
+      'a host with no verified message for longer than this is silent (default 3m)',
+    )
+    .option('--json', 'machine-readable status')
+    .option('--html <file>', 'also write the status as a static HTML page')
+    .option('-q, --quiet', 'print nothing when no host needs attention')
+    .action((o) => run(import('./cmd-fleet.js').then((m) => m.fleetStatusCommand(o, io))));
+  fleet
+    .command('ack')
+    .description(
+      "after looking into them: the hosts' problems and missing messages so far are resolved; fleet status counts only newer ones",
+    )
+    .argument('<hosts...>', 'host names, as fleet status shows them')
+    .option('--state <file>', "the verifier's --state file (default /var/lib/fim/verify/fleet.state)")
+    .option('--json', 'machine-readable: what was acknowledged per host')
+    .option('-q, --quiet', 'print nothing')
+    .action((hosts: string[], o) =>
+      run(import('./cmd-fleet.js').then((m) => m.fleetAckCommand(hosts, o, io))),
     );
 
   program

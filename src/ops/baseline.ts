@@ -7,6 +7,7 @@ import { BaselineIntegrityError, CorruptRowError, errnoCode, FimError, StorageEr
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
+import { DeployDigest } from '../store/deploy-digest.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
 import type { FileRecord, ScanError } from '../types.js';
@@ -145,4 +146,11 @@ export function checkRoot(store: Store, meta: BaselineMeta, root: RootBuilder): 
         'Investigate, then rebuild from a known-good state with "fim baseline".',
     );
   }
+}
+
+/** A baseline's deploy digest (store/deploy-digest.ts), from its stored records. */
+export function deployDigestOf(store: Store, meta: BaselineMeta): string {
+  const d = new DeployDigest();
+  for (const r of store.records(meta.id)) d.add(r.key, r.record);
+  return d.finish(meta.policyHash);
 }

@@ -32,8 +32,27 @@ const STATE_KIND: FileKind = {
     );
     CREATE TABLE handover (host TEXT NOT NULL, pubkey TEXT NOT NULL, PRIMARY KEY (host, pubkey));
     `,
+    // `fim fleet ack`: what an operator acknowledged of a host (never written by the verifier).
+    `
+    CREATE TABLE fleet_ack (
+      host TEXT PRIMARY KEY,
+      at_ms INTEGER NOT NULL,
+      problems TEXT NOT NULL,
+      missing INTEGER NOT NULL
+    );
+    `,
   ],
 };
+
+/** What `fim fleet ack` recorded for a host: its problem counts and missing messages at that time. */
+export interface FleetAck {
+  atMs: number;
+  problems: Record<string, number>;
+  missing: number;
+}
+
+/** Problem kinds an acknowledgement may hold (a bound on what is read back). */
+const MAX_ACK_KINDS = 64;
 
 /** Where an input file was read up to: its identity, the byte offset after the last whole line, lines so far. */
 export interface InputPosition {
@@ -107,6 +126,46 @@ export class VerifyStateFile {
       out.set(r.host, [...(out.get(r.host) ?? []), r.pubkey]);
     }
     return out;
+  }
+
+  /** The acknowledgements of `fim fleet ack`, by host; a row that is not what ack writes is refused. */
+  acks(): Map<string, FleetAck> {
+    const out = new Map<string, FleetAck>();
+    const w = { ...this.where, table: 'fleet_ack' };
+    for (const r of this.db.prepare('SELECT host, at_ms, problems, missing FROM fleet_ack').all() as Row[]) {
+      const bad = () =>
+        new StorageError(`${this.file}: a fleet_ack row is not what fim fleet ack writes; ${STATE_KIND.fix}`);
+      if (typeof r.host !== 'string' || typeof r.problems !== 'string') throw bad();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(r.problems);
+      } catch {
+        throw bad();
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad();
+      const entries = Object.entries(parsed);
+      if (
+        entries.length > MAX_ACK_KINDS ||
+        entries.some(([, n]) => !Number.isSafeInteger(n) || (n as number) < 0)
+      )
+        throw bad();
+      out.set(r.host, {
+        atMs: count(r.at_ms, w, 'at_ms'),
+        problems: Object.fromEntries(entries) as Record<string, number>,
+        missing: count(r.missing, w, 'missing'),
+      });
+    }
+    return out;
+  }
+
+  /** Records acknowledgements (one transaction); the verifier never touches them. */
+  ack(acks: ReadonlyMap<string, FleetAck>): void {
+    const put = this.db.prepare(
+      'INSERT OR REPLACE INTO fleet_ack (host, at_ms, problems, missing) VALUES (?, ?, ?, ?)',
+    );
+    writeTransaction({ db: this.db, file: this.file }, () => {
+      for (const [host, a] of acks) put.run(host, a.atMs, JSON.stringify(a.problems), a.missing);
+    });
   }
 
   /** Saves everything in one transaction. */

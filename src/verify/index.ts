@@ -1,5 +1,6 @@
 /** verify-log: checks stored fim alerts for forgery, loss, replay, restarts, silence, swapped baselines. Re-exports only. */
 export { DEFAULT_SKEW_MS, type SignatureCheck } from './auth.js';
+export type { RecentProblem, SummaryHealth } from './health.js';
 export type { PreparedLine } from './line.js';
 export { parseSyslogLine, type SdElement, type SyslogMessage } from './parse.js';
 export {
@@ -16,7 +17,7 @@ export { ROOT_HANDOVER_MS } from './roots.js';
 export { formatIntervals, type Interval, SequenceTracker } from './sequence.js';
 export { REORDER_WINDOW } from './sessions.js';
 export { DEFAULT_MAX_SILENCE_MS } from './silence.js';
-export { SnapshotError } from './snapshot.js';
+export { type HostView, readHostView, SnapshotError } from './snapshot.js';
 export { type VerifyStreamOptions, verifyStream } from './stream.js';
 export {
   createVerifier,

@@ -60,7 +60,7 @@ export function prepareLine(line: string): PreparedLine {
   } catch {
     m = null;
   }
-  if (!m) return malformed('not an RFC 5424 message');
+  if (!m) return malformed('not an RFC 5424 message', undefined, guessHeaderHost(line));
   const eventEl = m.sd.find((e) => e.id === SD_ID_EVENT);
   if (!eventEl) {
     if (m.appName !== 'fim') return FOREIGN;
@@ -81,6 +81,25 @@ export function prepareLine(line: string): PreparedLine {
     seal = null;
   }
   return { signature: seal?.check ?? null, parsed: { kind: 'fim', m, ev, seal } };
+}
+
+/** An RFC 5424 header, or an RFC 3164 one (with or without its PRI, as rsyslog's default file format stores it). */
+const HEADER_HOST_RES = [
+  /^<\d{1,3}>1 \S{1,64} (\S{1,255}) /,
+  /^(?:<\d{1,3}>)?[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d (\S{1,255}) /,
+];
+
+/**
+ * The host name a line that is not valid RFC 5424 claims, where its start reads as a syslog
+ * header, so even that problem names a host to look at (unverified: anyone can claim any name).
+ */
+export function guessHeaderHost(line: string): string | undefined {
+  const head = line.slice(0, 400);
+  for (const re of HEADER_HOST_RES) {
+    const h = re.exec(head)?.[1];
+    if (h !== undefined) return h;
+  }
+  return undefined;
 }
 
 /** The fields every signed event carries, validated. */

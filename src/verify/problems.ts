@@ -110,6 +110,8 @@ export interface VerifyReport {
   problems: Problem[];
   problemCount: number;
   problemsOmitted: number;
+  /** Present when the run was stopped before its input ended (verify-log on standard input, SIGTERM). */
+  interrupted?: true;
 }
 
 /** The report keeps this many problems; the rest are counted in `problemsOmitted`. */

@@ -11,10 +11,17 @@ function safe(s: string): string {
   return displayBytes(Buffer.from(s, 'utf8'));
 }
 
+/**
+ * One problem line. It always names a host: the verified one (`host=`), else the one the line's
+ * header claims (`header-host=`, unverified), else `header-host=-` (the line names none), so an
+ * alert built from the line says where to look.
+ */
 export function formatProblem(p: Problem): string {
+  const named = p.host !== undefined || p.headerHost !== undefined;
   const where = [
     p.host !== undefined ? `host=${safe(p.host)}` : '',
     p.headerHost !== undefined ? `header-host=${safe(p.headerHost)}` : '',
+    named ? '' : 'header-host=-',
     p.sid !== undefined ? `session=${p.sid}` : '',
     p.seq !== undefined ? `seq=${p.seq}` : '',
     p.line !== undefined ? `line=${p.line}` : '',

@@ -8,8 +8,12 @@
  *
  * It converts; it must not judge messages, and it reads the modules' internal state only here.
  */
+
+import { SEVERITIES, type Severity } from '../types.js';
 import type { HostAuth } from './auth.js';
 import type { HostChain } from './chain.js';
+import { HostHealth, RECENT_PROBLEMS, type RecentProblem, type SummaryHealth } from './health.js';
+import { PROBLEM_KINDS } from './problems.js';
 import type { RootTracker } from './roots.js';
 import { SequenceTracker } from './sequence.js';
 import type { HostSessions, Session } from './sessions.js';
@@ -135,6 +139,7 @@ export interface HostParts {
   readonly sessions: HostSessions;
   readonly roots: RootTracker;
   readonly silence: SilenceWatch;
+  readonly health: HostHealth;
   keysExpireMs: number | null;
   /** Fingerprints of the key sets the host handed over to. */
   readonly handedTo: string[];
@@ -180,6 +185,7 @@ export function hostSnapshot(h: HostParts): Json {
     },
     keysExpireMs: h.keysExpireMs,
     handedTo: [...h.handedTo],
+    health: healthSnapshot(h.health),
   };
 }
 
@@ -242,4 +248,141 @@ export function restoreHost(h: HostParts, v: Json, where: string): void {
   r.arr(o.handedTo, 'handedTo').forEach((x, i) => {
     h.handedTo.push(r.str(x, `handedTo[${i}]`));
   });
+  // Absent in a state written before the fleet status: the host's health starts afresh.
+  if (o.health !== undefined) restoreHealth(r, h.health, o.health);
+}
+
+function healthSnapshot(h: HostHealth): Json {
+  const s = h.summary;
+  return {
+    label: h.label,
+    deploy: h.deploy,
+    summary:
+      s === null
+        ? null
+        : {
+            tNs: s.tNs.toString(),
+            added: s.added,
+            removed: s.removed,
+            changed: s.changed,
+            errors: s.errors,
+            bySeverity: s.bySeverity,
+          },
+    openFindings: h.openFindings,
+    openBySeverity: h.openBySeverity,
+    problemCounts: [...h.problemCounts],
+    recent: h.recent.map((p) => ({ ...p })),
+  };
+}
+
+function readSeverities(r: Reader, v: Json, path: string): Record<Severity, number> | null {
+  if (v === null || v === undefined) return null;
+  const b = r.obj(v, path);
+  const out = { low: 0, medium: 0, high: 0, critical: 0 };
+  for (const k of SEVERITIES) out[k] = r.int(b[k], `${path}.${k}`);
+  return out;
+}
+
+function readSummary(r: Reader, v: Json): SummaryHealth | null {
+  if (v === null) return null;
+  const o = r.obj(v, 'health.summary');
+  const bySeverity = readSeverities(r, o.bySeverity, 'health.summary.bySeverity');
+  return {
+    tNs: r.ns(o.tNs, 'health.summary.tNs'),
+    added: r.int(o.added, 'health.summary.added'),
+    removed: r.int(o.removed, 'health.summary.removed'),
+    changed: r.int(o.changed, 'health.summary.changed'),
+    errors: r.int(o.errors, 'health.summary.errors'),
+    bySeverity,
+  };
+}
+
+function restoreHealth(r: Reader, h: HostHealth, v: Json): void {
+  const o = r.obj(v, 'health');
+  h.label = r.strOrNull(o.label, 'health.label');
+  h.deploy = o.deploy === undefined ? null : r.strOrNull(o.deploy, 'health.deploy');
+  h.summary = readSummary(r, o.summary);
+  h.openFindings = o.openFindings === null ? null : r.int(o.openFindings, 'health.openFindings');
+  h.openBySeverity = readSeverities(r, o.openBySeverity, 'health.openBySeverity');
+  // Bounded: one entry per problem kind at most.
+  const counts = r.arr(o.problemCounts, 'health.problemCounts').slice(0, PROBLEM_KINDS.length);
+  counts.forEach((x, i) => {
+    const pair = r.arr(x, `health.problemCounts[${i}]`);
+    h.problemCounts.set(
+      r.str(pair[0], `health.problemCounts[${i}][0]`),
+      r.int(pair[1], `health.problemCounts[${i}][1]`),
+    );
+  });
+  h.recent = r
+    .arr(o.recent, 'health.recent')
+    .slice(-RECENT_PROBLEMS)
+    .map((x, i) => {
+      const p = r.obj(x, `health.recent[${i}]`);
+      return {
+        kind: r.str(p.kind, `health.recent[${i}].kind`),
+        atMs: r.int(p.atMs, `health.recent[${i}].atMs`),
+        detail: r.str(p.detail, `health.recent[${i}].detail`),
+      };
+    });
+}
+
+/** What `fim fleet status` reads of one host's saved state: checked like a restore, nothing else. */
+export interface HostView {
+  /** Newest verified message time (not future-dated), ns. */
+  lastNs: bigint | null;
+  /** The newest daemon session, if any. */
+  daemon: {
+    sid: string;
+    stopped: boolean;
+    lastNs: bigint;
+    lastHeartbeatNs: bigint | null;
+  } | null;
+  /** Messages missing in the sessions held (open gaps). */
+  missing: number;
+  pauses: number;
+  announcedRoot: string | null;
+  rootMismatches: number;
+  /** The baseline label last announced (a `baseline` or `accept`), null when none was. */
+  label: string | null;
+  /** The deploy digest announced with it (equal on hosts with the same deploy), null when none was. */
+  deploy: string | null;
+  summary: SummaryHealth | null;
+  /** Open findings, as the newest heartbeat counted them, and by severity where it said. */
+  openFindings: number | null;
+  openBySeverity: Record<Severity, number> | null;
+  problemCounts: Record<string, number>;
+  recent: RecentProblem[];
+}
+
+/** Reads a saved host state (`hostSnapshot`'s JSON from the state file) for the fleet status. */
+export function readHostView(v: Json, where: string): HostView {
+  const r = new Reader(where);
+  const o = r.obj(v, 'state');
+  if (o.v !== SNAPSHOT_VERSION)
+    throw new SnapshotError(`${where}: state version ${String(o.v)} is not ${SNAPSHOT_VERSION}`);
+  const s = r.obj(o.sessions, 'sessions');
+  const list = r.arr(s.list, 'sessions.list').map((x, i) => readSession(r, x, `sessions.list[${i}]`));
+  const daemonSid = r.strOrNull(s.daemon, 'sessions.daemon');
+  const d = daemonSid === null ? undefined : list.find((x) => x.sid === daemonSid);
+  const ro = r.obj(o.roots, 'roots');
+  const si = r.obj(o.silence, 'silence');
+  const health = new HostHealth();
+  if (o.health !== undefined) restoreHealth(r, health, o.health);
+  return {
+    lastNs: r.nsOrNull(si.lastNs, 'silence.lastNs'),
+    daemon: d
+      ? { sid: d.sid, stopped: d.stopped, lastNs: d.lastNs, lastHeartbeatNs: d.lastHeartbeatNs }
+      : null,
+    missing: list.reduce((n, x) => n + x.seq.missingCount(), 0),
+    pauses: r.int(s.pauses, 'sessions.pauses'),
+    announcedRoot: r.strOrNull(ro.announcedRoot, 'roots.announcedRoot'),
+    rootMismatches: r.int(ro.mismatches, 'roots.mismatches'),
+    label: health.label,
+    deploy: health.deploy,
+    summary: health.summary,
+    openFindings: health.openFindings,
+    openBySeverity: health.openBySeverity,
+    problemCounts: Object.fromEntries(health.problemCounts),
+    recent: health.recent,
+  };
 }

@@ -24,6 +24,8 @@ export interface VerifyStreamOptions {
   onTick?: () => void;
   /** Lines whose signatures may be in flight at once (memory bound of the pipeline). */
   window?: number;
+  /** When aborted, stop reading: the lines read so far are committed, then the run ends. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -55,8 +57,11 @@ export async function verifyStream(
   let inFlight = 0;
   let released: (() => void) | null = null;
   const state: { failure: { error: unknown } | null } = { failure: null };
+  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+  const stop = () => rl.close();
+  if (opts.signal?.aborted) stop();
+  opts.signal?.addEventListener('abort', stop, { once: true });
   try {
-    const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     for await (const line of rl) {
       if (state.failure) break;
       const p = verifier.prepare(line);
@@ -89,6 +94,7 @@ export async function verifyStream(
     if (state.failure) throw state.failure.error;
   } finally {
     if (timer) clearInterval(timer);
+    opts.signal?.removeEventListener('abort', stop);
   }
   return verifier.finish();
 }

@@ -21,6 +21,7 @@ import {
 } from '../keys/index.js';
 import { CertificateCache, DEFAULT_SKEW_MS, HostAuth, UnknownHosts } from './auth.js';
 import { readClaim } from './chain.js';
+import { HostHealth } from './health.js';
 import { eventFields, type ParsedLine, type PreparedLine, prepareLine } from './line.js';
 import { type HostReport, nsToMs, type Problem, ProblemLog, type VerifyReport } from './problems.js';
 import { RootTracker } from './roots.js';
@@ -79,8 +80,15 @@ export interface Verifier {
   finish(): VerifyReport;
   /** Enrol more keys while running (a `--keys` directory that changed). */
   addKeys(keys: readonly EnrolledKey[]): void;
-  /** The state to keep for the next run (after finish). */
-  exportState(): { hosts: Map<string, unknown>; reported: string[]; handovers: [string, string][] };
+  /**
+   * The state to keep for the next run (after finish). `changedOnly`: only the hosts whose state
+   * changed since the last export that asked so (a live verifier's periodic save of a big fleet).
+   */
+  exportState(opts?: { changedOnly?: boolean }): {
+    hosts: Map<string, unknown>;
+    reported: string[];
+    handovers: [string, string][];
+  };
 }
 
 /** Everything known about one enrolled host, one part per module (key expiry as the newest heartbeat says). */
@@ -94,17 +102,24 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const clock = opts.now ?? Date.now;
   const certs = new CertificateCache();
   const hosts = new Map<string, Host>();
+  /**
+   * Hosts whose state changed since the last `exportState({ changedOnly })`; a newly enrolled host
+   * counts, so the state lists every enrolled host (one never heard from included) after a save.
+   */
+  const changed = new Set<string>();
   const enrol = (key: EnrolledKey): void => {
     const known = hosts.get(key.host);
     if (known) {
       known.auth.addKey(key);
       return;
     }
+    changed.add(key.host);
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
       sessions: new HostSessions(key.host, { skewMs, maxSilenceMs }),
       roots: new RootTracker(key.host),
       silence: new SilenceWatch(key.host),
+      health: new HostHealth(),
       keysExpireMs: null,
       handedTo: [],
     });
@@ -117,6 +132,16 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const reported = new Set(opts.state?.reported ?? []);
   const unknownHosts = new UnknownHosts();
   const log = new ProblemLog();
+  /** Every problem goes to the report's log and, when it names an enrolled host, to its health. */
+  const record = (p: Problem, out: Problem[]): void => {
+    log.record(p, out);
+    const h = p.host !== undefined ? hosts.get(p.host) : undefined;
+    if (h) {
+      h.health.problem(p, clock());
+      changed.add(h.auth.key.host);
+    }
+  };
+
   let lines = opts.linesBefore ?? 0;
   let malformed = 0;
   let foreign = 0;
@@ -126,12 +151,14 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     const hostName = ev.get('host') ?? m.hostname;
     const h = hosts.get(hostName);
     if (!h) {
-      log.record(unknownHosts.note(hostName, lineNo), out);
+      const problem = unknownHosts.note(hostName, lineNo);
+      record(m.hostname !== '-' ? { ...problem, headerHost: m.hostname } : problem, out);
       return;
     }
+    changed.add(h.auth.key.host); // from here on, anything may move its state
     const verdict = h.auth.checkSeal(ev.get('ep') ?? '', line.seal, sigOk, lineNo);
     if (!verdict.ok) {
-      log.record(verdict.problem, out);
+      record(verdict.problem, out);
       return;
     }
     const f = eventFields(ev);
@@ -139,16 +166,13 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       // Correctly signed yet not our layout: a bug or another version, never trusted.
       malformed++;
       const host = h.auth.key.host;
-      log.record(
-        { kind: 'malformed', line: lineNo, host, detail: 'signed message with an unknown layout' },
-        out,
-      );
+      record({ kind: 'malformed', line: lineNo, host, detail: 'signed message with an unknown layout' }, out);
       return;
     }
     const at = { line: lineNo, sid: f.sid, seq: f.seq };
     const late = h.auth.checkTime(verdict.ep, f.tNs, at, verdict.key);
     if (late) {
-      log.record(late, out);
+      record(late, out);
       return;
     }
     // Dated past the verifier's clock plus the skew: a problem, and never "heard": one future-dated
@@ -169,14 +193,15 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         : {}),
       ...(f.ev === 'pause' && PAUSE_RE.test(paused) ? { pausedMs: Number(paused) } : {}),
     });
-    for (const p of seen.problems) log.record(p, out);
+    for (const p of seen.problems) record(p, out);
     // A duplicate or replay moves nothing else: it could only make an old state look current.
     if (!seen.session) return;
+    h.health.observe(f.ev, ev, f.tNs);
     if (f.ev === 'handover') handover(h, ev, verdict.key, f.tNs);
     const expires = ev.get('expires') ?? '';
     if (f.ev === 'heartbeat' && MS_RE.test(expires)) h.keysExpireMs = Number(expires);
     if (future) {
-      log.record(
+      record(
         {
           kind: 'future-dated',
           ...at,
@@ -187,8 +212,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       );
     } else h.silence.heard(f.tNs);
     const mismatch = h.roots.observe(f.ev, ev.get('root'), f.tNs, at, seen.session.firstNs);
-    if (mismatch) log.record(mismatch, out);
-    for (const p of h.sessions.streamGaps(seen.session)) log.record(p, out);
+    if (mismatch) record(mismatch, out);
+    for (const p of h.sessions.streamGaps(seen.session)) record(p, out);
   };
 
   /** Key sets the hosts handed over to, as enrolment texts (kept by --state). */
@@ -220,7 +245,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const silenceProblems = (nowMs: number, out: Problem[]): void => {
     for (const h of hosts.values()) {
       const p = h.silence.check(nowMs, maxSilenceMs);
-      if (p) log.record(p, out);
+      if (p) record(p, out);
     }
   };
 
@@ -237,7 +262,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
         return out;
       case 'malformed':
         malformed++;
-        log.record(
+        record(
           {
             kind: parsed.unsigned ? 'unsigned' : 'malformed',
             line: lineNo,
@@ -253,7 +278,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     } catch (err: unknown) {
       // Defensive: no input may crash the verifier; an internal surprise is a malformed line.
       malformed++;
-      log.record({ kind: 'malformed', line: lineNo, detail: `could not check: ${String(err)}` }, out);
+      const headerHost = parsed.m.hostname !== '-' ? { headerHost: parsed.m.hostname } : {};
+      record(
+        { kind: 'malformed', line: lineNo, ...headerHost, detail: `could not check: ${String(err)}` },
+        out,
+      );
     }
     return out;
   };
@@ -307,7 +336,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     finish(): VerifyReport {
       const nowMs = clock();
       silenceProblems(nowMs, []);
-      for (const h of hosts.values()) for (const p of h.sessions.unended()) if (fresh(p)) log.record(p, []);
+      for (const h of hosts.values()) for (const p of h.sessions.unended()) if (fresh(p)) record(p, []);
       const gaps: Problem[] = [];
       const hostReports = [...hosts.values()].map((h) => hostReport(h, nowMs, gaps));
       return {
@@ -325,9 +354,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       for (const k of keys) enrol(k);
     },
 
-    exportState() {
+    exportState(opts) {
       const out = new Map<string, unknown>();
-      for (const [name, h] of hosts) out.set(name, hostSnapshot(h));
+      for (const [name, h] of hosts)
+        if (!opts?.changedOnly || changed.has(name)) out.set(name, hostSnapshot(h));
+      if (opts?.changedOnly) changed.clear();
       return { hosts: out, reported: [...reported].slice(-MAX_REPORTED_KEYS), handovers: [...handovers] };
     },
   };

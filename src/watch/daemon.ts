@@ -2,14 +2,12 @@
  * `fim watch`, the daemon. It verifies the baseline, announces itself, watches every covered
  * directory, runs a full check (so whatever changed while it was down is reported), then turns
  * watcher events into dirty places and rescans them by bytes after a short debounce.
- *
  * What it owns: the lifecycle. It opens the database, the alerter and the scan worker and wires
  * the parts together: watch-set.ts (the watches), dirty-set.ts (dirty places and the debounce),
  * rescan.ts (rescans and full checks), reporter.ts with open-findings.ts (what is new, the same or
  * resolved; journaled through src/ops/journal.ts before it is logged or sent). It runs the timers
  * (heartbeat, periodic full check, fallback scans, baseline poll), adopts a new baseline, reloads
  * on SIGHUP and stops cleanly on SIGTERM.
- *
  * What it must not do: trust an event's name (it is a hint), crash on anything the file system or
  * the network does, write the journal's tables itself, or grow without bound in a storm (past a
  * limit the dirty set collapses into one full check).
@@ -33,6 +31,7 @@ import { DatabaseIdentity } from './db-identity.js';
 import { DirectoryDigests } from './dir-digests.js';
 import { DirtySet, MAX_DIRTY, placesOf } from './dirty-set.js';
 import { heartbeatLine, type Logger, Pri } from './log.js';
+import { openBySeverity } from './open-findings.js';
 import { configHash, reloadNotice, selfPaths } from './reload.js';
 import { FindingReporter } from './reporter.js';
 import { type FullCheckSummary, Rescanner } from './rescan.js';
@@ -294,6 +293,7 @@ export class Daemon {
       files: this.files,
       dirty: this.dirty.size,
       openFindings: this.findings.open.size,
+      ...openBySeverity(this.findings.open.keys(), this.index),
       lastFullCheckNs: this.lastFullCheckNs,
     };
     this.log(Pri.debug, heartbeatLine(status));

@@ -12,8 +12,10 @@
  * anything, or scan. The diff reads its inputs and returns a new value; it changes nothing.
  */
 import { Blake3 } from '../hash/blake3.js';
-import { pathToKey, type ScopeSet, SortedKeys } from '../path-key.js';
+import { keyToPath, pathToKey, type ScopeSet, SortedKeys } from '../path-key.js';
+import type { RuleIndex } from '../policy/rule-index.js';
 import type { Finding, ScanError } from '../types.js';
+import { SEVERITIES, type Severity } from '../types.js';
 
 /** Event rescans of a file that keeps changing before it is reported as unstable. */
 export const MAX_UNSTABLE = 5;
@@ -247,4 +249,25 @@ export class OpenFindings implements OpenView {
       else this.unstable.set(k, n);
     }
   }
+}
+
+/** Past this many open findings a heartbeat leaves their severities out (each is a rule lookup). */
+export const MAX_SEVERITY_COUNT = 10_000;
+
+/**
+ * The open findings by the severity of the rule that governs each path now (a signed manifest may
+ * have lowered one a step: that is not seen here), for the heartbeat; nothing past the bound.
+ */
+export function openBySeverity(
+  keys: Iterable<string>,
+  index: RuleIndex,
+): { openBySeverity?: Record<Severity, number> } {
+  const out = Object.fromEntries(SEVERITIES.map((k) => [k, 0])) as Record<Severity, number>;
+  let n = 0;
+  for (const k of keys) {
+    if (++n > MAX_SEVERITY_COUNT) return {};
+    const c = index.classify(keyToPath(Buffer.from(k, 'latin1')));
+    if (c.status !== 'uncovered') out[c.rule.severity]++;
+  }
+  return { openBySeverity: out };
 }

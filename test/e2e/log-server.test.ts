@@ -1,6 +1,6 @@
 /**
- * The log-server recipe of docs/log-server.md, run for real: docs/rsyslog-server.conf and the
- * enrolment snippet from the doc, adapted only where a test must (port, directories under a temp
+ * The log-server recipe of docs/log-server.md, run for real: docs/rsyslog-server.conf (one
+ * verifier for every host, keys from a directory), adapted only where a test must (port, directories under a temp
  * dir, the fim program, no terminal messages), loaded into a real rsyslogd. A fim host (keygen,
  * baseline, check) sends its signed alerts; rsyslog stores them per host and feeds them to the live
  * `fim verify-log -` (omprog). Honest traffic raises no alert; forged, tampered and replayed
@@ -29,6 +29,9 @@ import { findRsyslogd, freeUdpPort, rsyslogAvailable, spawnRsyslogd } from '../h
 import { waitFor } from '../helpers/wait.js';
 
 const CONF_DOC = join(ROOT, 'docs', 'rsyslog-server.conf');
+const MODULES_DOC = join(ROOT, 'docs', 'rsyslog-modules');
+/** The modules the guide installs for the server, in install order. */
+const SERVER_MODULES = ['imudp', 'imfile', 'omprog'];
 const GUIDE = join(ROOT, 'docs', 'log-server.md');
 /** The enrolled host is this machine's name: what fim and logger both put in the syslog header. */
 const HOST = hostname();
@@ -84,21 +87,29 @@ function replaceRequired(text: string, from: string, to: string): string {
   return text.replaceAll(from, to);
 }
 
-/** The enrolment snippet of docs/log-server.md ("On the log server"), as the shell would write it. */
-function enrolmentFromGuide(host: string): string {
-  const m = /cat > \/etc\/rsyslog\.d\/fim-hosts\/\$host\.conf <<EOF\n([\s\S]*?)\nEOF\n/.exec(readText(GUIDE));
-  if (!m?.[1]) throw new Error('docs/log-server.md: enrolment heredoc not found');
-  return `${m[1].replaceAll('\\$', '\u0000').replaceAll('$host', host).replaceAll('\u0000', '$')}\n`;
+/** The one verifier's omprog action, as docs/log-server.md shows it. */
+function verifierFromGuide(): string {
+  const m =
+    /## The live verifier \(omprog\)[\s\S]*?```\n(action\(type="omprog" name="fim-verify"[\s\S]*?)\n```/.exec(
+      readText(GUIDE),
+    );
+  if (!m?.[1]) throw new Error('docs/log-server.md: the verifier action not found');
+  return m[1];
 }
+
+const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
 
 /** The paths of the documented setup, moved under `dir`; everything else is left as documented. */
 function adapt(text: string, dir: string, port?: number): string {
   let t = text;
   t = replaceRequired(t, '/var/log/fim/', `${dir}/log/`);
   if (t.includes('/var/spool/rsyslog')) t = t.replaceAll('/var/spool/rsyslog', `${dir}/work`);
-  if (t.includes('/etc/rsyslog.d/fim-hosts/'))
-    t = t.replaceAll('/etc/rsyslog.d/fim-hosts/', `${dir}/fim-hosts/`);
+  if (t.includes('/etc/rsyslog.d/fim-modules/'))
+    t = t.replaceAll('/etc/rsyslog.d/fim-modules/', `${dir}/fim-modules/`);
+  if (t.includes('/etc/rsyslog.d/fim-inputs/'))
+    t = t.replaceAll('/etc/rsyslog.d/fim-inputs/', `${dir}/fim-inputs/`);
   if (t.includes('/etc/fim/hosts/')) t = t.replaceAll('/etc/fim/hosts/', `${dir}/pubkeys/`);
+  if (t.includes('/etc/fim/hosts ')) t = t.replaceAll('/etc/fim/hosts ', `${dir}/pubkeys `);
   if (t.includes('/var/lib/fim/verify/')) t = t.replaceAll('/var/lib/fim/verify/', `${dir}/state/`);
   if (t.includes('/usr/bin/fim ')) t = t.replaceAll('/usr/bin/fim ', `${dir}/bin/fim `);
   if (port !== undefined) {
@@ -180,7 +191,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
   let conf: string;
   let port: number;
   const hostLog = () => join(dir, 'log', 'hosts', `${HOST}.log`);
-  const verifyOut = () => join(dir, 'log', 'verify', `${HOST}.out`);
+  const verifyOut = () => join(dir, 'log', 'verify', 'fleet.out');
   const alertsLog = () => join(dir, 'log', 'ALERTS.log');
   const run = (args: string[]) => fim([...args, '--config', config]);
   const honest = () => nonEmptyLines(hostLog()).filter((l) => l.includes(' fim '));
@@ -210,16 +221,17 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     if (k.code !== 0) throw new Error(`keygen failed (${k.code}): ${k.stderr}`);
 
     // The log server, as docs/log-server.md installs it: directories, the enrolled public key,
-    // the host's omprog block, and the main configuration.
-    for (const d of ['log', 'log/hosts', 'log/verify', 'fim-hosts', 'pubkeys', 'work', 'bin', 'state']) {
+    // and the main configuration with its one verifier.
+    for (const d of ['log', 'log/hosts', 'log/verify', 'fim-modules', 'pubkeys', 'work', 'bin', 'state']) {
       mkdirSync(join(dir, d), { recursive: true });
     }
+    for (const m of SERVER_MODULES)
+      copyFileSync(join(MODULES_DOC, `${m}.conf`), join(dir, 'fim-modules', `${m}.conf`));
     pub = join(dir, 'pubkeys', `${HOST}.pub`);
     copyFileSync(join(dir, 'keys', `${HOST}.pub`), pub);
     // omprog's binary= is a command line; this stands in for the installed /usr/bin/fim.
     writeFileSync(join(dir, 'bin', 'fim'), `#!/bin/sh\nexec '${process.execPath}' '${FIM}' "$@"\n`);
     chmodSync(join(dir, 'bin', 'fim'), 0o755);
-    writeFileSync(join(dir, 'fim-hosts', `${HOST}.conf`), adapt(enrolmentFromGuide(HOST), dir));
     conf = join(dir, 'rsyslog-server.conf');
     writeFileSync(conf, adapt(readText(CONF_DOC), dir, port));
   });
@@ -229,29 +241,74 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     sb?.cleanup();
   });
 
-  it('the guide is consistent: its worked example is what the enrolment snippet writes', () => {
+  it('the guide is consistent: the one verifier it shows is the shipped one; enrolment is copying a key', () => {
     const guide = readText(GUIDE);
-    const example = /# \/etc\/rsyslog\.d\/fim-hosts\/worker-7\.conf[^\n]*\n([\s\S]*?)\n```/.exec(guide)?.[1];
-    expect(example).toBeDefined();
-    expect(`${example}\n`).toBe(enrolmentFromGuide('worker-7'));
-    // The shipped file is what the guide describes.
     const shipped = readText(CONF_DOC);
+    expect(squash(shipped)).toContain(squash(verifierFromGuide()));
+    expect(shipped.match(/type="omprog"/g)).toHaveLength(1);
+    expect(guide).toContain('install -m 0644 worker-7.pub /etc/fim/hosts/worker-7.pub\n');
     for (const s of [
       'input(type="imudp" port="514" ruleset="fimReceive")',
       'template(name="fimPerHostFile" type="string" string="/var/log/fim/hosts/%hostname:::secpath-replace%.log")',
-      'include(file="/etc/rsyslog.d/fim-hosts/*.conf" mode="optional")',
+      'binary="/usr/bin/fim verify-log --keys /etc/fim/hosts --max-silence 5m --state /var/lib/fim/verify/fleet.state -"',
+      'include(file="/etc/rsyslog.d/fim-inputs/*.conf" mode="optional")',
       'input(type="imfile" file="/var/log/fim/verify/*.out"',
     ]) {
       expect(shipped).toContain(s);
     }
   });
 
-  it('rsyslogd -N1 accepts the configuration with the enrolled host included', () => {
+  it('rsyslogd -N1 accepts the configuration', () => {
     const bin = findRsyslogd();
     if (!bin) throw new Error('rsyslogd not found');
     const r = spawnSync(bin, ['-N1', '-f', conf], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/error/i);
+  });
+
+  it('the guide installs exactly the module files the configuration needs', () => {
+    const install =
+      /install -m 0644 (docs\/rsyslog-modules\/[\s\S]*?) \/etc\/rsyslog\.d\/fim-modules\/\n/.exec(
+        readText(GUIDE),
+      )?.[1];
+    expect(install).toBeDefined();
+    const files = (install ?? '').split(/[\s\\]+/).filter(Boolean);
+    expect(files).toEqual(SERVER_MODULES.map((m) => `docs/rsyslog-modules/${m}.conf`));
+  });
+
+  it('rsyslogd -N1 accepts it beside a main configuration that already loads imudp, once its module file is omitted', () => {
+    const bin = findRsyslogd();
+    if (!bin) throw new Error('rsyslogd not found');
+    const validate = (modules: string[]): { status: number | null; text: string } => {
+      const sub = join(dir, `beside-imudp-${modules.length}`);
+      mkdirSync(join(sub, 'fim-modules'), { recursive: true });
+      for (const m of modules)
+        copyFileSync(join(MODULES_DOC, `${m}.conf`), join(sub, 'fim-modules', `${m}.conf`));
+      const fimConf = join(sub, 'fim.conf');
+      writeFileSync(fimConf, readText(conf).replaceAll(`${dir}/fim-modules/`, `${sub}/fim-modules/`));
+      // An operator's main configuration: ordinary network syslog on imudp, then the drop-ins.
+      const main = join(sub, 'rsyslog.conf');
+      writeFileSync(
+        main,
+        [
+          'module(load="imudp")',
+          `input(type="imudp" address="127.0.0.1" port="${port + 1}")`,
+          `*.* action(type="omfile" file="${sub}/syslog")`,
+          `include(file="${fimConf}")`,
+          '',
+        ].join('\n'),
+      );
+      const r = spawnSync(bin, ['-N1', '-f', main], { encoding: 'utf8', timeout: 30_000 });
+      return { status: r.status, text: `${r.stdout}${r.stderr}` };
+    };
+    // With every module file, rsyslog refuses the second imudp: why the loads are separate files.
+    const twice = validate(SERVER_MODULES);
+    expect(twice.status).not.toBe(0);
+    expect(twice.text).toContain("module 'imudp' already in this config");
+    // Without imudp's file, the shipped configuration loads beside the operator's imudp.
+    const beside = validate(SERVER_MODULES.filter((m) => m !== 'imudp'));
+    expect(beside.status, beside.text).toBe(0);
+    expect(beside.text).not.toMatch(/error/i);
   });
 
   it('stores honest traffic per host and verifies it live without an alert', async () => {
@@ -278,7 +335,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
       (ks) => ks.length === 1,
       'the omprog verifier process',
     );
-    expect(kids[0]?.cmdline).toContain(`verify-log --pubkey ${pub} `);
+    expect(kids[0]?.cmdline).toContain(`verify-log --keys ${join(dir, 'pubkeys')} `);
     expect(kids[0]?.cmdline.endsWith(' -')).toBe(true);
 
     // What was stored verifies as a whole (the periodic check of the guide).
@@ -359,7 +416,7 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
       (fs) => fs.length === 2,
       'both hostile datagrams stored in the hosts directory',
     );
-    expect(readdirSync(join(dir, 'log', 'verify'))).toEqual([`${HOST}.out`]);
+    expect(readdirSync(join(dir, 'log', 'verify'))).toEqual(['fleet.out']);
     expect(readText(verifyOut())).not.toContain(nonce);
     expect(alerts().join('\n')).not.toContain(nonce);
     expect(existsSync(join(dir, 'log', `${HOST}.out`))).toBe(false);
@@ -404,5 +461,39 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     const kinds = report.problems.map((p) => p.kind).sort();
     // logger's forgery, the tampered finding, the post-restart marker; the replayed baseline.
     expect(kinds).toEqual(['bad-signature', 'bad-signature', 'bad-signature', 'duplicate']);
+  });
+
+  it("the guide's periodic job writes its problems to the alerts, once each, naming the host", async () => {
+    const script = /```sh\n(# fim-verify-periodic[\s\S]*?)```/.exec(readText(GUIDE))?.[1];
+    expect(script).toBeDefined();
+    const sh = replaceRequired(adapt(script ?? '', dir), 'fim verify-log ', `${dir}/bin/fim verify-log `);
+    const before = alerts().length;
+    const periodic = join(dir, 'log', 'verify', 'periodic.out');
+    const first = spawnSync('sh', ['-c', sh], { encoding: 'utf8', timeout: 60_000 });
+    expect(first.status, first.stderr).toBe(0);
+    const lines = nonEmptyLines(periodic);
+    expect(lines.map((l) => /^PROBLEM (\S+) host=(\S+) /.exec(l)?.slice(1, 3).join(' ')).sort()).toEqual(
+      ['bad-signature', 'bad-signature', 'bad-signature', 'duplicate'].map((k) => `${k} ${HOST}`),
+    );
+    // rsyslog's imfile turns each into the log server's alert, as it does the live verifier's.
+    const got = await until(alerts, (ls) => ls.length >= before + lines.length, 'the periodic alerts');
+    expect(got.slice(before).every((l) => l.includes('fim-verify:') && l.includes(`host=${HOST}`))).toBe(
+      true,
+    );
+    // With --state, a second run has nothing new to say.
+    const second = spawnSync('sh', ['-c', sh], { encoding: 'utf8', timeout: 60_000 });
+    expect(second.status, second.stderr).toBe(0);
+    expect(nonEmptyLines(periodic)).toHaveLength(lines.length);
+    // A verifier that cannot run is an alert line too, with the host.
+    writeFileSync(pub, 'not a key\n');
+    try {
+      expect(spawnSync('sh', ['-c', sh], { encoding: 'utf8', timeout: 60_000 }).status).toBe(0);
+      const failed = new RegExp(
+        `^PROBLEM verifier-failed host=${HOST}: \\S*fim verify-log exited (\\d+), see `,
+      );
+      expect(Number(failed.exec(nonEmptyLines(periodic).at(-1) ?? '')?.[1])).toBeGreaterThanOrEqual(16);
+    } finally {
+      copyFileSync(join(dir, 'keys', `${HOST}.pub`), pub);
+    }
   });
 });

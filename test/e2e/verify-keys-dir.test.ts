@@ -76,4 +76,19 @@ describe.skipIf(!rsyslogAvailable())('verify-log --keys DIR on standard input', 
       await new Promise((r) => child.once('exit', r));
     }
   });
+
+  it('starts with an empty directory (a log server with no host enrolled yet) instead of failing', () => {
+    const empty = join(sb.dir, 'empty-keys');
+    mkdirSync(empty);
+    const line = '<14>1 2026-12-02T00:00:00Z w9 fim 1 - [fim@32473 v="1" host="w9"] x\n';
+    const r = fim(['verify-log', '--keys', empty, '--max-silence', '0', '-'], { input: line });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toBe(
+      'PROBLEM unknown-host header-host=w9 line=1: message claims host "w9", which has no enrolled public key\n',
+    );
+    // A file still needs a key to be verified against.
+    const file = join(sb.dir, 'one.log');
+    writeFileSync(file, line);
+    expect(fim(['verify-log', '--keys', empty, file]).code).toBe(16);
+  });
 });

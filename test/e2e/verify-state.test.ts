@@ -5,12 +5,13 @@
  * where it stopped and reports each problem once; and a clean run with 10% of the datagrams
  * dropped on the way (a lossy relay in front of rsyslog) reports gaps and nothing else.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { fim, Sandbox } from '../helpers/fim.js';
+import { FIM, fim, Sandbox } from '../helpers/fim.js';
 import { rng } from '../helpers/rng.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
@@ -112,6 +113,48 @@ describe.skipIf(!rsyslogAvailable())('verify-log --state (real daemon, real rsys
     const b = verify(h.pub, second, ['--state', state]);
     expect(b.report.problems).toEqual([]);
     expect(b.code).toBe(0);
+  });
+
+  it('a live verifier stopped with SIGTERM (rsyslog restarting) keeps its state and prints no summary', async () => {
+    const h = host('sigterm', rs.port);
+    const d = new DaemonProcess(['--config', h.config]);
+    await d.ready();
+    await rs.waitFor(() => mine('sigterm').filter((l) => l.includes('ev="heartbeat"')).length >= 6);
+    expect(await d.stop()).toBe(0);
+    await rs.waitFor(() => mine('sigterm').filter((l) => l.includes('ev="stop"')).length >= 2);
+    const all = mine('sigterm');
+    const cut = all.findIndex((l) => l.includes('ev="heartbeat"')) + 3;
+    const state = join(sb.dir, 'sigterm.state');
+    const args = [FIM, 'verify-log', '--pubkey', h.pub, '--state', state, '--max-silence', '0'];
+    const first = spawn(process.execPath, [...args, '-']);
+    let out = '';
+    let err = '';
+    first.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    first.stderr.setEncoding('utf8').on('data', (c: string) => {
+      err += c;
+    });
+    const exited = new Promise<number | null>((r) => first.once('exit', (code) => r(code)));
+    // The first part of the stream, then a copy of its last line: once that copy is reported, every
+    // line before it has been committed.
+    first.stdin.write(`${all.slice(0, cut).join('\n')}\n${all[cut - 1]}\n`);
+    await waitFor(() => out.includes('PROBLEM duplicate'), {
+      what: 'the marker duplicate',
+      timeoutMs: 15_000,
+    });
+    first.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(err).toBe(''); // no end-of-input summary: it would become alerts in omprog's output file
+    expect(out.trim().split('\n')).toHaveLength(1);
+    // The next verifier continues the stream: no false gap for what the first one verified.
+    const second = spawnSync(process.execPath, [...args, '--json', '-'], {
+      input: `${all.slice(cut).join('\n')}\n`,
+      encoding: 'utf8',
+    });
+    const report = JSON.parse(second.stdout) as Report;
+    expect(report.problems).toEqual([]);
+    expect(second.status).toBe(0);
   });
 
   it('a periodic run reads on where it stopped and reports each problem once', async () => {

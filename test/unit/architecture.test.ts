@@ -109,6 +109,21 @@ describe('the house', () => {
     expect(bad.map((i) => `${i.from} -> ${i.spec}`)).toEqual([]);
   });
 
+  it('keeps the fleet status pure: the verifier, the types and display, no node: module', () => {
+    const allowed = new Set(['display.ts', 'types.ts']);
+    const bad = IMPORTS.filter(
+      (i) =>
+        room(i.from) === 'fleet' &&
+        (i.target === null
+          ? true
+          : room(i.target) !== 'fleet' &&
+            !(room(i.target) === 'verify' && i.target === 'verify/index.ts') &&
+            !allowed.has(i.target)),
+    );
+    expect(bad.map((i) => `${i.from} -> ${i.spec}`)).toEqual([]);
+    expect(FILES.some((f) => relative(SRC, f).startsWith('fleet/'))).toBe(true);
+  });
+
   it('has a library index that only re-exports', () => {
     const text = readFileSync(join(SRC, 'index.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
     const statements = text

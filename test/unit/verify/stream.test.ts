@@ -1,6 +1,7 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createVerifier, type Problem, verifyStream } from '../../../src/verify/index.js';
+import { waitFor } from '../../helpers/wait.js';
 import { EPOCH_MS, type HostKeys, makeHostKeys, makeLine, ROOT_A, T0 } from './fixture.js';
 
 let keys: HostKeys;
@@ -54,5 +55,23 @@ describe('verifyStream: order kept when lines without a signature check pass lin
     await expect(run).rejects.toBe(boom);
     expect(calls).toBe(1);
     expect(v.finish().lines).toBeLessThan(lines.length);
+  });
+});
+
+describe('verifyStream: stopped by a signal', () => {
+  test('commits what it read, reads no more, and ends though its input never does', async () => {
+    const lines = log();
+    const input = new PassThrough();
+    const stop = new AbortController();
+    const seen: Problem[] = [];
+    const run = verifyStream(input, verifier(), { signal: stop.signal, onProblem: (p) => seen.push(p) });
+    input.write(`${lines.slice(0, 10).join('\n')}\n`);
+    // The first unsigned line is the second: once it is reported, the lines before it are in.
+    await waitFor(() => seen.some((p) => p.line === 7), { what: 'line 7 committed' });
+    stop.abort();
+    input.write(`${lines.slice(10).join('\n')}\n`); // after the stop: never read
+    const report = await run;
+    expect(report.lines).toBe(10);
+    expect(seen.every((p) => (p.line ?? 0) <= 10)).toBe(true);
   });
 });

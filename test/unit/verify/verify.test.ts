@@ -201,6 +201,27 @@ describe('verifier', () => {
     expect(formatProblem(p!)).toMatch(/^PROBLEM unsigned header-host=worker-9 line=1: .*structured data/);
   });
 
+  test.each([
+    // An RFC 3164 line (a relay that forwards the old format), as sent and as rsyslog stores it.
+    ['<14>Dec  2 03:00:00 worker-3 fim: changed /srv/app/x.py', 'malformed', 'header-host=worker-3'],
+    ['Dec  2 03:00:00 worker-3 fim: changed /srv/app/x.py', 'malformed', 'header-host=worker-3'],
+    // RFC 5424 in form up to the host, broken after it.
+    ['<14>1 2026-12-02T00:00:00Z worker-4 fim 123 finding [unclosed', 'malformed', 'header-host=worker-4'],
+    // Nothing that reads as a header: the line says so rather than naming nobody.
+    ['garbage without a header', 'malformed', 'header-host=-'],
+    // A signed-looking message from a host with no enrolled key: the header's claim.
+    [
+      '<14>1 2026-12-02T00:00:00Z ghost-5 fim 1 heartbeat [fim@32473 v="1" host="ghost-5" sid="0123456789abcdef" seq="1" t="1" ev="heartbeat"] alive',
+      'unknown-host',
+      'header-host=ghost-5',
+    ],
+  ])('every problem line names a host: %s', (line, kind, named) => {
+    const { report } = run([line], { maxSilenceMs: 0 });
+    const [p] = report.problems;
+    expect(p?.kind).toBe(kind);
+    expect(formatProblem(p!)).toMatch(new RegExp(`^PROBLEM ${kind} ${named} line=1: `));
+  });
+
   test('loadKeys reads back the host the keys were made for', () => {
     expect(loadKeys(dir).host).toBe('h1');
   });

@@ -6,14 +6,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { keyToPath, pathToKey, ScopeSet } from '../../../src/path-key.js';
+import { parsePolicyText } from '../../../src/policy/policy.js';
+import { RuleIndex } from '../../../src/policy/rule-index.js';
 import type { AttributeName, Explanation, Finding, FindingKind, ScanError } from '../../../src/types.js';
 import {
   diffOpenFindings,
   type FindingsDiff,
   findingSignature,
   journalsNothing,
+  MAX_SEVERITY_COUNT,
   MAX_UNSTABLE,
   OpenFindings,
+  openBySeverity,
   type ScanOutcome,
   type Scopes,
 } from '../../../src/watch/open-findings.js';
@@ -262,5 +266,31 @@ describe('findingSignature', () => {
     // The same verdict on other bytes (the deploy's file, rescanned) is the same open finding.
     const again = { ...plain, explanation: e, changes: plain.changes.map((c) => ({ ...c, new: 'n2' })) };
     expect(findingSignature(again)).toBe(sigs[1]);
+  });
+});
+
+describe('openBySeverity (the heartbeat)', () => {
+  const index = new RuleIndex(
+    parsePolicyText(
+      'p.yaml',
+      'version: 1\nrules:\n  - name: code\n    severity: critical\n    paths: ["/srv/app"]\n    check: readonly\n  - name: etc\n    severity: low\n    paths: ["/etc"]\n    check: readonly\n',
+    ).rules,
+  );
+  const key = (p: string) => pathToKey(Buffer.from(p)).toString('latin1');
+
+  it('counts each open path by the severity of the rule that governs it now', () => {
+    expect(
+      openBySeverity(
+        [key('/srv/app/a.py'), key('/srv/app/b/c.py'), key('/etc/passwd'), key('/opt/x')],
+        index,
+      ),
+    ).toEqual({
+      openBySeverity: { low: 1, medium: 0, high: 0, critical: 2 },
+    });
+  });
+
+  it('says nothing past its bound', () => {
+    const many = Array.from({ length: MAX_SEVERITY_COUNT + 1 }, (_, i) => key(`/srv/app/f${i}`));
+    expect(openBySeverity(many, index)).toEqual({});
   });
 });

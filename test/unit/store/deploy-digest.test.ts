@@ -1,0 +1,42 @@
+import { describe, expect, test } from 'vitest';
+import { DeployDigest } from '../../../src/store/deploy-digest.js';
+import type { FileRecord } from '../../../src/types.js';
+import { fileRecord } from '../../helpers/records.js';
+
+const POLICY = Buffer.alloc(32, 1);
+
+function digest(records: FileRecord[], policy: Buffer = POLICY): string {
+  const d = new DeployDigest();
+  for (const r of records) d.add(r.path, r);
+  return d.finish(policy);
+}
+
+const base = [
+  fileRecord('/srv/app/a.py', { content: Buffer.alloc(32, 2), size: 10n }),
+  fileRecord('/srv/app/l', { type: 'symlink', target: Buffer.from('a.py') }),
+];
+
+describe('the deploy digest', () => {
+  test('ignores what each host decides by itself: inode, device, links, times', () => {
+    const other = base.map((r) => ({ ...r, inode: 99n, dev: 7n, nlink: 3, mtime: 5n, ctime: 6n }));
+    expect(digest(other)).toBe(digest(base));
+  });
+
+  test.each<[string, (r: FileRecord[]) => FileRecord[] | Buffer]>([
+    ['content', (r) => [{ ...r[0]!, content: Buffer.alloc(32, 3) }, r[1]!]],
+    ['mode', (r) => [{ ...r[0]!, mode: 0o4755 }, r[1]!]],
+    ['owner', (r) => [{ ...r[0]!, uid: 1000 }, r[1]!]],
+    ['group', (r) => [{ ...r[0]!, gid: 1000 }, r[1]!]],
+    ['size', (r) => [{ ...r[0]!, size: 11n }, r[1]!]],
+    ['link target', (r) => [r[0]!, { ...r[1]!, target: Buffer.from('b.py') }]],
+    ['type', (r) => [r[0]!, { ...r[1]!, type: 'file', target: null }]],
+    ['path', (r) => [{ ...r[0]!, path: Buffer.from('/srv/app/b.py') }, r[1]!]],
+    ['a file less', (r) => [r[0]!]],
+    ['the policy', () => Buffer.alloc(32, 9)],
+  ])('changes with the %s', (_what, change) => {
+    const changed = change(base);
+    const d = Buffer.isBuffer(changed) ? digest(base, changed) : digest(changed);
+    expect(d).not.toBe(digest(base));
+    expect(d).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
