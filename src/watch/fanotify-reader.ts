@@ -1,0 +1,158 @@
+/**
+ * The fanotify reader: a worker thread that waits on the fanotify descriptor (poll(2), then
+ * non-blocking read(2), both through koffi), decodes the events, keeps only those fim cares about
+ * and attributes them, off the daemon's event loop. A file-system mark reports every change on the
+ * whole file system (every build and log write on `/`), so the filtering happens here: an event
+ * is kept when its directory handle is one of the covered directories, or when the object's own
+ * handle is an inode fim knows (a write through a hard link made outside the tree). Only kept
+ * events are attributed (/proc read at once, attribution.ts) and posted to the main thread, one
+ * message per read.
+ *
+ * What it owns: the read loop, the filter sets the main thread sends it, the handle → inode cache.
+ *
+ * What it must not do: resolve paths (handles stay keys; the main thread maps them), or leak the
+ * pidfds the kernel opens for every event.
+ */
+import { fstatSync } from 'node:fs';
+import { isMainThread, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import {
+  closeFd,
+  FAN,
+  type FanEvent,
+  O_PATH,
+  openByHandle,
+  parseEvents,
+  pidfdAlive,
+  pollIn,
+  readFd,
+} from '../sys/fanotify.js';
+import type { Who } from '../types.js';
+import { readWho, WhoCache } from './attribution.js';
+
+/** Main thread → reader. Handle keys are hex; inode keys are `fsid-hex:ino`. */
+export type ReaderControl =
+  | { t: 'dirs'; add: string[]; remove: string[] }
+  | { t: 'inodes'; add: string[] }
+  | { t: 'mount'; fsid: string; fd: number };
+
+/** One kept event: a covered directory's handle and the entry's name, or a known inode. */
+export interface KeptEvent {
+  mask: number;
+  dir?: string;
+  name?: Uint8Array | null;
+  inode?: string;
+  who: Who;
+}
+
+export type ReaderMessage =
+  | { t: 'events'; events: KeptEvent[]; readMs: number; seen: number }
+  | { t: 'overflow' }
+  | { t: 'error'; message: string };
+
+export interface ReaderData {
+  fd: number;
+  /** [0]: set to 1 to stop; the loop notices within one poll timeout. */
+  control: Int32Array;
+}
+
+const POLL_MS = 100;
+const READ_BUF = 256 * 1024;
+/** FILEID_INO32_GEN (ext2/3/4 and others): the handle's first 32-bit word is the inode number. */
+const FILEID_INO32_GEN = 1;
+const FAN_EPIDFD = -2;
+
+/** `fsid:ino` of an object handle key (fsid 8 bytes, handle_bytes, handle_type, f_handle). */
+function inodeKey(
+  fid: Buffer,
+  mounts: Map<string, number>,
+  cache: Map<string, string | null>,
+): string | null {
+  const fsid = fid.subarray(0, 8).toString('hex');
+  const type = fid.readInt32LE(12);
+  if (type === FILEID_INO32_GEN && fid.readUInt32LE(8) >= 8) return `${fsid}:${fid.readUInt32LE(16)}`;
+  const k = fid.toString('hex');
+  const hit = cache.get(k);
+  if (hit !== undefined) return hit;
+  const mount = mounts.get(fsid);
+  let out: string | null = null;
+  if (mount !== undefined) {
+    const r = openByHandle(mount, fid, O_PATH);
+    if (r.ok) {
+      try {
+        out = `${fsid}:${fstatSync(r.n, { bigint: true }).ino}`;
+      } catch {
+        out = null;
+      }
+      closeFd(r.n);
+    }
+  }
+  if (cache.size > 16_384) cache.clear();
+  cache.set(k, out);
+  return out;
+}
+
+function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
+  const dirs = new Set<string>();
+  const inodes = new Set<string>();
+  const mounts = new Map<string, number>();
+  const fidCache = new Map<string, string | null>();
+  const whoCache = new WhoCache();
+  const buf = Buffer.alloc(READ_BUF);
+  const drain = () => {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const c = m.message as ReaderControl;
+      if (c.t === 'dirs') {
+        for (const k of c.add) dirs.add(k);
+        for (const k of c.remove) dirs.delete(k);
+      } else if (c.t === 'inodes') for (const k of c.add) inodes.add(k);
+      else mounts.set(c.fsid, c.fd);
+    }
+  };
+  const attribute = (ev: FanEvent, now: number): Who => {
+    if (ev.pidfd === FAN_EPIDFD) return { pid: ev.pid, exited: true };
+    return whoCache.get(ev.pid, now, () =>
+      readWho(ev.pid, ev.pidfd >= 0 ? () => pidfdAlive(ev.pidfd) : undefined),
+    );
+  };
+  while (Atomics.load(data.control, 0) === 0) {
+    drain();
+    if (!pollIn(data.fd, POLL_MS)) continue;
+    drain(); // marks and directories sent while we waited
+    const t0 = performance.now();
+    const kept: KeptEvent[] = [];
+    let seen = 0;
+    for (;;) {
+      const r = readFd(data.fd, buf);
+      if (!r.ok) {
+        if (r.errno !== 11 && r.errno !== 4)
+          port.postMessage({ t: 'error', message: `read: errno ${r.errno}` });
+        break;
+      }
+      if (r.n === 0) break;
+      const now = Date.now();
+      for (const ev of parseEvents(buf, r.n)) {
+        seen++;
+        try {
+          if (ev.mask & FAN.Q_OVERFLOW) {
+            port.postMessage({ t: 'overflow' } satisfies ReaderMessage);
+            continue;
+          }
+          const dir = ev.dir?.toString('hex');
+          if (dir !== undefined && dirs.has(dir)) {
+            kept.push({ mask: ev.mask, dir, name: ev.name, who: attribute(ev, now) });
+          } else if (ev.fid && !(ev.mask & FAN.ONDIR)) {
+            const ino = inodeKey(ev.fid, mounts, fidCache);
+            if (ino !== null && inodes.has(ino))
+              kept.push({ mask: ev.mask, inode: ino, who: attribute(ev, now) });
+          }
+        } finally {
+          if (ev.pidfd >= 0) closeFd(ev.pidfd);
+        }
+      }
+      if (r.n < READ_BUF / 2) break;
+    }
+    if (kept.length) port.postMessage({ t: 'events', events: kept, readMs: performance.now() - t0, seen });
+  }
+}
+
+if (!isMainThread && parentPort) run(parentPort, workerData as ReaderData);
