@@ -51,12 +51,21 @@ export type ReaderMessage =
 
 export interface ReaderData {
   fd: number;
-  /** [0]: set to 1 to stop; the loop notices within one poll timeout. */
+  /**
+   * [0]: set to 1 to stop; the loop notices within one poll timeout. [1]: credits, the batches the
+   * main thread accepts ahead of handling them (it adds one back per batch handled).
+   */
   control: Int32Array;
 }
 
+/**
+ * Batches posted ahead of the main thread. Past them the reader stops reading: the kernel's queue
+ * (16384 events) holds the rest, and past that it drops events and queues FAN_Q_OVERFLOW, which
+ * the daemon answers with a full check. Memory stays bounded in a storm however long it lasts.
+ */
+export const READER_CREDITS = 2;
 const POLL_MS = 100;
-const READ_BUF = 256 * 1024;
+const READ_BUF = 64 * 1024;
 /** FILEID_INO32_GEN (ext2/3/4 and others): the handle's first 32-bit word is the inode number. */
 const FILEID_INO32_GEN = 1;
 const FAN_EPIDFD = -2;
@@ -118,40 +127,43 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
     drain();
     if (!pollIn(data.fd, POLL_MS)) continue;
     drain(); // marks and directories sent while we waited
+    // One read per batch: a credit is one read's worth, so a stalled main thread stalls reading.
     const t0 = performance.now();
+    const r = readFd(data.fd, buf);
+    if (!r.ok) {
+      if (r.errno !== 11 && r.errno !== 4)
+        port.postMessage({ t: 'error', message: `read: errno ${r.errno}` });
+      continue;
+    }
     const kept: KeptEvent[] = [];
     let seen = 0;
-    for (;;) {
-      const r = readFd(data.fd, buf);
-      if (!r.ok) {
-        if (r.errno !== 11 && r.errno !== 4)
-          port.postMessage({ t: 'error', message: `read: errno ${r.errno}` });
-        break;
-      }
-      if (r.n === 0) break;
-      const now = Date.now();
-      for (const ev of parseEvents(buf, r.n)) {
-        seen++;
-        try {
-          if (ev.mask & FAN.Q_OVERFLOW) {
-            port.postMessage({ t: 'overflow' } satisfies ReaderMessage);
-            continue;
-          }
-          const dir = ev.dir?.toString('hex');
-          if (dir !== undefined && dirs.has(dir)) {
-            kept.push({ mask: ev.mask, dir, name: ev.name, who: attribute(ev, now) });
-          } else if (ev.fid && !(ev.mask & FAN.ONDIR)) {
-            const ino = inodeKey(ev.fid, mounts, fidCache);
-            if (ino !== null && inodes.has(ino))
-              kept.push({ mask: ev.mask, inode: ino, who: attribute(ev, now) });
-          }
-        } finally {
-          if (ev.pidfd >= 0) closeFd(ev.pidfd);
+    const now = Date.now();
+    for (const ev of parseEvents(buf, r.n)) {
+      seen++;
+      try {
+        if (ev.mask & FAN.Q_OVERFLOW) {
+          port.postMessage({ t: 'overflow' } satisfies ReaderMessage);
+          continue;
         }
+        const dir = ev.dir?.toString('hex');
+        if (dir !== undefined && dirs.has(dir)) {
+          kept.push({ mask: ev.mask, dir, name: ev.name, who: attribute(ev, now) });
+        } else if (ev.fid && !(ev.mask & FAN.ONDIR)) {
+          const ino = inodeKey(ev.fid, mounts, fidCache);
+          if (ino !== null && inodes.has(ino))
+            kept.push({ mask: ev.mask, inode: ino, who: attribute(ev, now) });
+        }
+      } finally {
+        if (ev.pidfd >= 0) closeFd(ev.pidfd);
       }
-      if (r.n < READ_BUF / 2) break;
     }
-    if (kept.length) port.postMessage({ t: 'events', events: kept, readMs: performance.now() - t0, seen });
+    if (!kept.length) continue;
+    const readMs = performance.now() - t0;
+    // Wait for a credit (the main thread handled a batch), still noticing a stop.
+    while (Atomics.load(data.control, 1) <= 0 && Atomics.load(data.control, 0) === 0)
+      Atomics.wait(data.control, 1, 0, POLL_MS);
+    Atomics.sub(data.control, 1, 1);
+    port.postMessage({ t: 'events', events: kept, readMs, seen } satisfies ReaderMessage);
   }
 }
 

@@ -20,7 +20,13 @@ import { joinPath, parentOf } from '../path-key.js';
 import { closeFd, FAN, fanMarkFilesystem, fsidOf, handleOf } from '../sys/fanotify.js';
 import type { Who } from '../types.js';
 import type { AddResult, DirEvent } from './backend.js';
-import type { KeptEvent, ReaderControl, ReaderData, ReaderMessage } from './fanotify-reader.js';
+import {
+  type KeptEvent,
+  READER_CREDITS,
+  type ReaderControl,
+  type ReaderData,
+  type ReaderMessage,
+} from './fanotify-reader.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -59,7 +65,7 @@ export class FanotifyWatcher {
   };
   private flushQueued = false;
   private readonly worker: Worker;
-  private readonly control = new Int32Array(new SharedArrayBuffer(4));
+  private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private closed = false;
   readonly stats: FanotifyStats = { reads: 0, seen: 0, kept: 0, readMs: 0 };
   /** No per-directory limit: kept for the watch set's surface, never reached. */
@@ -71,6 +77,7 @@ export class FanotifyWatcher {
     private readonly onError: (dir: Buffer, code: string, message: string) => void,
     private readonly onOverflow: (events: number) => void,
   ) {
+    Atomics.store(this.control, 1, READER_CREDITS);
     const data: ReaderData = { fd, control: this.control };
     this.worker = new Worker(new URL('./fanotify-reader.js', import.meta.url), {
       workerData: data,
@@ -230,7 +237,12 @@ export class FanotifyWatcher {
     this.stats.kept += m.events.length;
     this.stats.readMs += m.readMs;
     const now = Date.now();
-    for (const ev of m.events) this.deliver(ev, now);
+    try {
+      for (const ev of m.events) this.deliver(ev, now);
+    } finally {
+      Atomics.add(this.control, 1, 1);
+      Atomics.notify(this.control, 1);
+    }
   }
 
   private deliver(ev: KeptEvent, now: number): void {

@@ -77,7 +77,8 @@ export class FindingReporter {
       return 0;
     }
     if (!this.journal) throw new Error('FindingReporter: no run to journal in');
-    for (const x of d.fresh) x.finding.who ??= this.o.who?.(x.finding.path);
+    // Who made the change, where the watcher could tell; an open finding seen again takes its latest.
+    for (const x of [...d.fresh, ...d.same]) x.finding.who ??= this.o.who?.(x.finding.path);
     // The journal first: once this transaction commits, nothing that follows can lose a finding.
     const ids = this.journal.record({
       fresh: d.fresh,
