@@ -68,15 +68,17 @@ export function parseCgroup(text: string): { cgroup?: string; container?: string
 }
 
 /**
- * Read what /proc says of `pid` now. `alive` (the pidfd's check) is asked after the reads: when
- * it says the process is gone, what was read is kept and the result is `exited`.
+ * Read what /proc says of `pid` now. `alive` (the pidfd's check, where the kernel gave one) is
+ * asked after the reads: when it says the process is gone, what was read is kept and the result is
+ * `exited`. A process that is alive but hidden from us (ProtectProc=invisible, another user's
+ * process under the shipped unit) is its pid alone, not `exited`.
  */
-export function readWho(pid: number, alive: () => boolean = () => true): Who {
+export function readWho(pid: number, alive?: () => boolean): Who {
   const who: Who = { pid, exited: false };
   if (pid <= 0) return { pid, exited: true };
   const base = `/proc/${pid}`;
   const status = readBytes(`${base}/status`, 8192)?.toString('latin1');
-  if (status === undefined) return { pid, exited: true };
+  if (status === undefined) return { pid, exited: alive ? !alive() : true };
   const uid = statusField(status, 'Uid');
   const ppid = statusField(status, 'PPid');
   if (uid !== undefined) who.uid = uid;
@@ -94,7 +96,7 @@ export function readWho(pid: number, alive: () => boolean = () => true): Who {
   const cg = readBytes(`${base}/cgroup`, 4096);
   if (cg) Object.assign(who, parseCgroup(cg.toString('latin1')));
   // Gone meanwhile (or a zombie: no exe, no cmdline): what was known, marked as such.
-  if (!alive() || (who.exe === undefined && who.cmdline === undefined)) who.exited = true;
+  if ((alive && !alive()) || (who.exe === undefined && who.cmdline === undefined)) who.exited = true;
   return who;
 }
 

@@ -49,6 +49,8 @@ describe('readWho', () => {
 
   it('a gone process is exited; a pidfd that says gone marks what was read exited', () => {
     expect(readWho(2 ** 22 + 12345)).toEqual({ pid: 2 ** 22 + 12345, exited: true });
+    // Hidden from us (ProtectProc=invisible) but its pidfd says alive: the pid alone, not exited.
+    expect(readWho(2 ** 22 + 12345, () => true)).toEqual({ pid: 2 ** 22 + 12345, exited: false });
     const w = readWho(process.pid, () => false);
     expect(w.exited).toBe(true);
     expect(w.exe).toBe(process.execPath);
