@@ -1,4 +1,4 @@
-import { watch } from '../api/watch.js';
+import { watch, watchBackendHere } from '../api/watch.js';
 import { type CommonOptions, type Output, sessionOf } from './context.js';
 
 /** `fim watch`: one line per event on stdout, with `<N>` priority prefixes for journald. */
@@ -7,4 +7,17 @@ export function watchCommand(o: CommonOptions, io: Output): Promise<number> {
     ...sessionOf(o),
     log: (pri, msg) => io.out(`<${pri}>${msg.replace(/[\r\n]+/g, '; ')}\n`),
   });
+}
+
+/** `fim watch --help`'s epilogue: how the watcher is chosen, and what it would be here, now. */
+export function watchHelp(): string {
+  return [
+    '',
+    'Watcher (watch.backend in fim.yaml: auto, inotify or fanotify): auto uses fanotify where the',
+    'daemon holds CAP_SYS_ADMIN on Linux 5.9 or later (one mark per file system, writes through',
+    'hard links made outside the tree, the writing process of each finding), inotify otherwise.',
+    'The choice and its reason are in the start event and every heartbeat (watcher=).',
+    `Here, auto would use: ${watchBackendHere()}`,
+    '',
+  ].join('\n');
 }

@@ -17,7 +17,7 @@ import { keygenCommand, verifyLogCommand } from './cmd-evidence.js';
 import { historyCommand, showCommand } from './cmd-history.js';
 import { manifestCreateCommand, manifestKeygenCommand } from './cmd-manifest.js';
 import { policyCheckCommand, policyExplainCommand } from './cmd-policy.js';
-import { watchCommand } from './cmd-watch.js';
+import { watchCommand, watchHelp } from './cmd-watch.js';
 import { type CommonOptions, type Output, stdio } from './context.js';
 import { rawArgs, useRawArgs } from './raw-argv.js';
 
@@ -196,6 +196,7 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .description(
       'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
     )
+    .addHelpText('after', watchHelp)
     .action((o) => run(watchCommand(o, io)));
 
   program

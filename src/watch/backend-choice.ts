@@ -56,20 +56,26 @@ export function chooseBackend(setting: BackendSetting): BackendChoice {
   let choice: BackendChoice | null = null;
   if (why === null) {
     // FAN_REPORT_PIDFD (5.15) pins the writer as the event is read; FAN_REPORT_TARGET_FID (5.17)
-    // names the child of a create or link by its own handle. Without them, the base flags still do.
+    // names the child of a create or link by its own handle; FAN_UNLIMITED_QUEUE (CAP_SYS_ADMIN)
+    // lets the kernel queue grow (charged to fim's cgroup) instead of dropping events when the
+    // reader is starved of CPU: a mark on a whole file system sees every write of the host, and
+    // the reader bounds what it holds itself (fanotify-reader.ts). Without them the base flags do.
+    const Q = FAN.UNLIMITED_QUEUE;
     for (const [extra, pidfd] of [
-      [FAN.REPORT_PIDFD | FAN.REPORT_TARGET_FID, true],
+      [Q | FAN.REPORT_PIDFD | FAN.REPORT_TARGET_FID, true],
+      [Q | FAN.REPORT_PIDFD, true],
       [FAN.REPORT_PIDFD, true],
       [0, false],
     ] as const) {
       const r = fanInit(BASE | extra);
       if (r.ok) {
         const v = release();
+        const notes = [...(pidfd ? [] : ['no FAN_REPORT_PIDFD']), ...(extra & Q ? [] : ['queue of 16384'])];
         choice = {
           kind: 'fanotify',
           fd: r.n,
           pidfd,
-          reason: `CAP_SYS_ADMIN and Linux ${v}${pidfd ? '' : ' (no FAN_REPORT_PIDFD)'}${setting === 'fanotify' ? ', watch.backend is fanotify' : ''}`,
+          reason: `CAP_SYS_ADMIN and Linux ${v}${notes.length ? ` (${notes.join(', ')})` : ''}${setting === 'fanotify' ? ', watch.backend is fanotify' : ''}`,
         };
         break;
       }

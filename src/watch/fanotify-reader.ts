@@ -59,12 +59,20 @@ export interface ReaderData {
 }
 
 /**
- * Batches posted ahead of the main thread. Past them the reader stops reading: the kernel's queue
- * (16384 events) holds the rest, and past that it drops events and queues FAN_Q_OVERFLOW, which
- * the daemon answers with a full check. Memory stays bounded in a storm however long it lasts.
+ * Batches posted ahead of the main thread. Past them the reader keeps reading (and discarding what
+ * is not fim's: a file-system mark sees every write on it) but holds what it keeps, at most
+ * MAX_PENDING events; past that it drops them and says `overflow` once (the daemon runs a full
+ * check), and holds nothing more until the main thread has caught up. So a flood of unrelated
+ * writes costs CPU, never a full check, and a stalled daemon costs a full check, never memory.
  */
 export const READER_CREDITS = 2;
+/** Kept events held while the main thread is behind (the kernel's own queue length). */
+export const MAX_PENDING = 16_384;
+/** At most this many events a message. */
+const BATCH = 4096;
 const POLL_MS = 100;
+/** While events wait for a credit: how soon to look again. */
+const RETRY_MS = 5;
 const READ_BUF = 64 * 1024;
 /** FILEID_INO32_GEN (ext2/3/4 and others): the handle's first 32-bit word is the inode number. */
 const FILEID_INO32_GEN = 1;
@@ -123,11 +131,27 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
       readWho(ev.pid, ev.pidfd >= 0 ? () => pidfdAlive(ev.pidfd) : undefined),
     );
   };
+  let pending: KeptEvent[] = [];
+  let seen = 0;
+  let readMs = 0;
+  /** Dropped past MAX_PENDING: keep nothing until the main thread has taken what it was sent. */
+  let dropping = false;
+  const flush = () => {
+    if (dropping && Atomics.load(data.control, 1) >= READER_CREDITS) dropping = false;
+    while (pending.length && Atomics.load(data.control, 1) > 0) {
+      Atomics.sub(data.control, 1, 1);
+      const events = pending.length > BATCH ? pending.splice(0, BATCH) : pending;
+      if (events === pending) pending = [];
+      port.postMessage({ t: 'events', events, readMs, seen } satisfies ReaderMessage);
+      seen = 0;
+      readMs = 0;
+    }
+  };
   while (Atomics.load(data.control, 0) === 0) {
     drain();
-    if (!pollIn(data.fd, POLL_MS)) continue;
+    flush();
+    if (!pollIn(data.fd, pending.length ? RETRY_MS : POLL_MS)) continue;
     drain(); // marks and directories sent while we waited
-    // One read per batch: a credit is one read's worth, so a stalled main thread stalls reading.
     const t0 = performance.now();
     const r = readFd(data.fd, buf);
     if (!r.ok) {
@@ -135,8 +159,6 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
         port.postMessage({ t: 'error', message: `read: errno ${r.errno}` });
       continue;
     }
-    const kept: KeptEvent[] = [];
-    let seen = 0;
     const now = Date.now();
     for (const ev of parseEvents(buf, r.n)) {
       seen++;
@@ -145,25 +167,27 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
           port.postMessage({ t: 'overflow' } satisfies ReaderMessage);
           continue;
         }
+        let k: KeptEvent | null = null;
         const dir = ev.dir?.toString('hex');
         if (dir !== undefined && dirs.has(dir)) {
-          kept.push({ mask: ev.mask, dir, name: ev.name, who: attribute(ev, now) });
+          k = { mask: ev.mask, dir, name: ev.name, who: attribute(ev, now) };
         } else if (ev.fid && !(ev.mask & FAN.ONDIR)) {
           const ino = inodeKey(ev.fid, mounts, fidCache);
-          if (ino !== null && inodes.has(ino))
-            kept.push({ mask: ev.mask, inode: ino, who: attribute(ev, now) });
+          if (ino !== null && inodes.has(ino)) k = { mask: ev.mask, inode: ino, who: attribute(ev, now) };
         }
+        if (k === null || dropping) continue;
+        if (pending.length >= MAX_PENDING) {
+          pending = [];
+          dropping = true;
+          port.postMessage({ t: 'overflow' } satisfies ReaderMessage);
+          continue;
+        }
+        pending.push(k);
       } finally {
         if (ev.pidfd >= 0) closeFd(ev.pidfd);
       }
     }
-    if (!kept.length) continue;
-    const readMs = performance.now() - t0;
-    // Wait for a credit (the main thread handled a batch), still noticing a stop.
-    while (Atomics.load(data.control, 1) <= 0 && Atomics.load(data.control, 0) === 0)
-      Atomics.wait(data.control, 1, 0, POLL_MS);
-    Atomics.sub(data.control, 1, 1);
-    port.postMessage({ t: 'events', events: kept, readMs, seen } satisfies ReaderMessage);
+    readMs += performance.now() - t0;
   }
 }
 

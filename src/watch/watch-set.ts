@@ -50,7 +50,7 @@ export interface WatchSetOptions {
 
 function overflowCause(kind: BackendChoice['kind'], events: number): string {
   return kind === 'fanotify'
-    ? 'fanotify event queue overflowed (FAN_Q_OVERFLOW: the kernel keeps at most 16384 unread events)'
+    ? 'fanotify events overflowed (more than 16384 waiting for the daemon, or the kernel queue full: FAN_Q_OVERFLOW)'
     : `inotify event queue overflowed (${events} events in one read, the kernel keeps at most fs.inotify.max_queued_events)`;
 }
 

@@ -4,13 +4,13 @@
  * only fanotify can do: a write through a hard link made outside the tree, and who wrote. Every
  * wait has a timeout; nothing sleeps a fixed time.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { linkSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
-import { fim, Sandbox } from '../helpers/fim.js';
+import { FIM, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -183,10 +183,11 @@ describe.skipIf(!rsyslogAvailable())('fanotify under pressure', () => {
     sb?.cleanup();
   });
 
-  it('FAN_Q_OVERFLOW: it alerts, runs a full check and finds what no event named', async () => {
-    // The daemon is held (test hook: 15 s before watching a new directory, time enough to write the flood on a busy machine; the pause detector's threshold raised past it); the reader stops
-    // reading once the main thread has not taken its batches (READER_CREDITS), so the kernel's
-    // queue (16384 events; a new file is one, its create and writes merged) fills and overflows. The change made after the flood has no event left.
+  it('an overflow (the daemon behind by 16384 events): it alerts, runs a full check and finds what no event named', async () => {
+    // The daemon is held (test hook: 15 s before watching a new directory, time enough to write
+    // the flood on a busy machine; the pause detector's threshold raised past it). The reader holds
+    // what it keeps for the main thread, at most 16384 events (a new file is one: its create and
+    // writes merge), then drops them and says overflow. The change made after the flood is dropped.
     sb.write('t/a/.keep', '');
     sb.write('t/b/existing.txt', 'original\n');
     sb.policy('  - name: t\n    paths: ["{tree}/t"]\n    check: readonly\n');
@@ -200,7 +201,7 @@ describe.skipIf(!rsyslogAvailable())('fanotify under pressure', () => {
       await d.waitFor(/test: watching \S+\/t\/hold in 15000 ms/, 5000, from);
       for (let i = 0; i < 20_000; i++) writeFileSync(sb.path(`t/a/f${i}`), 'x');
       writeFileSync(sb.path('t/b/existing.txt'), 'tampered\n');
-      await d.waitFor(/fanotify event queue overflowed \(FAN_Q_OVERFLOW/, 30_000, from);
+      await d.waitFor(/fanotify events overflowed \(more than 16384 waiting/, 30_000, from);
       await d.waitFor(/full check \(queue overflow\)/, 60_000, from);
       // Found by that full check, unless its own event squeezed into the queue before it filled.
       await d.waitFor(/changed \S+\/t\/b\/existing\.txt .*\[(queue overflow|event)\]/, 5000, from);
@@ -241,6 +242,32 @@ describe.skipIf(!rsyslogAvailable())('watch.backend', () => {
     } finally {
       expect(await d.stop()).toBe(0);
     }
+  });
+
+  it('auto without CAP_SYS_ADMIN falls back to inotify, says why, and still watches', async () => {
+    await using box = new Sandbox('fim-fan-noadmin-');
+    box.write('app/a.py', 'a\n');
+    box.policy('  - name: code\n    paths: ["{tree}/app"]\n    check: readonly\n');
+    const config = setup(box, rs.port, 'auto');
+    expect(fim(['baseline', '--config', config]).code).toBe(0);
+    const noAdmin = ['setpriv', '--inh-caps=-sys_admin', '--bounding-set=-sys_admin'];
+    const d = new DaemonProcess(['--config', config], {}, { wrapper: noAdmin });
+    try {
+      await d.ready();
+      await d.waitFor(/watching with inotify \(no CAP_SYS_ADMIN \(file-system marks need it\)\)/);
+      const from = d.lines.length;
+      writeFileSync(box.path('app/a.py'), 'changed without fanotify\n');
+      const line = await d.waitFor(/changed \S+\/app\/a\.py /, 2000, from);
+      expect(line).not.toContain('; by ');
+    } finally {
+      expect(await d.stop()).toBe(0);
+    }
+    // --help says what auto would pick, here and without the capability.
+    expect(fim(['watch', '--help']).stdout).toMatch(/Here, auto would use: fanotify \(/);
+    const r = spawnSync(noAdmin[0]!, [...noAdmin.slice(1), process.execPath, FIM, 'watch', '--help'], {
+      encoding: 'utf8',
+    });
+    expect(r.stdout).toMatch(/Here, auto would use: inotify \(fanotify cannot be used: no CAP_SYS_ADMIN/);
   });
 
   it('an unknown backend is a configuration error', () => {
