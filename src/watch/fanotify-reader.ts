@@ -5,10 +5,11 @@
  * whole file system (every build and log write on `/`), so the filtering happens here: an event
  * is kept when its directory handle is one of the covered directories, or when the object's own
  * handle is an inode fim knows (a write through a hard link made outside the tree). Only kept
- * events are attributed (/proc read at once, attribution.ts) and posted to the main thread, one
- * message per read.
+ * events are attributed (/proc read at once, attribution.ts) and posted to the main thread in
+ * batches, bounded (READER_CREDITS, MAX_PENDING).
  *
- * What it owns: the read loop, the filter sets the main thread sends it, the handle → inode cache.
+ * What it owns: the read loop, the filter sets the main thread sends it, the handle → inode cache,
+ * and the bound on what waits for the main thread (past it: `overflow`).
  *
  * What it must not do: resolve paths (handles stay keys; the main thread maps them), or leak the
  * pidfds the kernel opens for every event.
