@@ -145,6 +145,7 @@ export class Daemon {
       onOverflow: () => this.guard(() => void (this.stopping || this.rescans.fullCheck('queue overflow'))),
       notify: (pri, msg, alert) => this.notify(pri, msg, alert),
       backend,
+      inodes: () => this.store.fileInodes(this.baseline.id),
       maxWatches: w.maxWatches,
       fallbackScanMs: w.fallbackScanMs,
       ...(this.opts.watchDelayMs !== undefined ? { watchDelayMs: this.opts.watchDelayMs } : {}),

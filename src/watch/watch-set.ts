@@ -37,6 +37,8 @@ export interface WatchSetOptions {
   notify: Notify;
   /** The backend chosen at start (backend-choice.ts); inotify when absent. */
   backend?: BackendChoice;
+  /** The covered files' inodes (the baseline's), which fanotify matches writes through hard links to. */
+  inodes?: () => Iterable<{ path: Buffer; dev: bigint; inode: bigint }>;
   /** `watch.max_watches`; undefined: only the kernel's limit. */
   maxWatches?: number | undefined;
   /** How often unwatched places are scanned (for the messages). */
@@ -64,6 +66,7 @@ export class WatchSet {
   private critical: Buffer[] = [];
   private readonly notify: Notify;
   private readonly watchDelayMs: number;
+  private readonly inodes: WatchSetOptions['inodes'];
   /** Settable: a SIGHUP reload may change it. */
   fallbackScanMs: number;
 
@@ -72,6 +75,7 @@ export class WatchSet {
     this.fallbackScanMs = o.fallbackScanMs;
     this.watchDelayMs = o.watchDelayMs ?? 0;
     this.backend = o.backend ?? { kind: 'inotify', reason: 'default' };
+    this.inodes = o.inodes;
     const lost = (dir: Buffer, code: string, message: string) => {
       this.notify(Pri.warning, `lost the watch on ${displayBytes(dir)}: ${code} ${message}`, {
         type: 'error',
@@ -131,19 +135,21 @@ export class WatchSet {
       index,
       noHash: true,
       // Only directories need a watch: files are not even lstat'ed, except those of critical
-      // rules, which get inode watches of their own; under fanotify every file's inode is learnt
-      // (a write through a hard link outside the tree names only the inode).
-      dirsOnly: { keepFiles: (rule) => fan !== null || rule.severity === 'critical' },
+      // rules, which get inode watches of their own.
+      dirsOnly: { keepFiles: (rule) => rule.severity === 'critical' },
       onDirectory: (dir) => {
         seen.add(dir.toString('latin1'));
         this.watch(dir);
       },
       onItem: (item) => {
         if (item.kind !== 'record' || item.record.type !== 'file') return;
-        fan?.addInode(item.record.path, item.record.dev, item.record.inode);
         if (item.rule.severity === 'critical') criticalFiles.push(item.record.path);
       },
     });
+    // Under fanotify every covered file's inode is learnt (a write through a hard link made
+    // outside the tree names only the inode): the baseline's, read from the database (an lstat of
+    // every file here would cost seconds at 50,000 files); findings add the current ones.
+    if (fan && this.inodes) for (const f of this.inodes()) fan.addInode(f.path, f.dev, f.inode);
     // Files of critical rules (keys, certificates) also get their own inode watch, up to a bound.
     const fileBudget = Math.max(MIN_FILE_WATCHES, Math.floor(seen.size / 100));
     this.critical = criticalFiles.slice(0, fileBudget);
