@@ -130,6 +130,13 @@ describe.skipIf(!rsyslogAvailable())('fim watch on fanotify', () => {
     expect(who.exe).toBe(process.execPath);
     // In display form: the script's backslash is written `\\`.
     expect(who.cmdline).toEqual([process.execPath, '-e', script.replaceAll('\\', '\\\\'), 'fim-test-writer']);
+    // `fim show RUN --json` (the JSON report of the daemon's run) carries it too.
+    const db = new Database(join(sb.dir, 'fim.db'), { readonly: true });
+    const run = (db.prepare('SELECT max(run) AS r FROM finding').get() as { r: bigint | number }).r;
+    db.close();
+    const shown = fim(['show', String(run), '--json', '--config', join(sb.dir, 'fim.yaml')]);
+    const report = JSON.parse(shown.stdout) as { findings: { path: string; who?: { pid: number } }[] };
+    expect(report.findings.find((f) => f.path.endsWith('/app/tasks.py'))?.who?.pid).toBe(pid);
     // The signed alert carries it as an SD-PARAM, and verifies.
     const alerts = await rs.waitFor(
       (ls) =>
@@ -148,8 +155,8 @@ describe.skipIf(!rsyslogAvailable())('fim watch on fanotify', () => {
       '--json',
       rs.logFile,
     ]);
-    const report = JSON.parse(v.stdout) as { problems: { kind: string }[] };
-    expect(report.problems.filter((p) => p.kind !== 'unclean-restart')).toEqual([]);
+    const verified = JSON.parse(v.stdout) as { problems: { kind: string }[] };
+    expect(verified.problems.filter((p) => p.kind !== 'unclean-restart')).toEqual([]);
     writer.kill('SIGKILL');
     writer = null;
   });
