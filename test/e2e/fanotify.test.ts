@@ -104,6 +104,14 @@ describe.skipIf(!rsyslogAvailable())('fim watch on fanotify', () => {
     );
   });
 
+  it('a hard link made outside the tree while it runs: the link count, within 2 s, with who', async () => {
+    // inotify sees this only for critical rules' files (inode watches); fanotify for every file.
+    const from = d.lines.length;
+    linkSync(sb.path('app/long.py'), join(sb.dir, 'second-link'));
+    const line = await d.waitFor(/changed \S+\/app\/long\.py \(.*nlink.*\)/, 2000, from);
+    expect(line).toContain(`; by pid=${process.pid} `);
+  });
+
   it('a non-UTF-8 name is exact, in the log, the journal and the alert', async () => {
     const name = Buffer.from('/\xff\xfe-evil.py', 'latin1');
     const from = d.lines.length;
