@@ -285,6 +285,29 @@ describe.skipIf(!rsyslogAvailable())('watch.backend', () => {
     expect(r.stdout).toMatch(/Here, auto would use: inotify \(fanotify cannot be used: no CAP_SYS_ADMIN/);
   });
 
+  it('fanotify asked for by name where it cannot be had: a usage error (16) that says why', async () => {
+    await using box = new Sandbox('fim-fan-forced-');
+    box.write('app/a.py', 'a\n');
+    box.policy('  - name: code\n    paths: ["{tree}/app"]\n    check: readonly\n');
+    const config = setup(box, rs.port, 'fanotify');
+    expect(fim(['baseline', '--config', config]).code).toBe(0);
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--inh-caps=-sys_admin',
+        '--bounding-set=-sys_admin',
+        process.execPath,
+        FIM,
+        'watch',
+        '--config',
+        config,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(r.status).toBe(16);
+    expect(r.stderr).toContain('watch.backend is fanotify, but no CAP_SYS_ADMIN');
+  });
+
   it('an unknown backend is a configuration error', () => {
     const config = join(sb.dir, 'bad.yaml');
     writeFileSync(config, 'policies: [policy.yaml]\nwatch: { backend: dnotify }\n');
