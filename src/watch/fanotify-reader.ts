@@ -46,7 +46,7 @@ export interface KeptEvent {
 }
 
 export type ReaderMessage =
-  | { t: 'events'; events: KeptEvent[]; readMs: number; seen: number }
+  | { t: 'events'; events: KeptEvent[] }
   | { t: 'overflow' }
   | { t: 'error'; message: string };
 
@@ -133,8 +133,6 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
     );
   };
   let pending: KeptEvent[] = [];
-  let seen = 0;
-  let readMs = 0;
   /** Dropped past MAX_PENDING: keep nothing until the main thread has taken what it was sent. */
   let dropping = false;
   const flush = () => {
@@ -143,9 +141,7 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
       Atomics.sub(data.control, 1, 1);
       const events = pending.length > BATCH ? pending.splice(0, BATCH) : pending;
       if (events === pending) pending = [];
-      port.postMessage({ t: 'events', events, readMs, seen } satisfies ReaderMessage);
-      seen = 0;
-      readMs = 0;
+      port.postMessage({ t: 'events', events } satisfies ReaderMessage);
     }
   };
   while (Atomics.load(data.control, 0) === 0) {
@@ -153,7 +149,6 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
     flush();
     if (!pollIn(data.fd, pending.length ? RETRY_MS : POLL_MS)) continue;
     drain(); // marks and directories sent while we waited
-    const t0 = performance.now();
     const r = readFd(data.fd, buf);
     if (!r.ok) {
       if (r.errno !== 11 && r.errno !== 4)
@@ -162,7 +157,6 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
     }
     const now = Date.now();
     for (const ev of parseEvents(buf, r.n)) {
-      seen++;
       try {
         if (ev.mask & FAN.Q_OVERFLOW) {
           port.postMessage({ t: 'overflow' } satisfies ReaderMessage);
@@ -188,7 +182,6 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
         if (ev.pidfd >= 0) closeFd(ev.pidfd);
       }
     }
-    readMs += performance.now() - t0;
   }
 }
 

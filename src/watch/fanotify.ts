@@ -43,13 +43,6 @@ interface Mark {
   fd: number;
 }
 
-export interface FanotifyStats {
-  reads: number;
-  seen: number;
-  kept: number;
-  readMs: number;
-}
-
 export class FanotifyWatcher {
   /** Covered directories: latin1 path → handle key (hex). */
   private readonly dirs = new Map<string, string>();
@@ -67,7 +60,6 @@ export class FanotifyWatcher {
   private readonly worker: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private closed = false;
-  readonly stats: FanotifyStats = { reads: 0, seen: 0, kept: 0, readMs: 0 };
   /** No per-directory limit: kept for the watch set's surface, never reached. */
   maxWatches: number | undefined;
 
@@ -232,10 +224,6 @@ export class FanotifyWatcher {
       this.onError(Buffer.from('/'), 'EIO', `fanotify: ${m.message}`);
       return;
     }
-    this.stats.reads++;
-    this.stats.seen += m.seen;
-    this.stats.kept += m.events.length;
-    this.stats.readMs += m.readMs;
     const now = Date.now();
     try {
       for (const ev of m.events) this.deliver(ev, now);
