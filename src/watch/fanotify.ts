@@ -36,6 +36,8 @@ const GONE = FAN.DELETE | FAN.MOVED_FROM | FAN.RENAME;
 /** Attributions kept for the reporter: the latest per path, for this long, at most this many. */
 const WHO_KEEP_MS = 10 * 60_000;
 const WHO_MAX = 20_000;
+/** A reader thread that keeps ending is not started again past this: the watch is lost (fallback scans). */
+const MAX_RESTARTS = 3;
 
 interface Mark {
   fsid: string;
@@ -57,29 +59,62 @@ export class FanotifyWatcher {
     inodes: [],
   };
   private flushQueued = false;
-  private readonly worker: Worker;
+  private worker!: Worker;
   private readonly control = new Int32Array(new SharedArrayBuffer(8));
   private closed = false;
+  /** Reader threads started again after one ended on its own (at most MAX_RESTARTS). */
+  private restarts = 0;
   /** No per-directory limit: kept for the watch set's surface, never reached. */
   maxWatches: number | undefined;
 
+  /**
+   * `onReaderLost`: the reader thread ended on its own (an error in it, or a resource limit); it
+   * was started again with everything it knew, but events of the gap are lost: run a full check.
+   */
   constructor(
     private readonly fd: number,
     private readonly onEvent: (e: DirEvent) => void,
     private readonly onError: (dir: Buffer, code: string, message: string) => void,
     private readonly onOverflow: (events: number) => void,
+    private readonly onReaderLost: (message: string) => void = () => {},
   ) {
+    this.startReader();
+  }
+
+  private startReader(): void {
     Atomics.store(this.control, 1, READER_CREDITS);
-    const data: ReaderData = { fd, control: this.control };
-    this.worker = new Worker(new URL('./fanotify-reader.js', import.meta.url), {
+    const data: ReaderData = { fd: this.fd, control: this.control };
+    const worker = new Worker(new URL('./fanotify-reader.js', import.meta.url), {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     });
-    this.worker.unref();
-    this.worker.on('message', (m: ReaderMessage) => this.onMessage(m));
-    this.worker.on('error', (err) =>
-      this.onError(Buffer.from('/'), 'EIO', `fanotify reader: ${err.message}`),
-    );
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (m: ReaderMessage) => this.onMessage(m));
+    let why = 'it exited';
+    worker.on('error', (err) => {
+      why = err.message;
+    });
+    worker.on('exit', () => {
+      if (this.closed || this.worker !== worker) return;
+      if (++this.restarts > MAX_RESTARTS) {
+        this.onError(
+          Buffer.from('/'),
+          'EIO',
+          `the fanotify reader stopped ${MAX_RESTARTS + 1} times (${why})`,
+        );
+        return;
+      }
+      this.startReader();
+      this.onReaderLost(`the fanotify reader stopped (${why}) and was started again: events may be lost`);
+    });
+    // Everything the reader filters by, again (a new thread knows nothing).
+    for (const m of this.marks.values())
+      worker.postMessage({ t: 'mount', fsid: m.fsid, fd: m.fd } satisfies ReaderControl);
+    if (this.byHandle.size)
+      worker.postMessage({ t: 'dirs', add: [...this.byHandle.keys()], remove: [] } satisfies ReaderControl);
+    if (this.inodes.size)
+      worker.postMessage({ t: 'inodes', add: [...this.inodes.keys()] } satisfies ReaderControl);
   }
 
   get size(): number {

@@ -95,7 +95,14 @@ export class WatchSet {
     };
     this.watcher =
       this.backend.kind === 'fanotify'
-        ? new FanotifyWatcher(this.backend.fd, o.onEvent, lost, overflow)
+        ? new FanotifyWatcher(this.backend.fd, o.onEvent, lost, overflow, (msg) => {
+            this.notify(Pri.warning, `${msg}, running a full check`, {
+              type: 'error',
+              code: 'EWATCHER',
+              message: msg,
+            });
+            o.onOverflow();
+          })
         : new DirWatcher(o.onEvent, lost, overflow, { maxWatches: o.maxWatches });
   }
 
