@@ -64,6 +64,8 @@ export class FanotifyWatcher {
   private closed = false;
   /** Reader threads started again after one ended on its own (at most MAX_RESTARTS). */
   private restarts = 0;
+  /** Past MAX_RESTARTS: nothing is watched any more; `add` fails, so the watch set scans instead. */
+  private broken = false;
   /** No per-directory limit: kept for the watch set's surface, never reached. */
   maxWatches: number | undefined;
 
@@ -98,6 +100,7 @@ export class FanotifyWatcher {
     worker.on('exit', () => {
       if (this.closed || this.worker !== worker) return;
       if (++this.restarts > MAX_RESTARTS) {
+        this.broken = true;
         this.onError(
           Buffer.from('/'),
           'EIO',
@@ -139,6 +142,7 @@ export class FanotifyWatcher {
    * (critical rules' files) is learnt by inode: any change to it on its file system is seen.
    */
   add(dir: Buffer, file = false): AddResult {
+    if (this.broken) return { ok: false, code: 'EIO', message: 'the fanotify reader stopped' };
     const k = dir.toString('latin1');
     if (!file && this.dirs.has(k)) return { ok: true };
     let fd: number;

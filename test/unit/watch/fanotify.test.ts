@@ -111,4 +111,20 @@ describe('FanotifyWatcher', () => {
     );
     expect(errors).toEqual([]);
   });
+
+  it('a reader that keeps ending is given up after three restarts: the watch is lost, add fails', async () => {
+    expect(w.add(Buffer.from(dir)).ok).toBe(true);
+    const reader = () => (w as unknown as { worker: Worker }).worker;
+    for (let i = 1; i <= 3; i++) {
+      await reader().terminate();
+      await waitFor(() => lost.length === i, { what: `restart ${i}` });
+    }
+    await reader().terminate();
+    await waitFor(() => errors.some((e) => /^EIO the fanotify reader stopped 4 times/.test(e)), {
+      what: 'the watch given up',
+    });
+    expect(lost).toHaveLength(3);
+    mkdirSync(join(dir, 'later'));
+    expect(w.add(Buffer.from(join(dir, 'later')))).toMatchObject({ ok: false, code: 'EIO' });
+  });
 });
