@@ -134,6 +134,8 @@ interface Calls {
   openByHandle: (mountFd: number, handle: Buffer, flags: number) => I;
   fstatfs: (fd: number, buf: Buffer) => I;
   pidfdSignal: (pidfd: number, sig: number, info: null, flags: number) => I;
+  ioctl: (fd: number, request: number, arg: Buffer) => I;
+  pidfdOpen: (pid: number, flags: number) => I;
 }
 
 let calls: Calls | null | undefined;
@@ -158,6 +160,8 @@ export function fanotifyCalls(): Calls | null {
     pidfdSignal: f<Calls['pidfdSignal']>(
       'int pidfd_send_signal(int pidfd, int sig, void *info, unsigned int flags)',
     ),
+    ioctl: f<Calls['ioctl']>('int ioctl(int fd, unsigned long request, void *arg)'),
+    pidfdOpen: f<Calls['pidfdOpen']>('int pidfd_open(int pid, unsigned int flags)'),
   };
   const all = Object.values(c).every((x) => x !== null);
   calls = all ? (c as Calls) : null;
@@ -229,6 +233,31 @@ export function closeFd(fd: number): void {
 /** The process behind a pidfd is still alive (pidfd_send_signal with signal 0). */
 export function pidfdAlive(pidfd: number): boolean {
   return res(fanotifyCalls()!.pidfdSignal(pidfd, 0, null, 0)).ok;
+}
+
+/** PIDFD_GET_INFO = _IOWR(PIDFS_IOCTL_MAGIC 0xFF, 11, struct pidfd_info of 64 bytes): Linux 6.13+. */
+const PIDFD_GET_INFO = 0xc040ff0b;
+const PIDFD_INFO_PID = 1n;
+const PIDFD_INFO_CREDS = 2n;
+const infoBuf = Buffer.alloc(64);
+
+/**
+ * What the kernel says of a pidfd's process without /proc (so also when /proc hides it:
+ * ProtectProc=invisible): its real uid and parent pid. null before Linux 6.13 or once it is gone.
+ */
+export function pidfdInfo(pidfd: number): { uid: number; ppid: number } | null {
+  const c = fanotifyCalls();
+  if (!c) return null;
+  infoBuf.fill(0);
+  infoBuf.writeBigUInt64LE(PIDFD_INFO_PID | PIDFD_INFO_CREDS, 0);
+  if (Number(c.ioctl(pidfd, PIDFD_GET_INFO, infoBuf)) < 0) return null;
+  // mask u64, cgroupid u64, then u32: pid, tgid, ppid, ruid, ...
+  return { uid: infoBuf.readUInt32LE(28), ppid: infoBuf.readUInt32LE(24) };
+}
+
+/** pidfd_open(2), for tests and probes: a pidfd of `pid`, or the errno. */
+export function pidfdOpen(pid: number): FdResult {
+  return res(fanotifyCalls()!.pidfdOpen(pid, 0));
 }
 
 export { AT_FDCWD };

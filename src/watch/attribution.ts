@@ -71,14 +71,25 @@ export function parseCgroup(text: string): { cgroup?: string; container?: string
  * Read what /proc says of `pid` now. `alive` (the pidfd's check, where the kernel gave one) is
  * asked after the reads: when it says the process is gone, what was read is kept and the result is
  * `exited`. A process that is alive but hidden from us (ProtectProc=invisible, another user's
- * process under the shipped unit) is its pid alone, not `exited`.
+ * process under the shipped unit) is not `exited`: its pid, and its uid and parent where `info`
+ * (the pidfd's PIDFD_GET_INFO) can say.
  */
-export function readWho(pid: number, alive?: () => boolean): Who {
+export function readWho(
+  pid: number,
+  alive?: () => boolean,
+  info?: () => { uid: number; ppid: number } | null,
+): Who {
   const who: Who = { pid, exited: false };
   if (pid <= 0) return { pid, exited: true };
   const base = `/proc/${pid}`;
   const status = readBytes(`${base}/status`, 8192)?.toString('latin1');
-  if (status === undefined) return { pid, exited: alive ? !alive() : true };
+  if (status === undefined) {
+    if (alive && !alive()) return { pid, exited: true };
+    if (!alive) return { pid, exited: true };
+    // Alive but hidden from us: what the pidfd itself says (PIDFD_GET_INFO, Linux 6.13+).
+    const i = info?.();
+    return i ? { pid, exited: false, uid: i.uid, ppid: i.ppid } : { pid, exited: false };
+  }
   const uid = statusField(status, 'Uid');
   const ppid = statusField(status, 'PPid');
   if (uid !== undefined) who.uid = uid;

@@ -24,6 +24,7 @@ import {
   openByHandle,
   parseEvents,
   pidfdAlive,
+  pidfdInfo,
   pollIn,
   readFd,
 } from '../sys/fanotify.js';
@@ -129,7 +130,13 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
   const attribute = (ev: FanEvent, now: number): Who => {
     if (ev.pidfd === FAN_EPIDFD) return { pid: ev.pid, exited: true };
     return whoCache.get(ev.pid, now, () =>
-      readWho(ev.pid, ev.pidfd >= 0 ? () => pidfdAlive(ev.pidfd) : undefined),
+      ev.pidfd >= 0
+        ? readWho(
+            ev.pid,
+            () => pidfdAlive(ev.pidfd),
+            () => pidfdInfo(ev.pidfd),
+          )
+        : readWho(ev.pid),
     );
   };
   let pending: KeptEvent[] = [];

@@ -4,8 +4,10 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { whoText } from '../../../src/display.js';
+import { closeFd, pidfdInfo, pidfdOpen } from '../../../src/sys/fanotify.js';
 import { parseCgroup, parseCmdline, readWho, WhoCache } from '../../../src/watch/attribution.js';
 import { hasSysAdmin, kernelVersion } from '../../../src/watch/backend-choice.js';
+import { waitFor } from '../../helpers/wait.js';
 
 describe('parseCmdline', () => {
   it.each([
@@ -49,8 +51,22 @@ describe('readWho', () => {
 
   it('a gone process is exited; a pidfd that says gone marks what was read exited', () => {
     expect(readWho(2 ** 22 + 12345)).toEqual({ pid: 2 ** 22 + 12345, exited: true });
-    // Hidden from us (ProtectProc=invisible) but its pidfd says alive: the pid alone, not exited.
-    expect(readWho(2 ** 22 + 12345, () => true)).toEqual({ pid: 2 ** 22 + 12345, exited: false });
+    // Hidden from us (ProtectProc=invisible) but its pidfd says alive: not exited; its uid and
+    // parent where the pidfd can tell (PIDFD_GET_INFO).
+    const hidden = 2 ** 22 + 12345;
+    expect(readWho(hidden, () => true)).toEqual({ pid: hidden, exited: false });
+    expect(
+      readWho(
+        hidden,
+        () => true,
+        () => ({ uid: 1000, ppid: 1 }),
+      ),
+    ).toEqual({
+      pid: hidden,
+      exited: false,
+      uid: 1000,
+      ppid: 1,
+    });
     const w = readWho(process.pid, () => false);
     expect(w.exited).toBe(true);
     expect(w.exe).toBe(process.execPath);
@@ -67,6 +83,31 @@ describe('readWho', () => {
     expect(reads).toBe(1);
     c.get(7, 2500, read);
     expect(reads).toBe(2);
+  });
+});
+
+describe('pidfdInfo', () => {
+  it("reads another user's process by its pidfd alone: uid and parent", async () => {
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sleep', '30'], {
+      stdio: 'ignore',
+    });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      // setpriv execs sleep: the same pid, once its uid is 65534.
+      const info = await waitFor(
+        () => {
+          const r = pidfdOpen(child.pid!);
+          if (!r.ok) return null;
+          const i = pidfdInfo(r.n);
+          closeFd(r.n);
+          return i?.uid === 65534 ? i : null;
+        },
+        { what: 'the child as uid 65534' },
+      );
+      expect(info).toEqual({ uid: 65534, ppid: process.pid });
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 
