@@ -52,6 +52,8 @@ export class FanotifyWatcher {
   /** `fsid:ino` → covered paths with that inode. */
   private readonly inodes = new Map<string, Buffer[]>();
   private readonly marks = new Map<bigint, Mark>();
+  /** File systems that refused a mark (no file handles, say): not asked again for every directory. */
+  private readonly refused = new Map<bigint, AddResult>();
   private readonly recent = new Map<string, { who: Who; at: number }>();
   private pending: { add: string[]; remove: string[]; inodes: string[] } = {
     add: [],
@@ -159,15 +161,26 @@ export class FanotifyWatcher {
       let mark = this.marks.get(st.dev);
       if (!mark) {
         if (file) return { ok: false, code: 'ENOENT', message: 'its file system holds no covered directory' };
+        const refused = this.refused.get(st.dev);
+        if (refused) return refused;
         const fsid = fsidOf(fd);
         const r = fanMarkFilesystem(this.fd, fd, true);
         if (!fsid || !r.ok) {
           const errno = r.ok ? 0 : r.errno;
-          return {
+          const no: AddResult = {
             ok: false,
-            code: errno === 28 ? 'ENOSPC' : `ERRNO${errno}`,
-            message: 'fanotify_mark failed',
+            code:
+              errno === 28
+                ? 'ENOSPC'
+                : errno === 95
+                  ? 'EOPNOTSUPP'
+                  : errno === 18
+                    ? 'EXDEV'
+                    : `ERRNO${errno}`,
+            message: 'fanotify_mark refused this file system',
           };
+          this.refused.set(st.dev, no);
+          return no;
         }
         mark = { fsid: fsid.toString('hex'), fd };
         keep = true;

@@ -89,6 +89,16 @@ describe('FanotifyWatcher', () => {
     expect(w.has(Buffer.from(join(dir, 'sub')))).toBe(false);
   });
 
+  it('a file system that refuses a mark (procfs: no file handles) is refused once, for all its directories', () => {
+    expect(w.add(Buffer.from('/proc/sys'))).toEqual({
+      ok: false,
+      code: 'EOPNOTSUPP',
+      message: 'fanotify_mark refused this file system',
+    });
+    expect(w.add(Buffer.from('/proc/sys/kernel'))).toMatchObject({ ok: false, code: 'EOPNOTSUPP' });
+    expect(w.size).toBe(0);
+  });
+
   it('a reader thread that ends is started again, with the directories it knew, and says so', async () => {
     expect(w.add(Buffer.from(dir)).ok).toBe(true);
     await waitFor(
