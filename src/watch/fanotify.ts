@@ -19,7 +19,7 @@ import { errnoCode } from '../errors.js';
 import { joinPath, parentOf } from '../path-key.js';
 import { closeFd, FAN, fanMarkFilesystem, fsidOf, handleOf } from '../sys/fanotify.js';
 import type { Who } from '../types.js';
-import type { AddResult, DirEvent } from './backend.js';
+import { type AddResult, type DirEvent, DirWatcher } from './backend.js';
 import {
   type KeptEvent,
   READER_CREDITS,
@@ -54,6 +54,8 @@ export class FanotifyWatcher {
   private readonly marks = new Map<bigint, Mark>();
   /** File systems that refused a mark (no file handles, say): not asked again for every directory. */
   private readonly refused = new Map<bigint, AddResult>();
+  /** Their directories are watched the inotify way instead (created on the first). */
+  private inotify: DirWatcher | null = null;
   private readonly recent = new Map<string, { who: Who; at: number }>();
   private pending: { add: string[]; remove: string[]; inodes: string[] } = {
     add: [],
@@ -123,15 +125,28 @@ export class FanotifyWatcher {
   }
 
   get size(): number {
-    return this.dirs.size;
+    return this.dirs.size + (this.inotify?.size ?? 0);
   }
 
   has(dir: Buffer): boolean {
-    return this.dirs.has(dir.toString('latin1'));
+    return this.dirs.has(dir.toString('latin1')) || (this.inotify?.has(dir) ?? false);
   }
 
-  keys(): IterableIterator<string> {
-    return this.dirs.keys();
+  *keys(): IterableIterator<string> {
+    yield* this.dirs.keys();
+    if (this.inotify) yield* this.inotify.keys();
+  }
+
+  /**
+   * A directory on a file system that refused the mark (procfs, some FUSE and network file
+   * systems: no file handles) gets an inotify watch instead; the inotify watcher's own refusal (its
+   * limit) is the answer then.
+   */
+  private byInotify(dir: Buffer): AddResult {
+    this.inotify ??= new DirWatcher(this.onEvent, this.onError, this.onOverflow, {
+      maxWatches: this.maxWatches,
+    });
+    return this.inotify.add(dir);
   }
 
   /** The file systems marked (for the start event and heartbeats). */
@@ -161,8 +176,7 @@ export class FanotifyWatcher {
       let mark = this.marks.get(st.dev);
       if (!mark) {
         if (file) return { ok: false, code: 'ENOENT', message: 'its file system holds no covered directory' };
-        const refused = this.refused.get(st.dev);
-        if (refused) return refused;
+        if (this.refused.has(st.dev)) return this.byInotify(dir);
         const fsid = fsidOf(fd);
         const r = fanMarkFilesystem(this.fd, fd, true);
         if (!fsid || !r.ok) {
@@ -180,7 +194,7 @@ export class FanotifyWatcher {
             message: 'fanotify_mark refused this file system',
           };
           this.refused.set(st.dev, no);
-          return no;
+          return this.byInotify(dir);
         }
         mark = { fsid: fsid.toString('hex'), fd };
         keep = true;
@@ -236,9 +250,11 @@ export class FanotifyWatcher {
     const k = dir.toString('latin1');
     const key = this.dirs.get(k);
     if (key !== undefined) this.forgetHandle(k, key);
+    this.inotify?.remove(dir);
   }
 
   removeTree(dir: Buffer): void {
+    this.inotify?.removeTree(dir);
     const k = dir.toString('latin1');
     for (const key of [...this.dirs.keys()]) {
       if (key === k || key.startsWith(k === '/' ? '/' : `${k}/`)) this.remove(Buffer.from(key, 'latin1'));
@@ -338,6 +354,7 @@ export class FanotifyWatcher {
       for (const m of this.marks.values()) closeFd(m.fd);
       closeFd(this.fd);
     });
+    this.inotify?.close();
     this.dirs.clear();
     this.byHandle.clear();
     this.inodes.clear();
