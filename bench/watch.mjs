@@ -20,8 +20,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 /**
- * Benchmark of `fim watch`, the daemon (issue 4): ready time, memory, inotify watches, change →
- * datagram latency at a real UDP receiver, and a 10,000-file storm until it is journaled.
+ * Benchmark of `fim watch`, the daemon (issues 4 and 15): ready time, memory, inotify watches,
+ * change → datagram latency at a real UDP receiver, attribution (the finding's `who` names this
+ * process, which lives on after every write), and a 10,000-file storm until it is journaled; on
+ * each backend (inotify and fanotify) in the same run, one after the other, on the same tree.
  *
  *   npm run bench:watch                               # 50,000 files in 2,000 directories
  *   npm run bench:watch -- --files 2000 --dirs 100    # a smoke test
@@ -39,6 +41,7 @@ import { parseArgs } from 'node:util';
  *   --dir DIR        where the tree lives (default $FIM_BENCH_DIR/watch-F-D, else $TMPDIR/...)
  *   --keep           keep the tree (the next run with the same shape and seed reuses it)
  *   --json           print the results as JSON instead of the table
+ *   --backend B      inotify, fanotify or both (default both; fanotify needs root)
  *
  * Method (see docs/performance.md, "Daemon"):
  * - The tree is deterministic (sfc32 PRNG): the same --files, --dirs and --seed give the same
@@ -62,7 +65,15 @@ const GENERATOR_VERSION = 1;
 const MB = 1e6;
 
 /** Targets from issue 4, at 50,000 files in 2,000 directories. */
-const TARGET = { readyMs: 3000, rssMB: 150, watchesOverDirs: 1.01, p50Ms: 30, p99Ms: 100, stormMs: 10_000 };
+const TARGET = {
+  readyMs: 3000,
+  rssMB: 150,
+  watchesOverDirs: 1.01,
+  p50Ms: 30,
+  p99Ms: 100,
+  stormMs: 10_000,
+  attributionPct: 99,
+};
 
 const log = (s) => process.stderr.write(`${s}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -78,6 +89,7 @@ const { values: opt } = parseArgs({
     'max-per-second': { type: 'string' },
     'debounce-ms': { type: 'string' },
     seed: { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'both' },
     dir: { type: 'string' },
     keep: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -96,6 +108,11 @@ const int = (name, min) => {
   }
   return v;
 };
+if (!['both', 'inotify', 'fanotify'].includes(opt.backend)) {
+  log('--backend must be inotify, fanotify or both');
+  process.exit(2);
+}
+const BACKENDS = opt.backend === 'both' ? ['inotify', 'fanotify'] : [opt.backend];
 const nFiles = int('files', 1);
 const nDirs = int('dirs', 1);
 const seed = int('seed', 0);
@@ -254,8 +271,18 @@ async function startReceiver() {
     byType: {},
     /** path → performance.now() of the first finding datagram naming it */
     firstByPath: new Map(),
+    /** path → the `who` parameter of that datagram, if any */
+    whoByPath: new Map(),
     seqs: new Set(),
     onPath: null,
+    /** Forget what earlier backends' daemons sent. */
+    reset() {
+      r.datagrams = 0;
+      r.byType = {};
+      r.firstByPath.clear();
+      r.whoByPath.clear();
+      r.seqs.clear();
+    },
   };
   sock.on('message', (buf) => {
     const t = performance.now();
@@ -266,6 +293,7 @@ async function startReceiver() {
     if (p.seq !== undefined) r.seqs.add(Number(p.seq));
     if (p.ev === 'finding' && p.path !== undefined && !r.firstByPath.has(p.path)) {
       r.firstByPath.set(p.path, t);
+      if (p.who !== undefined) r.whoByPath.set(p.path, p.who);
       r.onPath?.(p.path);
     }
   });
@@ -402,9 +430,24 @@ async function main() {
 
   const rx = await startReceiver();
   log(`UDP receiver on 127.0.0.1:${rx.port}, receive buffer ${rx.rcvbuf} bytes`);
+  const backends = {};
+  try {
+    for (const backend of BACKENDS) {
+      log(`---- backend: ${backend} ----`);
+      rx.reset();
+      backends[backend] = await runBackend(backend, gen, rx, load, quiet);
+    }
+  } finally {
+    rx.sock.close();
+    if (!opt.keep) rmSync(out, { recursive: true, force: true });
+  }
+  return { backends };
+}
 
+/** One daemon on `backend`, measured from start to stop. */
+async function runBackend(backend, gen, rx, load, quiet) {
   // Fresh policy, config, keys and database every run.
-  const fimDir = join(out, 'fim');
+  const fimDir = join(out, `fim-${backend}`);
   rmSync(fimDir, { recursive: true, force: true });
   mkdirSync(fimDir, { recursive: true });
   const policy = join(fimDir, 'policy.yaml');
@@ -415,6 +458,7 @@ async function main() {
   const syslog = [`target: "udp://127.0.0.1:${rx.port}"`];
   if (opt['max-per-second']) syslog.push(`max_per_second: ${int('max-per-second', 1)}`);
   const watch = [
+    `backend: ${backend}`,
     'full_check: 1h',
     process.env.FIM_BENCH_HEARTBEAT ? `heartbeat: ${process.env.FIM_BENCH_HEARTBEAT}` : 'heartbeat: 60s',
   ];
@@ -447,13 +491,14 @@ async function main() {
   }
   const samplePaths = order.slice(0, nSamples).map((i) => gen.files[i]);
   const stormPaths = order.slice(nSamples, nSamples + nStorm).map((i) => gen.files[i]);
-  const nonce = `${process.pid}-${Date.now()}`;
+  const nonce = `${process.pid}-${Date.now()}-${backend}`;
 
   // ---- start ----
   log('starting the daemon ...');
   const d = startDaemon(config);
   const mem = memoryPoller(d.child.pid);
   const result = {
+    backend,
     machine: {
       cpu: cpus()[0]?.model,
       cores: cpus().length,
@@ -486,6 +531,8 @@ async function main() {
     return { ...d.exit, ms: d.exit.t - t };
   };
   try {
+    const chosen = await d.waitFor(/watching with /, 120_000);
+    result.watcher = chosen.line.replace(/^<\d>/, '');
     const ready = await d.waitFor(/; ready$/, 120_000);
     const readyMem = mem.mark();
     const startCheck = await d.waitFor(/full check \(start\)/, 600_000);
@@ -539,6 +586,13 @@ async function main() {
     }
     lat.sort((a, b) => a - b);
     logLat.sort((a, b) => a - b);
+    // Attribution: this process wrote every sample and lives on, so each finding should name it.
+    const mine = new RegExp(`(^| )pid=${process.pid}( |$)`);
+    let attributed = 0;
+    for (const p of written.keys()) {
+      const who = rx.whoByPath.get(p);
+      if (who !== undefined && mine.test(who) && !who.startsWith('exited')) attributed++;
+    }
     const afterLatency = mem.mark();
     result.latency = {
       samples: nSamples,
@@ -556,6 +610,8 @@ async function main() {
         maxMs: logLat.at(-1) ?? Number.NaN,
       },
       peakRssMB: afterLatency.peakRss / MB,
+      attributed,
+      attributionPct: (100 * attributed) / nSamples,
     };
     log(
       `latency: ${lat.length}/${nSamples} datagrams, p50 ${result.latency.p50Ms.toFixed(1)} ms, p99 ${result.latency.p99Ms.toFixed(1)} ms, max ${result.latency.maxMs.toFixed(1)} ms`,
@@ -577,6 +633,7 @@ async function main() {
       log(`storm: ${nStorm} files ...`);
       const t0 = performance.now();
       for (let i = 0; i < nStorm; i++) writeFileSync(stormPaths[i], `# storm ${nonce} ${i}\n`);
+      let stormAttributed = 0;
       const wroteMs = performance.now() - t0;
       const want = new Set(stormPaths);
       let doneMs = null;
@@ -587,9 +644,12 @@ async function main() {
         if (n >= nStorm) {
           // Count exactly: every storm file has a finding among the new ones.
           const got = new Set();
+          stormAttributed = 0;
           for (const r of detailsAfter.iterate(firstId)) {
-            const path = JSON.parse(r.detail).path;
-            if (want.has(path)) got.add(path);
+            const j = JSON.parse(r.detail);
+            if (!want.has(j.path) || got.has(j.path)) continue;
+            got.add(j.path);
+            if (j.who?.pid === process.pid && !j.who.exited) stormAttributed++;
           }
           seen = got.size;
           if (seen === nStorm) {
@@ -619,6 +679,7 @@ async function main() {
         writeMs: wroteMs,
         journaledMs: doneMs,
         journaled: seen,
+        attributed: stormAttributed,
         peakRssMB: stormMem.peakRss / MB,
         rssAfterMB: (after?.rss ?? Number.NaN) / MB,
         hwmMB: (after?.hwm ?? Number.NaN) / MB,
@@ -649,10 +710,8 @@ async function main() {
       byType: rx.byType,
       seqGaps: seqs.length ? seqs.at(-1) - seqs[0] + 1 - seqs.length : 0,
     };
-    rx.sock.close();
     result.daemonErrors = d.lines.filter((l) => /^<[0-3]>/.test(l.line)).map((l) => l.line);
     if (d.stderr.trim()) result.daemonStderr = d.stderr.slice(-4000);
-    if (!opt.keep) rmSync(out, { recursive: true, force: true });
   }
   return result;
 }
@@ -702,6 +761,12 @@ function report(r) {
       met(r.latency.lost === 0),
     ],
     [
+      'attribution (who = this writer)',
+      `${r.latency.attributed} / ${r.latency.samples} (${f1(r.latency.attributionPct)}%)`,
+      r.backend === 'fanotify' ? `≥ ${TARGET.attributionPct}%` : 'none (inotify)',
+      r.backend === 'fanotify' ? met(r.latency.attributionPct >= TARGET.attributionPct) : '',
+    ],
+    [
       '  write → "changed" log line p50/p99',
       `${f1(r.latency.logLine.p50Ms)} / ${f1(r.latency.logLine.p99Ms)} ms`,
       '',
@@ -717,6 +782,7 @@ function report(r) {
         met(r.storm.journaledMs !== null && r.storm.journaledMs <= TARGET.stormMs),
       ],
       ['  storm writes took', `${f0(r.storm.writeMs)} ms`, '', ''],
+      ['  storm findings naming this writer', `${r.storm.attributed} / ${r.storm.journaled}`, '', ''],
       ['  peak RSS during storm', `${f1(r.storm.peakRssMB)} MB`, '', ''],
     );
   }
@@ -731,6 +797,7 @@ function report(r) {
   const line = (row) =>
     `${row[0].padEnd(w[0])}  ${row[1].padStart(w[1])}  ${row[2].padEnd(w[2])}  ${row[3]}`.trimEnd();
   const outLines = [
+    `backend: ${r.watcher ?? r.backend}`,
     `machine: ${r.machine.cpu} × ${r.machine.cores}, Linux ${r.machine.kernel}, node ${r.machine.node}`,
     `load average at start: ${r.machine.load.toFixed(2)}${r.machine.quiet ? '' : '  NOT QUIET'}`,
     `tree: ${r.shape.files.toLocaleString('en-US')} files in ${r.shape.dirs.toLocaleString('en-US')} directories (seed ${r.shape.seed}${r.setup.treeReused ? ', reused' : ''}); baseline ${(r.setup.baselineMs / 1000).toFixed(1)} s`,
@@ -760,14 +827,19 @@ function report(r) {
     );
     for (const l of r.storm.logLines) outLines.push(`daemon: ${l}`);
   }
-  for (const l of r.daemonErrors ?? []) outLines.push(`daemon error: ${l}`);
+  // <0>..<3> lines: high and critical findings too (every change here is one); the first few only.
+  const errs = r.daemonErrors ?? [];
+  for (const l of errs.slice(0, 5)) outLines.push(`daemon error: ${l}`);
+  if (errs.length > 5) outLines.push(`daemon error: ... ${errs.length - 5} more (--json has them all)`);
   if (r.daemonStderr) outLines.push(`daemon stderr: ${r.daemonStderr}`);
   return `${outLines.join('\n')}\n`;
 }
 
 try {
   const r = await main();
-  process.stdout.write(opt.json ? `${JSON.stringify(r, null, 2)}\n` : report(r));
+  process.stdout.write(
+    opt.json ? `${JSON.stringify(r, null, 2)}\n` : Object.values(r.backends).map(report).join('\n'),
+  );
 } catch (err) {
   log(`bench:watch failed: ${err.stack ?? err}`);
   process.exitCode = 1;

@@ -37,6 +37,11 @@ export interface WatchConfig {
    * unwatched trees are scanned every `fallbackScanMs`. Absent: only the kernel's limit applies.
    */
   maxWatches?: number;
+  /**
+   * `watch.backend`: `auto` (fanotify where the process may use it, else inotify), `inotify` or
+   * `fanotify` (an error at start where it cannot be used). See src/watch/backend-choice.ts.
+   */
+  backend: 'auto' | 'inotify' | 'fanotify';
 }
 
 export interface Config {
@@ -79,7 +84,14 @@ export const FACILITIES = [
 ] as const;
 
 export const SYSLOG_KEYS = ['target', 'facility', 'max_per_second', 'ca', 'cert', 'key'] as const;
-export const WATCH_KEYS = ['debounce_ms', 'full_check', 'heartbeat', 'fallback_scan', 'max_watches'] as const;
+export const WATCH_KEYS = [
+  'debounce_ms',
+  'full_check',
+  'heartbeat',
+  'fallback_scan',
+  'max_watches',
+  'backend',
+] as const;
 export const EXPLAIN_KEYS = ['deploy_keys', 'deploy_manifests', 'dpkg_admin_dir'] as const;
 export const CONFIG_KEYS = [
   'explain',
@@ -103,7 +115,13 @@ export function defaultConfig(): Config {
     keys: '/etc/fim/keys',
     keyEpochMs: 3_600_000,
     syslog: { target: null, facility: 'authpriv', maxPerSecond: 50, ca: null, cert: null, key: null },
-    watch: { debounceMs: 50, fullCheckMs: 3_600_000, heartbeatMs: 60_000, fallbackScanMs: 60_000 },
+    watch: {
+      debounceMs: 50,
+      fullCheckMs: 3_600_000,
+      heartbeatMs: 60_000,
+      fallbackScanMs: 60_000,
+      backend: 'auto',
+    },
     retention: { runs: 500 },
     baselines: { keep: 5 },
     explain: { deployKeys: [], deployManifests: [], dpkgAdminDir: '/var/lib/dpkg' },
@@ -202,6 +220,11 @@ export function parseConfigText(file: string, text: string): Config {
       const n = src.scalar(w.get('max_watches'));
       if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) cfg.watch.maxWatches = n;
       else src.problem(w.get('max_watches'), '"watch.max_watches" must be a positive integer');
+    }
+    if (w.has('backend')) {
+      const b = src.scalar(w.get('backend'));
+      if (b === 'auto' || b === 'inotify' || b === 'fanotify') cfg.watch.backend = b;
+      else src.problem(w.get('backend'), '"watch.backend" must be auto, inotify or fanotify');
     }
     for (const [key, field] of [
       ['full_check', 'fullCheckMs'],

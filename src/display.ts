@@ -4,6 +4,7 @@
  * become `\xHH`. The form is reversible and always one line, so a file name can never start a new
  * report or log line. JSON carries the raw bytes beside it as base64.
  */
+import type { Who } from './types.js';
 
 const HEX = '0123456789abcdef';
 
@@ -160,4 +161,23 @@ export function parseDisplay(text: string): Buffer {
   }
   flush();
   return Buffer.concat(parts);
+}
+
+/**
+ * The one-line form of a writing process (the alert's `who` parameter, the daemon's log line): its
+ * text fields are display form already; the alert escapes them again as SD text.
+ */
+export function whoText(w: Who): string {
+  const parts: string[] = [];
+  if (w.exited) parts.push('exited');
+  parts.push(`pid=${w.pid}`);
+  if (w.uid !== undefined) parts.push(`uid=${w.uid}`);
+  if (w.loginuid !== undefined) parts.push(`auid=${w.loginuid === 4294967295 ? 'unset' : w.loginuid}`);
+  if (w.ppid !== undefined) parts.push(`ppid=${w.ppid}`);
+  if (w.container) parts.push(`container=${w.container.slice(0, 12)}`);
+  if (w.exe !== undefined) parts.push(`exe=${w.exe}`);
+  if (w.pexe !== undefined) parts.push(`pexe=${w.pexe}`);
+  if (w.cgroup !== undefined) parts.push(`cgroup=${w.cgroup}`);
+  if (w.cmdline) parts.push(`cmd=${w.cmdline.join(' ')}`);
+  return parts.join(' ');
 }

@@ -132,6 +132,29 @@ export interface Finding {
   explanation?: Explanation;
   /** The rule's severity, where a signed deploy manifest lowered this finding's by one step. */
   severityBefore?: Severity;
+  /** The process that made the change, where the daemon's watcher could tell (fanotify). */
+  who?: Who;
+}
+
+/**
+ * A writing process as the daemon saw it at event time (src/watch/attribution.ts). Everything but
+ * `pid` may be missing; `exited`: the process was gone before it could be read whole, and the rest
+ * is what was known. Text fields are display form (src/display.ts): exe and arguments are bytes
+ * chosen by whoever ran the process.
+ */
+export interface Who {
+  pid: number;
+  exited: boolean;
+  uid?: number;
+  /** /proc/PID/loginuid: the login session's user, kept across su and sudo (4294967295: none). */
+  loginuid?: number;
+  exe?: string;
+  cmdline?: string[];
+  ppid?: number;
+  pexe?: string;
+  cgroup?: string;
+  /** A container id (64 hex digits) found in the cgroup path, if any. */
+  container?: string;
 }
 
 /** Where a command or the demo writes: results on `out`, diagnostics on `err`. */

@@ -40,6 +40,8 @@ export function parts(ev: WireEvent): Parts {
           ['rule', safeText(ev.rule)],
           // Package names and versions come from files on the host: escaped and cut like a path.
           ...(ev.explanation ? [['expl', safeText(ev.explanation)] as [string, string]] : []),
+          // exe and arguments are the writer's bytes: escaped and cut like a path, cut first.
+          ...(ev.who ? [['who', safeText(ev.who)] as [string, string]] : []),
         ],
         msg: (v) =>
           `${ev.kind} ${v.get('path')}${attrs ? ` (${attrs})` : ''} rule=${v.get('rule')} severity=${ev.severity} journal=${idText(ev.journalId)}`,
@@ -51,6 +53,7 @@ export function parts(ev: WireEvent): Parts {
         ['policy', safeText(ev.policyHash)],
       ];
       if (ev.kind !== undefined) fixed.push(['kind', safeText(ev.kind)]);
+      if (ev.watcher !== undefined) fixed.push(['watcher', safeText(ev.watcher)]);
       // The chain: '-' for a database's first session, '?' when the database could not say.
       if (ev.prev !== undefined) {
         const p = ev.prev;
@@ -110,6 +113,7 @@ export function parts(ev: WireEvent): Parts {
         );
         const sev = st.openBySeverity;
         if (sev) for (const k of SEVERITIES) fixed.push([SEVERITY_PARAM[k], String(sev[k])]);
+        if (st.watcher !== undefined) fixed.push(['watcher', safeText(st.watcher)]);
       }
       return {
         fixed,

@@ -2,6 +2,7 @@
  * The events an alert can carry, as the library hands them to the alerter. Paths stay bytes here;
  * the formatter turns them into display form. Hashes (baseline root, policy hash) are hex strings.
  */
+import { whoText } from '../display.js';
 import type { Finding, FindingKind, Severity } from '../types.js';
 
 export interface FindingEvent {
@@ -24,6 +25,8 @@ export interface FindingEvent {
    * `unexplained strength package version`; the severity above is already the lowered one.
    */
   explanation?: string;
+  /** The writing process (display.ts `whoText`), where the daemon's watcher could tell: cut like a path. */
+  who?: string;
 }
 
 /** What the daemon reports in each heartbeat, so the log server sees a blind or lagging host. */
@@ -38,6 +41,8 @@ export interface HeartbeatStatus {
   openBySeverity?: Readonly<Record<Severity, number>>;
   /** Time of the last full check, ns since the epoch; null before the first. */
   lastFullCheckNs: bigint | null;
+  /** The watcher backend and why it was chosen, as in the start event. */
+  watcher?: string;
 }
 
 export interface Counts {
@@ -54,7 +59,15 @@ export type AlertEvent =
    * A session started: which baseline and policy it enforces (null and '-' when a one-shot command
    * does not know them). The alerter fills in the session's kind and its link to the predecessor.
    */
-  | { type: 'start'; baselineRoot: string | null; policyHash: string; kind?: string; prev?: ChainLink | null }
+  | {
+      type: 'start';
+      baselineRoot: string | null;
+      policyHash: string;
+      kind?: string;
+      prev?: ChainLink | null;
+      /** The daemon's watcher backend and why it was chosen (`fanotify (CAP_SYS_ADMIN and Linux 6.18)`). */
+      watcher?: string;
+    }
   /** The session ends; the alerter fills in `count`, the number of messages of the session, this one included. */
   | { type: 'stop'; reason: string; count?: number }
   /** Alive; `keysExpireMs` is when the host's keys end (ms since the epoch), so the log server can warn. */
@@ -181,6 +194,7 @@ export function findingEvent(finding: Finding, journalId: string | number): Find
     journalId,
     ...sha256Of(finding),
     ...(finding.explanation ? { explanation: explanationWords(finding) } : {}),
+    ...(finding.who ? { who: whoText(finding.who) } : {}),
   };
 }
 

@@ -21,3 +21,5 @@ export function watch(o: WatchOptions): Promise<number> {
   });
   return daemon.run();
 }
+
+export { watchBackendHere } from './watch-backend.js';

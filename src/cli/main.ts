@@ -10,6 +10,7 @@ import { safeMessage } from '../display.js';
 import { ExitCode, FimError } from '../errors.js';
 import { type CommonOptions, type Output, stdio } from './context.js';
 import { rawArgs, useRawArgs } from './raw-argv.js';
+import { watchHelp } from './watch-help.js';
 
 export const EXIT_CODES_HELP = `
 Exit status (check): 0 nothing found; otherwise the OR of
@@ -201,6 +202,7 @@ export function buildProgram(io: Output, setCode: (n: number) => void): Command 
     .description(
       'the daemon: verify the baseline, full check, then watch in real time and ship signed alerts',
     )
+    .addHelpText('after', watchHelp)
     .action((o) => run(import('./cmd-watch.js').then((m) => m.watchCommand(o, io))));
 
   program

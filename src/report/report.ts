@@ -6,7 +6,7 @@
 import { recordDisplay } from '../attributes.js';
 import { displayBytes, safeMessage } from '../display.js';
 import { nsToIso } from '../ns-time.js';
-import type { AttributeChange, Explanation, Finding, ScanError, Severity } from '../types.js';
+import type { AttributeChange, Explanation, Finding, ScanError, Severity, Who } from '../types.js';
 import { SEVERITIES } from '../types.js';
 
 /** What a report says of the baseline it compared against (the store's BaselineMeta has more). */
@@ -44,6 +44,8 @@ export interface FindingJson {
   unexplained?: ExplanationJson & { reason: string };
   /** The rule's severity, where a signed deploy manifest lowered this one by a step. */
   severity_before?: Severity;
+  /** The writing process, where the daemon's watcher could tell (display form throughout). */
+  who?: Who;
 }
 
 export interface ExplanationJson {
@@ -124,6 +126,7 @@ export function findingToJson(f: Finding, id?: number, names?: IdNames): Finding
     ...(f.observedNs !== undefined ? { observed: nsToIso(f.observedNs) } : {}),
     ...(f.explanation ? explanationJson(f.explanation) : {}),
     ...(f.severityBefore ? { severity_before: f.severityBefore } : {}),
+    ...(f.who ? { who: f.who } : {}),
   };
   if (f.kind === 'changed') {
     out.changes = f.changes.map((c) => changeJson(c, f, names));

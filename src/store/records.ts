@@ -11,6 +11,7 @@
 import { displayBytes } from '../display.js';
 import { joinKey, keyAsDir, keyDepth, keyToPath, splitKey } from '../path-key.js';
 import type { FileRecord } from '../types.js';
+import { FILE_TYPES } from '../types.js';
 import type { Connection, Statement } from './db.js';
 import { RECORD_COLUMNS, recordToRow, rowToRecord, valuesToRecord } from './record-codec.js';
 import { badColumn, blob, id, type Row, type Where } from './row-check.js';
@@ -94,6 +95,36 @@ export class RecordTable {
       const key = this.keyOf(code, r[0]);
       yield { key, record: valuesToRecord(r, 1, key, this.inRecord) };
     }
+  }
+
+  /**
+   * Each regular file's path, device and inode, for the daemon's fanotify backend (a change
+   * through a hard link names only the inode). A hint, not a record: rows that do not read as
+   * blobs and integers are skipped, never trusted; the rescans that follow read records checked.
+   */
+  fileInodes(baseline: number): { path: Buffer; dev: bigint; inode: bigint }[] {
+    const rows = this.c.db
+      .prepare(
+        'SELECT d.code AS code, r.name AS name, r.dev AS dev, r.inode AS inode FROM record r JOIN dir d ON d.id = r.dir WHERE r.baseline = ? AND r.type = ?',
+      )
+      .all(baseline, FILE_TYPES.indexOf('file')) as Row[];
+    const out: { path: Buffer; dev: bigint; inode: bigint }[] = [];
+    for (const r of rows) {
+      const { code, name, dev, inode } = r;
+      if (
+        !Buffer.isBuffer(code) ||
+        !Buffer.isBuffer(name) ||
+        typeof dev !== 'bigint' ||
+        typeof inode !== 'bigint'
+      )
+        continue;
+      out.push({
+        path: keyToPath(joinKey(code, name)),
+        dev: BigInt.asUintN(64, dev),
+        inode: BigInt.asUintN(64, inode),
+      });
+    }
+    return out;
   }
 
   /** Records of a baseline in key (walk) order. */

@@ -119,6 +119,11 @@ export class Store implements Connection {
     return this.recordTable.all(baseline);
   }
 
+  /** Each regular file's path, device and inode in a baseline (a hint: see RecordTable). */
+  fileInodes(baseline: number): { path: Buffer; dev: bigint; inode: bigint }[] {
+    return this.recordTable.fileInodes(baseline);
+  }
+
   /**
    * Records at or below each of several path keys (none below another), in key order. With a
    * finite `depth`, only that many levels below each key.

@@ -83,6 +83,37 @@ function get(): Libc | null {
   return libc;
 }
 
+type Koffi = { lib: { func(signature: string): (...args: unknown[]) => unknown }; errno: () => number };
+let raw: Koffi | null | undefined;
+
+/**
+ * One more libc function by its C signature, for a sibling module under src/sys/ (fanotify.ts):
+ * koffi stays imported here only. null when libc or koffi cannot be loaded, or the symbol is
+ * missing (an older libc).
+ */
+export function libcFunction<T>(signature: string): T | null {
+  if (raw === undefined) {
+    try {
+      const require = createRequire(import.meta.url);
+      const koffi = require('koffi') as { load(name: string): Koffi['lib']; errno(): number };
+      raw = { lib: koffi.load('libc.so.6'), errno: () => koffi.errno() };
+    } catch {
+      raw = null;
+    }
+  }
+  if (!raw) return null;
+  try {
+    return raw.lib.func(signature) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** errno after the last call made through `libcFunction` (or any koffi call on this thread). */
+export function lastErrno(): number {
+  return raw?.errno() ?? 0;
+}
+
 export function libcAvailable(): boolean {
   return get() !== null;
 }

@@ -25,6 +25,7 @@ import { loadPolicies, type Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { DirEvent } from './backend.js';
+import { backendText, chooseBackend } from './backend-choice.js';
 import type { DaemonClock } from './clock.js';
 import { daemonClock, keysExpiry, tendKeys } from './clock-events.js';
 import { DatabaseIdentity } from './db-identity.js';
@@ -64,7 +65,6 @@ export class Daemon {
   private rescans!: Rescanner;
   private scanWorker!: ScanWorker;
   private findings!: FindingReporter;
-  private overflowAlerted = false;
   private files = 0;
   private lastFullCheckNs: bigint | null = null;
   private clock!: DaemonClock;
@@ -105,7 +105,15 @@ export class Daemon {
       Pri.notice,
       `starting: baseline ${this.baseline.id} root ${root}, policy ${this.policy.hash.toString('hex')}`,
     );
-    this.alerter?.send({ type: 'start', baselineRoot: root, policyHash: this.policy.hash.toString('hex') });
+    const backend = chooseBackend(this.cfg.watch.backend);
+    const watcher = backendText(backend);
+    this.log(Pri.notice, `watching with ${watcher}`);
+    this.alerter?.send({
+      type: 'start',
+      baselineRoot: root,
+      policyHash: this.policy.hash.toString('hex'),
+      watcher,
+    });
     this.dirty = new DirtySet({
       debounceMs: this.cfg.watch.debounceMs,
       onDue: () => this.guard(() => this.flushDirty()),
@@ -115,6 +123,7 @@ export class Daemon {
       alerter: this.alerter,
       retry: (path) => this.dirty.mark(path, true),
       files: () => this.files,
+      who: (path) => this.watches?.who(path),
     });
     this.adoptRun();
 
@@ -132,8 +141,10 @@ export class Daemon {
     this.watches = new WatchSet({
       onEvent: (e) => this.onEvent(e),
       onLost: (dir) => this.dirty.mark(dir, true),
-      onOverflow: (n) => this.guard(() => this.onQueueOverflow(n)),
+      onOverflow: () => this.guard(() => void (this.stopping || this.rescans.fullCheck('queue overflow'))),
       notify: (pri, msg, alert) => this.notify(pri, msg, alert),
+      backend,
+      inodes: () => this.store.fileInodes(this.baseline.id),
       maxWatches: w.maxWatches,
       fallbackScanMs: w.fallbackScanMs,
       ...(this.opts.watchDelayMs !== undefined ? { watchDelayMs: this.opts.watchDelayMs } : {}),
@@ -235,21 +246,6 @@ export class Daemon {
     if (t.ready.length) this.rescans.events(t.ready);
   }
 
-  /**
-   * The kernel's event queue may have overflowed: events were lost. Only a full check can tell
-   * now (coalesced); it is alerted once per run, not on every burst of a storm.
-   */
-  private onQueueOverflow(events: number): void {
-    if (this.stopping) return;
-    const msg = `inotify event queue overflowed (${events} events in one read, the kernel keeps at most fs.inotify.max_queued_events): events may be lost, running a full check`;
-    this.log(Pri.warning, msg);
-    if (!this.overflowAlerted) {
-      this.overflowAlerted = true;
-      this.alerter?.send({ type: 'error', code: 'EOVERFLOW', message: msg });
-    }
-    void this.rescans.fullCheck('queue overflow');
-  }
-
   // ---- findings: journal first, then alert, never twice (reporter.ts) ----
 
   private fullCheckDone(s: FullCheckSummary): void {
@@ -295,6 +291,7 @@ export class Daemon {
       openFindings: this.findings.open.size,
       ...openBySeverity(this.findings.open.keys(), this.index),
       lastFullCheckNs: this.lastFullCheckNs,
+      watcher: backendText(this.watches.backend),
     };
     this.log(Pri.debug, heartbeatLine(status));
     const root = this.baseline.root.toString('hex');

@@ -11,10 +11,11 @@
  * diff does), or scan.
  */
 import { type Alerter, findingEvent } from '../alert/index.js';
-import { displayBytes, safeMessage } from '../display.js';
+import { displayBytes, safeMessage, whoText } from '../display.js';
 import type { RunJournal } from '../ops/journal.js';
 import { keyToPath } from '../path-key.js';
 import { explanationText, findingToJson, SEVERITY_PRIORITY } from '../report/report.js';
+import type { Who } from '../types.js';
 import { type Logger, Pri } from './log.js';
 import {
   diffOpenFindings,
@@ -34,6 +35,8 @@ export interface ReporterOptions {
   files: () => number;
   /** Test hook: the storm windows (storms.ts). */
   storms?: StormOptions;
+  /** The process behind the latest change at a path, where the watcher could tell (fanotify). */
+  who?: (path: Buffer) => Who | undefined;
 }
 
 export class FindingReporter {
@@ -88,6 +91,8 @@ export class FindingReporter {
       return 0;
     }
     if (!this.journal) throw new Error('FindingReporter: no run to journal in');
+    // Who made the change, where the watcher could tell; an open finding seen again takes its latest.
+    for (const x of [...d.fresh, ...d.same]) x.finding.who ??= this.o.who?.(x.finding.path);
     // The journal first: once this transaction commits, nothing that follows can lose a finding.
     const ids = this.journal.record({
       fresh: d.fresh,
@@ -116,7 +121,7 @@ export class FindingReporter {
       // journald priority from severity, as for `fim check` (journalctl -p err shows high and critical).
       log(
         SEVERITY_PRIORITY[x.finding.severity],
-        `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]${expl ? `; ${expl}` : ''}`,
+        `${x.finding.kind} ${j.path}${attrs} rule=${x.finding.rule} severity=${x.finding.severity} journal=${id} [${why}]${expl ? `; ${expl}` : ''}${x.finding.who ? `; by ${whoText(x.finding.who)}` : ''}`,
       );
       if (!this.storms.offer(x.finding, id)) alerter?.send(findingEvent(x.finding, id));
     });

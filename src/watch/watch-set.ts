@@ -16,8 +16,10 @@ import type { CompareResult } from '../ops/check.js';
 import { outermostKeys, pathToKey } from '../path-key.js';
 import type { RuleIndex } from '../policy/rule-index.js';
 import { scanTree } from '../scan/scan.js';
-import type { Finding } from '../types.js';
+import type { Finding, Who } from '../types.js';
 import { type DirEvent, DirWatcher } from './backend.js';
+import type { BackendChoice } from './backend-choice.js';
+import { FanotifyWatcher } from './fanotify.js';
 import { type Notify, Pri } from './log.js';
 
 /** Inode watches on single files of critical rules: at least this many, else 1% of the directories. */
@@ -27,9 +29,16 @@ export interface WatchSetOptions {
   onEvent: (e: DirEvent) => void;
   /** A watch was lost (the directory is now unwatched): rescan it. */
   onLost: (dir: Buffer) => void;
-  /** The kernel's event queue overflowed (see DirWatcher). */
-  onOverflow: (events: number) => void;
+  /**
+   * The kernel's event queue overflowed (see DirWatcher; fanotify's FAN_Q_OVERFLOW): events were
+   * lost, only a full check can tell now. Logged here, and alerted once per watch set.
+   */
+  onOverflow: () => void;
   notify: Notify;
+  /** The backend chosen at start (backend-choice.ts); inotify when absent. */
+  backend?: BackendChoice;
+  /** The covered files' inodes (the baseline's), which fanotify matches writes through hard links to. */
+  inodes?: () => Iterable<{ path: Buffer; dev: bigint; inode: bigint }>;
   /** `watch.max_watches`; undefined: only the kernel's limit. */
   maxWatches?: number | undefined;
   /** How often unwatched places are scanned (for the messages). */
@@ -41,14 +50,23 @@ export interface WatchSetOptions {
   watchDelayMs?: number;
 }
 
+function overflowCause(kind: BackendChoice['kind'], events: number): string {
+  return kind === 'fanotify'
+    ? 'fanotify events overflowed (more than 16384 waiting for the daemon, or the kernel queue full: FAN_Q_OVERFLOW)'
+    : `inotify event queue overflowed (${events} events in one read, the kernel keeps at most fs.inotify.max_queued_events)`;
+}
+
 export class WatchSet {
-  private readonly watcher: DirWatcher;
+  private readonly watcher: DirWatcher | FanotifyWatcher;
+  readonly backend: BackendChoice;
   private readonly unwatched = new Map<string, Buffer>();
   private limitAlerted = false;
+  private overflowAlerted = false;
   /** The files of critical rules that hold an inode watch of their own. */
   private critical: Buffer[] = [];
   private readonly notify: Notify;
   private readonly watchDelayMs: number;
+  private readonly inodes: WatchSetOptions['inodes'];
   /** Settable: a SIGHUP reload may change it. */
   fallbackScanMs: number;
 
@@ -56,21 +74,41 @@ export class WatchSet {
     this.notify = o.notify;
     this.fallbackScanMs = o.fallbackScanMs;
     this.watchDelayMs = o.watchDelayMs ?? 0;
-    this.watcher = new DirWatcher(
-      o.onEvent,
-      (dir, code, message) => {
-        this.notify(Pri.warning, `lost the watch on ${displayBytes(dir)}: ${code} ${message}`, {
-          type: 'error',
-          code,
-          message: `lost watch: ${message}`,
-          path: dir,
-        });
-        this.unwatched.set(dir.toString('latin1'), dir);
-        o.onLost(dir);
-      },
-      o.onOverflow,
-      { maxWatches: o.maxWatches },
-    );
+    this.backend = o.backend ?? { kind: 'inotify', reason: 'default' };
+    this.inodes = o.inodes;
+    const lost = (dir: Buffer, code: string, message: string) => {
+      this.notify(Pri.warning, `lost the watch on ${displayBytes(dir)}: ${code} ${message}`, {
+        type: 'error',
+        code,
+        message: `lost watch: ${message}`,
+        path: dir,
+      });
+      this.unwatched.set(dir.toString('latin1'), dir);
+      o.onLost(dir);
+    };
+    const overflow = (events: number) => {
+      const msg = `${overflowCause(this.backend.kind, events)}: events may be lost, running a full check`;
+      const first = !this.overflowAlerted;
+      this.overflowAlerted = true;
+      this.notify(Pri.warning, msg, first ? { type: 'error', code: 'EOVERFLOW', message: msg } : undefined);
+      o.onOverflow();
+    };
+    this.watcher =
+      this.backend.kind === 'fanotify'
+        ? new FanotifyWatcher(this.backend.fd, o.onEvent, lost, overflow, (msg) => {
+            this.notify(Pri.warning, `${msg}, running a full check`, {
+              type: 'error',
+              code: 'EWATCHER',
+              message: msg,
+            });
+            o.onOverflow();
+          })
+        : new DirWatcher(o.onEvent, lost, overflow, { maxWatches: o.maxWatches });
+  }
+
+  /** The process behind the latest change at `path`, where the backend can tell (fanotify). */
+  who(path: Buffer): Who | undefined {
+    return this.watcher instanceof FanotifyWatcher ? this.watcher.who(path) : undefined;
   }
 
   /** Watches held now. */
@@ -99,6 +137,7 @@ export class WatchSet {
   sync(index: RuleIndex): number {
     const seen = new Set<string>();
     const criticalFiles: Buffer[] = [];
+    const fan = this.watcher instanceof FanotifyWatcher ? this.watcher : null;
     const stats = scanTree({
       index,
       noHash: true,
@@ -114,6 +153,10 @@ export class WatchSet {
         if (item.rule.severity === 'critical') criticalFiles.push(item.record.path);
       },
     });
+    // Under fanotify every covered file's inode is learnt (a write through a hard link made
+    // outside the tree names only the inode): the baseline's, read from the database (an lstat of
+    // every file here would cost seconds at 50,000 files); findings add the current ones.
+    if (fan && this.inodes) for (const f of this.inodes()) fan.addInode(f.path, f.dev, f.inode);
     // Files of critical rules (keys, certificates) also get their own inode watch, up to a bound.
     const fileBudget = Math.max(MIN_FILE_WATCHES, Math.floor(seen.size / 100));
     this.critical = criticalFiles.slice(0, fileBudget);
@@ -189,6 +232,11 @@ export class WatchSet {
 
   /** The watch side of findings (also for findings streamed from the worker). */
   adoptFindings(findings: readonly Finding[]): void {
+    if (this.watcher instanceof FanotifyWatcher) {
+      for (const f of findings)
+        if (f.kind !== 'removed' && f.record.type === 'file')
+          this.watcher.addInode(f.path, f.record.dev, f.record.inode);
+    }
     for (const f of findings) {
       if (f.severity === 'critical' && f.kind !== 'removed' && f.record.type === 'file') {
         this.watcher.remove(f.path);

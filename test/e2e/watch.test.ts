@@ -29,8 +29,12 @@ import { waitFor } from '../helpers/wait.js';
 
 const HOST = 'watch-host';
 
-/** `watch` adds entries to the watch settings (`max_watches: 3`); `extra` adds lines. */
+/**
+ * `watch` adds entries to the watch settings (`max_watches: 3`); `extra` adds lines. The backend is
+ * named (inotify unless `watch` names one): auto would pick fanotify as root.
+ */
 function setup(sb: Sandbox, port: number, extra = '', watch = ''): string {
+  if (!watch.includes('backend:')) watch = watch ? `${watch}, backend: inotify` : 'backend: inotify';
   const config = join(sb.dir, 'fim.yaml');
   writeFileSync(
     config,
@@ -55,14 +59,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [r, performance.now() - t];
 }
 
-describe.skipIf(!rsyslogAvailable())('fim watch', () => {
+// Every test of a running daemon, on each backend: inotify (the fallback) and fanotify (root here).
+describe.skipIf(!rsyslogAvailable()).each(['inotify', 'fanotify'] as const)('fim watch (%s)', (backend) => {
   let sb: Sandbox;
   let rs: Rsyslog;
   let config: string;
   let d: DaemonProcess;
 
   beforeAll(async () => {
-    sb = new Sandbox('fim-watch-');
+    sb = new Sandbox(`fim-watch-${backend}-`);
     rs = await startRsyslog(sb.dir);
     sb.write('app/tasks.py', 'def add(x, y):\n    return x + y\n');
     sb.write('app/util.py', 'X = 1\n');
@@ -73,7 +78,7 @@ describe.skipIf(!rsyslogAvailable())('fim watch', () => {
     sb.write('logs/worker.log', 'one\n');
     symlinkSync('tasks.py', sb.path('app/current'));
     sb.policy(CLASSIC_RULES);
-    config = setup(sb, rs.port);
+    config = setup(sb, rs.port, '', `backend: ${backend}`);
     // Changed while the daemon is down: must be reported at start.
     expect(fim(['baseline', '--config', config]).code).toBe(0);
     writeFileSync(sb.path('app/util.py'), 'X = 666\n');

@@ -16,6 +16,11 @@ export interface DaemonHooks {
   watchDelayMs?: number;
   /** The daemon's `pauseThresholdMs` hook (through the same fixture; watchDelayMs defaults to 0). */
   pauseThresholdMs?: number;
+  /**
+   * A command that execs the daemon (e.g. `setpriv --bounding-set=-sys_admin`): the process keeps
+   * its pid, so signals still reach the daemon.
+   */
+  wrapper?: string[];
 }
 
 const DELAY_FIXTURE = join(ROOT, 'test', 'fixtures', 'daemon-with-delay.mjs');
@@ -33,7 +38,11 @@ export class DaemonProcess {
       hooks.watchDelayMs !== undefined || hooks.pauseThresholdMs !== undefined
         ? [DELAY_FIXTURE, String(hooks.watchDelayMs ?? 0), ...args, ...pause]
         : [FIM, 'watch', ...args];
-    this.child = spawn(process.execPath, argv, { env: { ...process.env, ...env } });
+    const [cmd, ...pre] = hooks.wrapper ?? [];
+    this.child =
+      cmd === undefined
+        ? spawn(process.execPath, argv, { env: { ...process.env, ...env } })
+        : spawn(cmd, [...pre, process.execPath, ...argv], { env: { ...process.env, ...env } });
     let buf = '';
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => {

@@ -70,6 +70,7 @@ describe('parseConfigText: valid configurations', () => {
       fullCheckMs: 3_600_000,
       heartbeatMs: 60_000,
       fallbackScanMs: 60_000,
+      backend: 'auto',
     });
   });
 

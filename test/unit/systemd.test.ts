@@ -104,7 +104,7 @@ function unexplainedDirectives(text: string): string[] {
 }
 
 describe('systemd unit files: content', () => {
-  it('fim.service runs `fim watch` as user fim with CAP_DAC_READ_SEARCH only', async () => {
+  it('fim.service runs `fim watch` as user fim with CAP_DAC_READ_SEARCH and, for fanotify, CAP_SYS_ADMIN only', async () => {
     const ds = parseUnit(await readFile(join(UNIT_DIR, 'fim.service'), 'utf8'));
     const one = (k: string) => {
       const v = values(ds, k);
@@ -114,9 +114,16 @@ describe('systemd unit files: content', () => {
     expect(one('ExecStart')).toBe('/usr/bin/fim watch --config /etc/fim/fim.yaml');
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(one('User')).toBe('fim');
-    expect(one('AmbientCapabilities')).toBe('CAP_DAC_READ_SEARCH');
-    expect(one('CapabilityBoundingSet')).toBe('CAP_DAC_READ_SEARCH');
+    expect(one('AmbientCapabilities')).toBe('CAP_DAC_READ_SEARCH CAP_SYS_ADMIN');
+    expect(one('CapabilityBoundingSet')).toBe('CAP_DAC_READ_SEARCH CAP_SYS_ADMIN');
     expect(one('NoNewPrivileges')).toBe('yes');
+    // @privileged stays filtered but for the fanotify backend's three calls (issue #15).
+    expect(values(ds, 'SystemCallFilter')).toEqual([
+      '@system-service',
+      expect.stringMatching(/^~@privileged /),
+      'fanotify_init fanotify_mark open_by_handle_at',
+    ]);
+    expect(one('ProtectProc')).toBe('invisible');
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('ProtectHome')).toBe('read-only');
     expect(one('StateDirectory')).toBe('fim');
@@ -137,17 +144,18 @@ describe('systemd unit files: content', () => {
     const check = parseUnit(await readFile(join(UNIT_DIR, 'fim-check.service'), 'utf8'));
     expect(values(check, 'Type')).toEqual(['oneshot']);
     expect(values(check, 'ExecStart')).toEqual(['/usr/bin/fim check --quiet --config /etc/fim/fim.yaml']);
+    // A check does not watch: no CAP_SYS_ADMIN, and no fanotify calls back from @privileged.
+    expect(values(check, 'AmbientCapabilities')).toEqual(['CAP_DAC_READ_SEARCH']);
+    expect(values(check, 'CapabilityBoundingSet')).toEqual(['CAP_DAC_READ_SEARCH']);
+    expect(values(check, 'SystemCallFilter')).toEqual(values(daemon, 'SystemCallFilter').slice(0, 2));
     const sandbox = [
       'User',
-      'AmbientCapabilities',
-      'CapabilityBoundingSet',
       'NoNewPrivileges',
       'ProtectSystem',
       'ProtectHome',
       'ReadWritePaths',
       'StateDirectory',
       'RestrictAddressFamilies',
-      'SystemCallFilter',
       'SystemCallArchitectures',
       'UMask',
     ];

@@ -124,6 +124,20 @@ describe('formatMessage', () => {
     expect(parsed.msg).toContain('journal=42');
   });
 
+  test('who (a hostile exe and command line) is escaped, cut first, and names the journal id', () => {
+    const who = `pid=1 exe=/tmp/x"] fake="1 cmd=${'A'.repeat(3000)}`;
+    const msg = formatMessage({ ...finding(Buffer.from('/srv/app/x.py')), who } as AlertEvent, ctx(signer));
+    expect(msg.length).toBeLessThanOrEqual(2048);
+    const parsed = parseSyslogLine(msg.toString('utf8'))!;
+    const ev = new Map(parsed.sd.find((e) => e.id === SD_ID_EVENT)!.params);
+    expect(ev.get('cut')).toBe('who');
+    expect(ev.get('who')!.startsWith('pid=1 exe=/tmp/x"] fake="1 cmd=AAA')).toBe(true);
+    expect(ev.get('who')!.endsWith(CUT_MARKER)).toBe(true);
+    expect(ev.get('path')).toBe('/srv/app/x.py');
+    expect(ev.has('fake')).toBe(false);
+    expect(ev.get('jid')).toBe('42');
+  });
+
   test('a path holding a newline, ], " and \\ stays one line and fakes no field', () => {
     const msg = formatMessage(finding(Buffer.from('/etc/x\n<13>1 fake] path="y" \\')), ctx(signer)).toString(
       'utf8',

@@ -21,6 +21,25 @@ const TREE = [
 ];
 
 describe('records', () => {
+  it('fileInodes: each regular file with its device and inode (all 64 bits), nothing else', async () => {
+    await using sb = new Sandbox('fim-store-inodes-');
+    const s = Store.open(sb.db, { create: true });
+    const id = writeBaseline(s, [
+      record('/srv', { type: 'dir', content: null, inode: 1n }),
+      record('/srv/a.py', { inode: 7n, dev: 2049n }),
+      record(Buffer.from('/srv/\xff.py', 'latin1'), { inode: (1n << 64n) - 1n, dev: 1n << 63n }),
+      record('/srv/link', { type: 'symlink', content: null, target: Buffer.from('a.py'), inode: 9n }),
+    ]);
+    const got = s.fileInodes(id).map((f) => [f.path.toString('latin1'), f.dev, f.inode]);
+    expect(got.sort()).toEqual(
+      [
+        ['/srv/a.py', 2049n, 7n],
+        ['/srv/\xff.py', 1n << 63n, (1n << 64n) - 1n],
+      ].sort(),
+    );
+    s.close();
+  });
+
   it("reads a baseline back in walk order: a directory's entries, then each subdirectory", async () => {
     await using sb = new Sandbox('fim-store-records-');
     const s = Store.open(sb.db, { create: true });

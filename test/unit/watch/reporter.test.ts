@@ -90,6 +90,45 @@ describe('FindingReporter', () => {
     expect(sent).toHaveLength(2);
   });
 
+  it('who (from the watcher) is journaled, logged and alerted with the finding', () => {
+    const who = { pid: 77, exited: false, uid: 0, exe: '/usr/bin/evil', cmdline: ['evil', '-x'] };
+    const r = new FindingReporter({
+      log: (_pri, msg) => lines.push(msg),
+      alerter: {
+        sessionId: 's',
+        unchain: () => undefined,
+        send: (event) => sent.push({ event, inJournal: true }) > 0,
+        close: async () => {},
+        stats: () => {
+          throw new Error('not used');
+        },
+      },
+      retry: () => {},
+      files: () => 1,
+      who: (p) => (p.toString() === '/a/x.py' ? who : undefined),
+    });
+    r.journal = RunJournal.start(store, 'watch', 1);
+    const scan = {
+      findings: [finding('/a/x.py'), finding('/a/y.py')],
+      errors: [],
+      scopes: scopes('/a'),
+      why: 'event',
+    };
+    expect(r.handle(scan)).toBe(2);
+    const details = store
+      .findings(r.journal.runId)
+      .map((f) => JSON.parse(f.detail) as { path: string; who?: unknown });
+    expect(details.find((d) => d.path === '/a/x.py')!.who).toEqual(who);
+    expect(details.find((d) => d.path === '/a/y.py')!.who).toBeUndefined();
+    expect(lines.find((l) => l.includes('/a/x.py'))).toMatch(
+      /; by pid=77 uid=0 exe=\/usr\/bin\/evil cmd=evil -x$/,
+    );
+    const ev = sent
+      .map((s) => s.event)
+      .find((e) => e.type === 'finding' && Buffer.from(e.path).toString() === '/a/x.py');
+    expect(ev).toMatchObject({ who: 'pid=77 uid=0 exe=/usr/bin/evil cmd=evil -x' });
+  });
+
   it('when the journal fails nothing is sent and the finding stays new', () => {
     const scan = { findings: [finding('/a/x.py')], errors: [], scopes: scopes('/a/x.py'), why: 'event' };
     // A journal whose database went away (closed here; a full disk or a lock in real life).
