@@ -8,9 +8,9 @@
  */
 
 import { createHash, type Hash } from 'node:crypto';
-import { type BigIntStats, closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { type BigIntStats, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { errnoCode, systemErrorText } from '../errors.js';
-import { errnoError, openAt, seekData, seekHole } from '../sys/libc.js';
+import { closeFd, errnoError, openAt, seekData, seekHole } from '../sys/libc.js';
 import { Blake3 } from './blake3.js';
 import type { HashAhead } from './hash-ahead.js';
 
@@ -144,7 +144,7 @@ export class FileHasher {
           message: `read failed: ${systemErrorText(err)}`,
         };
       } finally {
-        closeSync(fd);
+        closeFd(fd);
       }
     }
     return { ok: false, code: 'EUNSTABLE', message: lastProblem };
@@ -171,7 +171,7 @@ export class FileHasher {
     try {
       const before = fstatSync(fd, { bigint: true });
       if (before.ino !== expected.ino || before.dev !== expected.dev || !before.isFile()) {
-        closeSync(fd);
+        closeFd(fd);
         return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
       }
       const ticket = ahead.submit({
@@ -183,7 +183,7 @@ export class FileHasher {
       });
       return { fd, before, ticket, path, expected, prefixLength, also };
     } catch (err) {
-      closeSync(fd);
+      closeFd(fd);
       return { ok: false, code: errnoCode(err) ?? 'EIO', message: `read failed: ${systemErrorText(err)}` };
     }
   }
@@ -212,7 +212,7 @@ export class FileHasher {
     } catch {
       // fstat failed: judged below, by reading again
     } finally {
-      closeSync(p.fd);
+      closeFd(p.fd);
     }
     return this.hash(p.path, p.expected, p.prefixLength, p.also);
   }

@@ -10,12 +10,12 @@
  * with O_NOFOLLOW, checked against the lstat), or throw for an entry that is unreadable or vanishes
  * (it says so in its result). The walk itself is the scanner's.
  */
-import { closeSync, constants, fstatSync, openSync, readlinkSync } from 'node:fs';
+import { constants, fstatSync, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import type { HashAhead } from '../hash/hash-ahead.js';
 import { FileHasher, type HashOutcome } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
-import { libcAvailable, openAt } from '../sys/libc.js';
+import { closeFd, libcAvailable, openAt } from '../sys/libc.js';
 import type { FileRecord } from '../types.js';
 import { type EntryAt, type EntryStat, fromBigIntStats, procPath } from './entry-stat.js';
 import {
@@ -104,7 +104,7 @@ function openForAttributes(access: () => string | Buffer, st: EntryStat, at?: En
     }
   }
   if (!sameInode(fd, st)) {
-    closeSync(fd);
+    closeFd(fd);
     return null;
   }
   return fd;
@@ -295,7 +295,7 @@ export class RecordReader {
     try {
       e = this.extended.read(fd ?? cPath(access()), rec.type, st.dev, want, fd);
     } finally {
-      if (fd !== null) closeSync(fd);
+      if (fd !== null) closeFd(fd);
     }
     if (!e.ok)
       return e.vanished

@@ -12,12 +12,13 @@
  * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
  * entry, or hold more than one directory listing per level in memory.
  */
-import { closeSync, fstatSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { HashAhead, SLOTS } from '../hash/hash-ahead.js';
 import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, type RuleIndex, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
+import { closeFd } from '../sys/libc.js';
 import type { FileRecord, ScanError } from '../types.js';
 import { listDirNames, listNames, openDir } from './dir.js';
 import { type EntryAt, type EntryStat, entryAt, statEntry } from './entry-stat.js';
@@ -271,7 +272,7 @@ export class Scanner {
       // through its descriptor.
       for (const sub of below) this.descend(sub);
     } finally {
-      closeSync(fd);
+      closeFd(fd);
     }
   }
 

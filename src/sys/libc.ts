@@ -16,6 +16,7 @@
  * Everything here is optional: where libc or koffi cannot be loaded, `available` is false and the
  * callers fall back to what Node can do.
  */
+import { closeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { getSystemErrorMap } from 'node:util';
 
@@ -35,6 +36,7 @@ interface Libc {
   lgetxattr: (path: Buffer, name: Buffer, value: Buffer | null, size: number) => Ret;
   ioctl: (fd: number, request: number, arg: Buffer) => Ret;
   openat: (dirfd: number, name: Buffer, flags: number) => Ret;
+  close: (fd: number) => Ret;
   /** null: this libc has no getdents64 (glibc before 2.30). */
   getdents64: ((fd: number, buf: Buffer, size: number) => Ret) | null;
   /** null: this libc has no statx (glibc before 2.28). */
@@ -59,6 +61,7 @@ function load(): Libc | null {
       lgetxattr: f('intptr_t lgetxattr(const void *path, const void *name, void *value, size_t size)'),
       ioctl: f('int ioctl(int fd, unsigned long request, void *arg)'),
       openat: f('int openat(int dirfd, const void *name, int flags)'),
+      close: f('int close(int fd)'),
       getdents64: optional(() => f('intptr_t getdents64(int fd, void *buf, size_t size)')),
       statx: optional(() =>
         f('int statx(int dirfd, const void *name, int flags, unsigned int mask, void *buf)'),
@@ -222,7 +225,27 @@ export function inodeFlags(
 export function openAt(dirfd: number, name: Buffer, flags: number): SysResult | undefined {
   const c = get();
   if (!c) return undefined;
-  return result(c, c.openat(dirfd, name, flags));
+  const r = result(c, c.openat(dirfd, name, flags));
+  if (r.ok) opened.add(r.n);
+  return r;
+}
+
+/**
+ * Descriptors this thread opened through libc. Node tracks the descriptors a worker thread opens
+ * through `fs` (and closes them when the worker ends); one opened here and closed by `fs.closeSync`
+ * makes it warn "closed but not opened in unmanaged mode", once per descriptor: tens of thousands
+ * of lines per full check in the daemon's scan worker. So each is closed by the side that opened it.
+ */
+const opened = new Set<number>();
+
+/** Close a descriptor from `openAt` through libc, and any other through Node. */
+export function closeFd(fd: number): void {
+  const c = get();
+  if (c && opened.delete(fd)) {
+    c.close(fd);
+    return;
+  }
+  closeSync(fd);
 }
 
 /** statx(2)'s struct statx: 256 bytes, the same layout on every architecture. */
