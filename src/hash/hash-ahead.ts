@@ -148,6 +148,8 @@ export class HashAhead {
     // moves no byte for STALL_MS is taken for dead (a slow disk still moves its progress word).
     let seen = Atomics.load(ints, PROGRESS);
     let since = Date.now();
+    // A small file is done within microseconds: spin a little before sleeping.
+    for (let spin = 0; spin < 20_000 && Atomics.load(ints, i) !== DONE; spin++);
     while (Atomics.load(ints, i) !== DONE) {
       Atomics.wait(ints, i, POSTED, 1000);
       const now = Atomics.load(ints, PROGRESS);

@@ -25,6 +25,8 @@ import {
 import { FileHasher } from './hash-file.js';
 
 const { ints, bigs, bytes } = workerData as AheadShared;
+/** Loads of the state word before sleeping on it (some tens of microseconds). */
+const SPIN = 20_000;
 const hasher = new FileHasher(undefined, undefined, () => Atomics.add(ints, PROGRESS, 1));
 Atomics.add(ints, PROGRESS, 1);
 
@@ -33,6 +35,10 @@ for (let t = 0; ; t++) {
   const i = slot * INTS;
   // EMPTY, or DONE from SLOTS tickets ago (not yet taken back): the next job is not posted yet.
   let state = Atomics.load(ints, i);
+  // A short spin first: the walk posts the next file within microseconds, and a sleep would make
+  // each post a futex wake on its side and a wake-up delay on ours (measured: 8% of a check).
+  for (let spin = 0; spin < SPIN && (state === EMPTY || state === DONE); spin++)
+    state = Atomics.load(ints, i);
   while (state === EMPTY || state === DONE) {
     Atomics.wait(ints, i, state);
     state = Atomics.load(ints, i);

@@ -17,66 +17,17 @@ import { errnoCode } from '../errors.js';
 import { HashAhead, SLOTS } from '../hash/hash-ahead.js';
 import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
-import { isExcluded, type RuleIndex, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
+import { isExcluded, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
 import { closeFd } from '../sys/libc.js';
-import type { FileRecord, ScanError } from '../types.js';
+import type { FileRecord } from '../types.js';
 import { listDirNames, listNames, openDir } from './dir.js';
 import { type EntryAt, type EntryStat, entryAt, statEntry } from './entry-stat.js';
 import { InOrder } from './in-order.js';
 import { type Done, RecordReader } from './record.js';
+import type { ScanOptions, ScanStats } from './scan-types.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
-export type ScanItem =
-  | { kind: 'record'; key: Buffer; record: FileRecord; rule: Rule }
-  /** The entry exists but could not be recorded faithfully; `record` holds what lstat told, if anything. */
-  | { kind: 'error'; key: Buffer; error: ScanError; rule: Rule; record: FileRecord | null }
-  /** A directory whose entries could not be listed: nothing below it can be judged missing. */
-  | { kind: 'unlisted'; key: Buffer; error: ScanError; rule: Rule };
-
-export interface ScanOptions {
-  index: RuleIndex;
-  /** Restrict the scan to these absolute paths (and what lies below them). */
-  scope?: readonly Buffer[];
-  /** How many levels below each scope path to go (default: all). 1 = a directory and its entries. */
-  scopeDepth?: number;
-  /** Record attributes only, never hash. */
-  noHash?: boolean;
-  /**
-   * Only directories matter (the daemon's walk to set up watches): entries that readdir's d_type
-   * says are not directories are counted in `stats.files` and skipped without an lstat, unless
-   * `keepFiles(rule)` asks for them.
-   */
-  dirsOnly?: { keepFiles: (rule: Rule) => boolean };
-  /** Called for each directory whose entries the policy covers, before they are visited. */
-  onDirectory?: (path: Buffer, rule: Rule) => void;
-  /**
-   * The baseline record for a key; called in increasing key order, and (hashing ahead) before the
-   * items of earlier keys are out: it must not consume. Used by growing rules and --fast.
-   */
-  lookup?: (key: Buffer) => FileRecord | undefined;
-  /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
-  fast?: boolean;
-  /**
-   * Hash on a second thread while the walk goes on (src/hash/hash-ahead.ts): for a one-shot
-   * baseline or check, which have both cores to themselves. Items still come in key order.
-   */
-  hashAhead?: boolean;
-  onItem: (item: ScanItem) => void;
-  /** A rule path that does not exist. */
-  onMissing?: (path: Buffer, rule: Rule) => void;
-  onProgress?: (stats: ScanStats) => void;
-}
-
-export interface ScanStats {
-  /** Entries looked at, including directories passed on the way to rule paths. */
-  entries: number;
-  /** Entries recorded (or reported as errors) under a rule. */
-  recorded: number;
-  files: number;
-  bytes: bigint;
-  hashedBytes: bigint;
-  errors: number;
-}
+export type { ScanItem, ScanOptions, ScanStats } from './scan-types.js';
 
 /** A directory the walk will enter once its parent's entries are all recorded. */
 interface Descent {
@@ -211,25 +162,23 @@ export class Scanner {
     } catch (err) {
       const code = errnoCode(err) ?? 'EIO';
       if (code === 'ENOENT') return;
-      this.cannotList(
-        path,
-        ctx,
-        tnode,
-        scope,
-        code,
+      const why =
         code === 'ELOOP' || code === 'ENOTDIR'
           ? 'replaced during the scan'
-          : `cannot open directory: ${code}`,
-      );
+          : `cannot open directory: ${code}`;
+      this.out(() => this.cannotList(path, ctx, tnode, scope, code, why));
       return;
     }
     try {
       const dst = fstatSync(fd, { bigint: true });
       if (dst.ino !== st.ino || dst.dev !== st.dev) {
-        this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open');
+        this.out(() =>
+          this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open'),
+        );
         return;
       }
-      if (listing && ctx) this.opts.onDirectory?.(path, ctx.rule);
+      const rule = listing ? ctx?.rule : undefined;
+      if (rule) this.out(() => this.opts.onDirectory?.(path, rule));
       let listed: Buffer[] = [];
       if (listing) {
         try {
@@ -241,7 +190,7 @@ export class Scanner {
           } else listed = listNames(fd);
         } catch (err) {
           const code = errnoCode(err) ?? 'EIO';
-          this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`);
+          this.out(() => this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`));
         }
       }
       let names: Buffer[];
@@ -266,7 +215,7 @@ export class Scanner {
         const sub = this.entry(joinPath(path, name), null, childT, childCtx, childScope, entryAt(fd, name));
         if (sub) below.push(sub);
       }
-      // Its entries are all out before anything below them (key order).
+      // Its entries are all out before anything below them, and its descriptor's files done.
       this.order?.drain();
       // The directory stays open while its subdirectories are walked: their access paths go
       // through its descriptor.
