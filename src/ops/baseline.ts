@@ -55,8 +55,6 @@ export function createBaseline(opts: {
     };
     const stats = scanTree({
       index,
-      // A one-shot baseline has both cores: hash on the second while the walk goes on.
-      hashAhead: true,
       onItem: (item) => {
         if (item.kind === 'record') add(item.key, item.record);
         else {

@@ -72,7 +72,7 @@ export function compareScope(o: {
   scope?: readonly Buffer[];
   scopeDepth?: number;
   fast?: boolean;
-  /** Hash on a second thread (one-shot checks: see ScanOptions.hashAhead). */
+  /** Hash on a second thread (see ScanOptions.hashAhead: off in fim's own commands). */
   hashAhead?: boolean;
   collectDirectories?: boolean;
   /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
@@ -276,7 +276,6 @@ export function runCheck(o: CheckOptions): CheckResult {
     index: new RuleIndex(policy.rules),
     ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
     fast: o.fast ?? false,
-    hashAhead: true,
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.explainer ? { explainer: o.explainer } : {}),
     onFinding: keep,

@@ -37,8 +37,11 @@ export interface ScanOptions {
   /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
   fast?: boolean;
   /**
-   * Hash on a second thread while the walk goes on (src/hash/hash-ahead.ts): for a one-shot
-   * baseline or check, which have both cores to themselves. Items still come in key order.
+   * Hash on a second thread while the walk goes on (src/hash/hash-ahead.ts); items still come in
+   * key order. Off in fim's own commands: measured on this machine (docs/performance.md), handing
+   * the files over gained nothing against hashing in place, because the walk's own work per entry,
+   * not the hashing, is what a baseline waits for; and it cost 10-15 MB. Kept, tested, for when
+   * that per-entry cost is down.
    */
   hashAhead?: boolean;
   onItem: (item: ScanItem) => void;
