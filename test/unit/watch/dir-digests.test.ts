@@ -38,6 +38,28 @@ describe('DirectoryDigests', () => {
     store.close();
   });
 
+  it('reads each directory once per rescan, however many of its entries the rescan names', async () => {
+    await using sb = new Sandbox();
+    const { store, id } = setup(sb);
+    const d = DirectoryDigests.build(store, id);
+    const reads: string[] = [];
+    const real = store.recordsUnderMany.bind(store);
+    store.recordsUnderMany = (baseline, keys, depth) => {
+      reads.push(keys.map((k) => k.toString('hex')).join(','));
+      return real(baseline, keys, depth);
+    };
+    const names = ['a/x', 'a/y', 'a/x', 'a/y', 'a/sub/z', 'a/sub/z'];
+    d.verify(
+      store,
+      names.map((n) => Buffer.from(sb.path(n))),
+      undefined,
+    );
+    // a/ and a/sub/, once each (and the verification still holds: nothing was edited).
+    expect(reads).toHaveLength(2);
+    expect(new Set(reads).size).toBe(2);
+    store.close();
+  });
+
   it('a deleted record is refused too', async () => {
     await using sb = new Sandbox();
     const { store, id } = setup(sb);
