@@ -156,7 +156,7 @@ export class FanotifyWatcher {
 
   /**
    * "Watch" a directory: make sure its file system is marked and learn its handle. A `file`
-   * (critical rules' files) is learnt by inode: any change to it on its file system is seen.
+   * (critical rules' files) is learnt by inode: every change to it on its file system is seen.
    */
   add(dir: Buffer, file = false): AddResult {
     if (this.broken) return { ok: false, code: 'EIO', message: 'the fanotify reader stopped' };

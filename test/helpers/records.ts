@@ -1,5 +1,5 @@
-/** A plain FileRecord for unit tests that care about a field or two of it. */
-import type { FileRecord } from '../../src/types.js';
+/** A plain FileRecord (and a deploy's explanation) for unit tests that care about a field or two of it. */
+import type { Explanation, FileRecord } from '../../src/types.js';
 
 /** The fields a scan reads beyond lstat and content, as a baseline that did not read them holds them. */
 export const UNREAD = {
@@ -27,6 +27,20 @@ export function fileRecord(path: string | Buffer, over: Partial<FileRecord> = {}
     target: null,
     content: null,
     ...UNREAD,
+    ...over,
+  };
+}
+
+/** A signed deploy manifest's explanation of a finding: app r2 matches, unless `over` says otherwise. */
+export function deployExplanation(over: Partial<Explanation> = {}): Explanation {
+  return {
+    source: 'deploy',
+    strength: 'signed-manifest',
+    manifest: Buffer.from('/srv/app.manifest'),
+    package: 'app',
+    version: 'r2',
+    verdict: 'matches',
+    digest: 'blake3',
     ...over,
   };
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { keyToPath, pathToKey, ScopeSet } from '../../../src/path-key.js';
 import { parsePolicyText } from '../../../src/policy/policy.js';
 import { RuleIndex } from '../../../src/policy/rule-index.js';
-import type { AttributeName, Explanation, Finding, FindingKind, ScanError } from '../../../src/types.js';
+import type { AttributeName, Finding, FindingKind, ScanError } from '../../../src/types.js';
 import {
   diffOpenFindings,
   type FindingsDiff,
@@ -21,7 +21,7 @@ import {
   type ScanOutcome,
   type Scopes,
 } from '../../../src/watch/open-findings.js';
-import { fileRecord } from '../../helpers/records.js';
+import { deployExplanation, fileRecord } from '../../helpers/records.js';
 
 const key = (p: string) => pathToKey(Buffer.from(p)).toString('latin1');
 const show = (keys: readonly Buffer[]) => keys.map((k) => keyToPath(k).toString());
@@ -245,15 +245,7 @@ describe('findingSignature', () => {
 
   it('changes with what a manifest says: a file the deploy explained, edited again, is a new alert', () => {
     const plain = finding('/a/x.py');
-    const e: Explanation = {
-      source: 'deploy',
-      strength: 'signed-manifest',
-      manifest: Buffer.from('/srv/app.manifest'),
-      package: 'app',
-      version: 'r2',
-      verdict: 'matches',
-      digest: 'blake3',
-    };
+    const e = deployExplanation();
     const sigs = [
       plain,
       { ...plain, explanation: e },

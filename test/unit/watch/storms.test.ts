@@ -11,18 +11,9 @@ import {
   StormHold,
   type StormSummary,
 } from '../../../src/watch/storms.js';
-import { fileRecord } from '../../helpers/records.js';
+import { deployExplanation, fileRecord } from '../../helpers/records.js';
 
-const expl = (over: Partial<Explanation> = {}): Explanation => ({
-  source: 'deploy',
-  strength: 'signed-manifest',
-  manifest: Buffer.from('/srv/app.manifest'),
-  package: 'app',
-  version: 'r2',
-  verdict: 'matches',
-  digest: 'blake3',
-  ...over,
-});
+const expl = deployExplanation;
 const finding = (i: number, explanation?: Explanation): Finding => ({
   kind: 'changed',
   path: Buffer.from(`/srv/app/f${i}.py`),
