@@ -4,7 +4,7 @@
  */
 import { ExitCode } from '../errors.js';
 import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
-import { createBaseline, deployDigestOf } from '../ops/baseline.js';
+import { createBaseline } from '../ops/baseline.js';
 import type { ScanStats } from '../scan/scan.js';
 import type { BaselineMeta } from '../store/store.js';
 import type { ScanError } from '../types.js';
@@ -52,7 +52,7 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
         root: r.meta.root.toString('hex'),
         label: r.meta.label,
         baselineId: r.meta.id,
-        deploy: deployDigestOf(store, r.meta),
+        deploy: r.deploy,
       },
     ]);
     return {

@@ -8,9 +8,10 @@
  */
 
 import { createHash, type Hash } from 'node:crypto';
-import { type BigIntStats, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { constants, openSync, readSync } from 'node:fs';
 import { errnoCode, systemErrorText } from '../errors.js';
 import { closeFd, errnoError, openAt, seekData, seekHole } from '../sys/libc.js';
+import { type FdStat, fstatOf } from '../sys/stat.js';
 import { Blake3 } from './blake3.js';
 import type { HashAhead } from './hash-ahead.js';
 
@@ -32,7 +33,7 @@ export type OpenTarget = string | Buffer | { dir: number; nameZ: Buffer };
 export type HashOutcome =
   | {
       ok: true;
-      stat: BigIntStats;
+      stat: FdStat;
       content: Buffer;
       /** SHA-256 of the same bytes, when asked. */
       sha256: Buffer | null;
@@ -47,7 +48,7 @@ type Also = { sha256?: boolean; md5?: boolean; withFd?: (fd: number) => void };
 /** A file handed to the hashing worker: opened and checked, its bytes being read (see `begin`). */
 export interface PendingHash {
   fd: number;
-  before: BigIntStats;
+  before: FdStat;
   ticket: number;
   path: OpenTarget;
   expected: { ino: bigint; dev: bigint };
@@ -105,20 +106,20 @@ export class FileHasher {
         return { ok: false, code, message: `cannot open: ${systemErrorText(err)}` };
       }
       try {
-        const before = fstatSync(fd, { bigint: true });
-        if (before.ino !== expected.ino || before.dev !== expected.dev || !before.isFile()) {
+        const before = fstatOf(fd);
+        if (before.ino !== expected.ino || before.dev !== expected.dev || before.type !== 'file') {
           return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
         }
         const slack = this.slackFor(before.size);
         // Fewer 512-byte blocks than the size needs: the file has holes.
         const sparse = before.blocks * 512n < before.size;
         const extra = [also.sha256 ? createHash('sha256') : null, also.md5 ? createHash('md5') : null];
-        const r = this.read(fd, prefixLength, before.size + slack, sparse, extra);
+        const r = this.read(fd, prefixLength, before.size + slack, sparse, extra, before.size);
         if (r.overflow) {
           lastProblem = `still growing while being read (past ${before.size} bytes by more than ${slack}; ${attempt + 1} attempts)`;
           continue;
         }
-        const after = fstatSync(fd, { bigint: true });
+        const after = fstatOf(fd);
         if (
           after.size === before.size &&
           after.mtimeNs === before.mtimeNs &&
@@ -169,8 +170,8 @@ export class FileHasher {
       return this.hash(path, expected, prefixLength, also); // its own words for why
     }
     try {
-      const before = fstatSync(fd, { bigint: true });
-      if (before.ino !== expected.ino || before.dev !== expected.dev || !before.isFile()) {
+      const before = fstatOf(fd);
+      if (before.ino !== expected.ino || before.dev !== expected.dev || before.type !== 'file') {
         closeFd(fd);
         return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
       }
@@ -197,7 +198,7 @@ export class FileHasher {
     const r = ahead.take(p.ticket);
     try {
       if (r.ok) {
-        const after = fstatSync(p.fd, { bigint: true });
+        const after = fstatOf(p.fd);
         const b = p.before;
         if (
           after.size === b.size &&
@@ -277,6 +278,8 @@ export class FileHasher {
     limit: bigint,
     sparse: boolean,
     extra: (Hash | null)[],
+    /** The size fstat gave before the read, if known: a short read that reaches it is the end. */
+    size?: bigint,
   ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null; overflow?: true } {
     const h = this.hasher;
     h.reset();
@@ -308,7 +311,7 @@ export class FileHasher {
         const data = seekData(fd, pos);
         if (data === undefined) break; // the file system cannot say: read the rest
         // No data after pos: a hole to the end of the file.
-        const end = data ?? fstatSync(fd, { bigint: true }).size;
+        const end = data ?? fstatOf(fd).size;
         while (pos < end) {
           const len = end - pos > BigInt(ZEROS.length) ? ZEROS.length : Number(end - pos);
           if (!feed(ZEROS.subarray(0, len))) return over();
@@ -327,12 +330,16 @@ export class FileHasher {
         if (pos < dataEnd) break; // shorter than it said: let the stat check judge
       }
     }
-    // The rest (all of a dense file), and whatever a writer appended meanwhile.
+    // The rest (all of a dense file), and whatever a writer appended meanwhile. A short read that
+    // ends at the size fstat gave is the end of the file: the read of 0 bytes after it is skipped
+    // (one system call per small file); bytes appended later change the size the caller's fstat
+    // after the read compares, so the file is read again.
     for (;;) {
       const n = readSync(fd, this.buf, 0, this.buf.length, pos);
       if (n === 0) break;
       if (!feed(this.buf.subarray(0, n))) return over();
       pos += BigInt(n);
+      if (n < this.buf.length && total === size) break;
     }
     return { total, content: h.digest(), prefix };
   }

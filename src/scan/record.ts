@@ -10,14 +10,15 @@
  * with O_NOFOLLOW, checked against the lstat), or throw for an entry that is unreadable or vanishes
  * (it says so in its result). The walk itself is the scanner's.
  */
-import { constants, fstatSync, openSync, readlinkSync } from 'node:fs';
+import { constants, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import type { HashAhead } from '../hash/hash-ahead.js';
 import { FileHasher, type HashOutcome } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
 import { closeFd, libcAvailable, openAt } from '../sys/libc.js';
+import { fstatOf } from '../sys/stat.js';
 import type { FileRecord } from '../types.js';
-import { type EntryAt, type EntryStat, fromBigIntStats, procPath } from './entry-stat.js';
+import { type EntryAt, type EntryStat, procPath } from './entry-stat.js';
 import {
   cPath,
   type ExtendedOutcome,
@@ -57,16 +58,11 @@ const NOATIME = constants.O_NOATIME ?? 0;
 /** Linux's O_CLOEXEC: Node sets it on its own opens; openat through libc must ask for it. */
 const O_CLOEXEC = 0o2000000;
 const EPERM = 1;
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 let noatime = NOATIME !== 0;
 
-/** fstat of what was opened is the inode lstat saw (numbers where exact, else bigints). */
+/** fstat of what was opened is the inode lstat saw. */
 function sameInode(fd: number, st: EntryStat): boolean {
-  if (st.ino <= SAFE && st.dev <= SAFE) {
-    const now = fstatSync(fd);
-    return now.ino === Number(st.ino) && now.dev === Number(st.dev);
-  }
-  const now = fstatSync(fd, { bigint: true });
+  const now = fstatOf(fd);
   return now.ino === st.ino && now.dev === st.dev;
 }
 
@@ -241,7 +237,7 @@ export class RecordReader {
       if (h.vanished) return { kind: 'vanished' };
       return { kind: 'error', code: h.code, message: h.message, record: rec };
     }
-    const fresh = recordFromStat(path, fromBigIntStats(h.stat));
+    const fresh = recordFromStat(path, h.stat);
     fresh.content = h.content;
     fresh.sha256 = h.sha256;
     if (prefixLen !== undefined) fresh.prefix = h.prefix;

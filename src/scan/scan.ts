@@ -12,13 +12,13 @@
  * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
  * entry, or hold more than one directory listing per level in memory.
  */
-import { fstatSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { HashAhead, SLOTS } from '../hash/hash-ahead.js';
 import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
 import { closeFd } from '../sys/libc.js';
+import { fstatOf } from '../sys/stat.js';
 import type { FileRecord } from '../types.js';
 import { listDirNames, listNames, openDir } from './dir.js';
 import { type EntryAt, type EntryStat, entryAt, statEntry } from './entry-stat.js';
@@ -170,7 +170,7 @@ export class Scanner {
       return;
     }
     try {
-      const dst = fstatSync(fd, { bigint: true });
+      const dst = fstatOf(fd);
       if (dst.ino !== st.ino || dst.dev !== st.dev) {
         this.out(() =>
           this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open'),

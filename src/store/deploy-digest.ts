@@ -14,12 +14,30 @@ import type { FileRecord } from '../types.js';
 
 const DOMAIN = 'fim deploy digest v1';
 
-function field(b: Buffer | null): Buffer {
-  if (b === null) return Buffer.from([0]);
-  const len = Buffer.alloc(5);
-  len[0] = 1;
-  len.writeUInt32BE(b.length, 1);
-  return Buffer.concat([len, b]);
+/** A field's bytes: 00 for none, else 01, its length (u32 BE) and the bytes. */
+function fieldLength(b: Buffer | null): number {
+  return b === null ? 1 : 5 + b.length;
+}
+
+function putField(out: Buffer, at: number, b: Buffer | null): number {
+  if (b === null) {
+    out[at] = 0;
+    return at + 1;
+  }
+  out[at] = 1;
+  out.writeUInt32BE(b.length, at + 1);
+  b.copy(out, at + 5);
+  return at + 5 + b.length;
+}
+
+const TYPES = new Map<string, Buffer>();
+function typeBytes(t: string): Buffer {
+  let b = TYPES.get(t);
+  if (b === undefined) {
+    b = Buffer.from(t);
+    TYPES.set(t, b);
+  }
+  return b;
 }
 
 export class DeployDigest {
@@ -29,18 +47,41 @@ export class DeployDigest {
     this.h.update(Buffer.from(DOMAIN));
   }
 
+  /**
+   * One record's fields, framed, in one update (the same bytes as one update per field: one call
+   * into the native hasher instead of six, and one allocation instead of eight).
+   */
   add(key: Buffer, r: FileRecord): void {
-    const fixed = Buffer.alloc(4 + 4 + 4 + 8);
-    fixed.writeUInt32BE(r.mode, 0);
-    fixed.writeUInt32BE(r.uid, 4);
-    fixed.writeUInt32BE(r.gid, 8);
-    fixed.writeBigUInt64BE(r.size, 12);
-    for (const b of [key, Buffer.from(r.type), fixed, r.content, r.sha256, r.target]) this.h.update(field(b));
+    const type = typeBytes(r.type);
+    // The fixed part (mode, uid, gid, size) is a field of 20 bytes: 25 framed.
+    const n =
+      fieldLength(key) +
+      fieldLength(type) +
+      25 +
+      fieldLength(r.content) +
+      fieldLength(r.sha256) +
+      fieldLength(r.target);
+    const out = Buffer.allocUnsafe(n);
+    let at = putField(out, 0, key);
+    at = putField(out, at, type);
+    out[at] = 1;
+    out.writeUInt32BE(20, at + 1);
+    out.writeUInt32BE(r.mode, at + 5);
+    out.writeUInt32BE(r.uid, at + 9);
+    out.writeUInt32BE(r.gid, at + 13);
+    out.writeBigUInt64BE(r.size, at + 17);
+    at += 25;
+    at = putField(out, at, r.content);
+    at = putField(out, at, r.sha256);
+    at = putField(out, at, r.target);
+    this.h.update(out);
   }
 
   /** The digest, in hex, bound to the policy's hash. */
   finish(policyHash: Buffer): string {
-    this.h.update(field(policyHash));
+    const out = Buffer.allocUnsafe(fieldLength(policyHash));
+    putField(out, 0, policyHash);
+    this.h.update(out);
     return this.h.digestHex();
   }
 }

@@ -264,6 +264,16 @@ export function statxAt(dirfd: number, name: Buffer, buf: Buffer): SysResult | u
   return result(c, c.statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf));
 }
 
+const AT_EMPTY_PATH = 0x1000;
+const EMPTY_NAME = Buffer.from([0]);
+
+/** statx(2) of the open descriptor `fd` itself (AT_EMPTY_PATH): fstat(2), in statx's layout. */
+export function statxFd(fd: number, buf: Buffer): SysResult | undefined {
+  const c = get();
+  if (!c?.statx) return undefined;
+  return result(c, c.statx(fd, EMPTY_NAME, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf));
+}
+
 /**
  * getdents64(2): the next linux_dirent64 records of the open directory `fd` into `buf`; n = 0 at
  * the end. undefined when libc cannot be used (or has no getdents64).

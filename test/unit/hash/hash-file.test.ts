@@ -88,6 +88,34 @@ describe('FileHasher', () => {
   });
 });
 
+describe('FileHasher against a writer', () => {
+  it('reads again a file appended to after its last read, whatever the read size', () => {
+    // The hasher stops at a short read that reaches the size fstat gave (no read of 0 bytes after
+    // it); bytes a writer appends then must still be seen, through the fstat after the read.
+    for (const size of [0, 10, 4096, 5000]) {
+      const p = join(dir, `grows-${size}`);
+      writeFileSync(p, input(size));
+      let appended = false;
+      const h = new FileHasher(4096, undefined, () => {
+        if (appended) return;
+        appended = true;
+        const fd = openSync(p, 'a');
+        writeSync(fd, 'appended by an intruder');
+        closeSync(fd);
+      });
+      const r = h.hash(p, lstatSync(p, { bigint: true }));
+      const now = Buffer.concat([input(size), Buffer.from('appended by an intruder')]);
+      if (size === 0) {
+        // Nothing to read, so no chunk and no append: the empty file's hash.
+        expect(r.ok && r.content.toString('hex')).toBe(VECTORS[0]?.[1]);
+      } else {
+        expect(r.ok && r.content.toString('hex')).toBe(blake3Hex(now));
+        expect(r.ok && r.stat.size).toBe(BigInt(now.length));
+      }
+    }
+  });
+});
+
 describe('FileHasher on sparse files', () => {
   it('hashes holes as the zeros they read as, whatever the layout, prefix cuts included', () => {
     const p = join(dir, 'sparse');

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   constants,
+  fstatSync,
   linkSync,
   lstatSync,
   mkdirSync,
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { entryAt, fromBigIntStats, makeDev, procPath, statEntry } from '../../../src/scan/entry-stat.js';
 import { libcAvailable } from '../../../src/sys/libc.js';
+import { fstatOf } from '../../../src/sys/stat.js';
 
 let dir: string;
 let fd: number;
@@ -115,6 +117,31 @@ describe('statEntry', () => {
       fromBigIntStats(lstatSync(join(dir, 'file'), { bigint: true })),
     );
     expect(procPath(entryAt(7, Buffer.from('a')))).toEqual(Buffer.from('/proc/self/fd/7/a'));
+  });
+});
+
+describe('fstatOf', () => {
+  // The hasher's identity checks (before and after the read) and the walk's directory check trust
+  // it in fstat's place: every number, the blocks that tell a sparse file, a closed descriptor.
+  it.each(['file', 'suid', 'sub', 'old', 'future', 'sparse'])('says what fstat says of %s', (name) => {
+    const f = openSync(join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const want = fstatSync(f, { bigint: true });
+      expect(fstatOf(f)).toEqual({ ...fromBigIntStats(want), blocks: want.blocks });
+    } finally {
+      closeSync(f);
+    }
+  });
+
+  it('tells a sparse file by its blocks, and fails as fstat fails', () => {
+    const f = openSync(join(dir, 'sparse'), 'r');
+    try {
+      const st = fstatOf(f);
+      expect(st.blocks * 512n).toBeLessThan(st.size);
+    } finally {
+      closeSync(f);
+    }
+    expect(() => fstatOf(f)).toThrow(expect.objectContaining({ code: 'EBADF' }));
   });
 });
 

@@ -39,4 +39,17 @@ describe('the deploy digest', () => {
     expect(d).not.toBe(digest(base));
     expect(d).toMatch(/^[0-9a-f]{64}$/);
   });
+
+  test('its bytes are fixed: hosts on different fim versions agree (no false drift)', () => {
+    // Pinned from the first implementation (one hash update per field); a change of framing or
+    // field order would show every upgraded host as drifting from its peers.
+    const d = new DeployDigest();
+    for (const r of [
+      fileRecord('/srv/app/a.py', { content: Buffer.alloc(32, 2), sha256: Buffer.alloc(32, 4), size: 10n }),
+      fileRecord('/srv/app/l', { type: 'symlink', target: Buffer.from('a.py') }),
+      fileRecord('/srv/app/sub', { type: 'dir', mode: 0o2755, uid: 7, gid: 8 }),
+    ])
+      d.add(r.path, r);
+    expect(d.finish(POLICY)).toBe('4c624c1b40a0787714c2ed39fe53a37479084e8c9273d8575ef90107bd058b93');
+  });
 });
