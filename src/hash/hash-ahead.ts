@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 /** Files in flight at most: enough to keep the worker busy across a run of small files. */
-export const SLOTS = 32;
+export const SLOTS = 128;
 /** Int32 words per slot: state, fd, flags, status, whether a prefix hash came (and padding). */
 export const INTS = 8;
 /** BigInt64 words per slot: prefix length, read limit, bytes read. */

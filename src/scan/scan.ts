@@ -169,6 +169,7 @@ export class Scanner {
       this.out(() => this.cannotList(path, ctx, tnode, scope, code, why));
       return;
     }
+    let closeLater = false;
     try {
       const dst = fstatOf(fd);
       if (dst.ino !== st.ino || dst.dev !== st.dev) {
@@ -215,13 +216,17 @@ export class Scanner {
         const sub = this.entry(joinPath(path, name), null, childT, childCtx, childScope, entryAt(fd, name));
         if (sub) below.push(sub);
       }
-      // Its entries are all out before anything below them, and its descriptor's files done.
-      this.order?.drain();
       // The directory stays open while its subdirectories are walked: their access paths go
       // through its descriptor.
       for (const sub of below) this.descend(sub);
+      // And while files of it are still being hashed ahead: a file the worker could not read is
+      // opened again through this descriptor. Its close waits in line behind them.
+      if (this.order) {
+        this.order.emit(() => closeFd(fd));
+        closeLater = true;
+      }
     } finally {
-      closeFd(fd);
+      if (!closeLater) closeFd(fd);
     }
   }
 

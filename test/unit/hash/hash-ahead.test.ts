@@ -6,7 +6,7 @@
  * is a thread running the built module: these run from dist/ (`npm test` builds first).
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
@@ -25,6 +25,16 @@ const { loadPolicies } = (await import(
 const { RuleIndex } = (await import(
   join(ROOT, 'dist/policy/rule-index.js')
 )) as typeof import('../../../src/policy/rule-index.js');
+
+const { createBaseline } = (await import(
+  join(ROOT, 'dist/ops/baseline.js')
+)) as typeof import('../../../src/ops/baseline.js');
+const { runCheck } = (await import(
+  join(ROOT, 'dist/ops/check.js')
+)) as typeof import('../../../src/ops/check.js');
+const { Store } = (await import(
+  join(ROOT, 'dist/store/store.js')
+)) as typeof import('../../../src/store/store.js');
 
 let sb: Sandbox;
 beforeAll(() => {
@@ -159,5 +169,57 @@ describe('a scan that hashes ahead', () => {
     expect(ahead.out).toEqual(inPlace.out);
     expect(ahead.stats).toEqual(inPlace.stats);
     expect(inPlace.out.some((l) => l.startsWith('missing'))).toBe(true);
+  });
+});
+
+describe('baseline and check that hash ahead', () => {
+  const openFds = () => readdirSync('/proc/self/fd').length;
+
+  it('store the same baseline and find the same changes as in place, leaving no descriptor open', () => {
+    const tree = sb.path('cmp');
+    // Many small leaf directories (each closed while its files may still be hashing), a directory
+    // wider than the ring, big files among small ones.
+    for (let d = 0; d < 40; d++)
+      for (let f = 0; f < 6; f++) sb.write(`cmp/leaf${d}/deep/f${f}`, `leaf ${d} ${f}\n`.repeat(d * f));
+    for (let f = 0; f < 2 * SLOTS + 7; f++) sb.write(`cmp/wide/f${String(f).padStart(4, '0')}`, `w${f}`);
+    writeFileSync(join(tree, 'wide', 'big'), Buffer.alloc(4 << 20, 7));
+    sb.policy('  - name: code\n    severity: high\n    paths: ["{tree}/cmp"]\n    check: readonly\n');
+    const policy = loadPolicies([sb.policyFile]);
+    const fds = openFds();
+    const roots = [false, true].map((hashAhead) => {
+      const store = Store.open(join(sb.dir, `ahead-${hashAhead}.db`), { create: true });
+      try {
+        return createBaseline({ store, policy, host: 'h', label: 'l', hashAhead }).meta.files;
+      } finally {
+        store.close();
+      }
+    });
+    expect(roots[1]).toBe(roots[0]);
+    // Changes everywhere: contents, a removal, an addition, in the first, a middle and the last dirs.
+    writeFileSync(join(tree, 'leaf0', 'deep', 'f1'), 'changed');
+    writeFileSync(join(tree, 'leaf17', 'deep', 'f3'), 'changed');
+    rmSync(join(tree, 'leaf25', 'deep', 'f2'));
+    sb.write('cmp/leaf39/deep/new', 'new');
+    writeFileSync(join(tree, 'wide', 'big'), Buffer.alloc(4 << 20, 8));
+    writeFileSync(join(tree, 'wide', `f${String(SLOTS).padStart(4, '0')}`), 'changed');
+    const found = [false, true].map((hashAhead) => {
+      const store = Store.open(join(sb.dir, `ahead-${hashAhead}.db`));
+      try {
+        // Each check against the other's baseline as well: both baselines are the same records.
+        return [false, true].map((ahead) =>
+          runCheck({ store, policy, hashAhead: ahead })
+            .findings.map(
+              (f) => `${f.kind} ${f.path.toString()} ${f.changes?.map((c) => c.attribute).join(',') ?? ''}`,
+            )
+            .sort(),
+        );
+      } finally {
+        store.close();
+      }
+    });
+    // The six changes, and the mtimes of the two directories that lost and gained an entry.
+    expect(found[0]![0]).toHaveLength(8);
+    for (const run of found.flat()) expect(run).toEqual(found[0]![0]);
+    expect(openFds()).toBe(fds);
   });
 });
