@@ -46,16 +46,32 @@ export function dirCode(dirPath: Buffer): Buffer {
 }
 
 export function pathToKey(path: Buffer): Buffer {
-  const cs = components(path);
-  if (cs.length === 0) return Buffer.alloc(0);
-  const out = Buffer.allocUnsafe(cs.reduce((n, c) => n + 2 + c.length, 0));
+  // One pass to size it, one to write it, one allocation: the scanner keys every entry it visits.
+  let comps = 0;
+  let bytes = 0;
+  for (let i = 1, start = 1; i <= path.length; i++) {
+    if (i === path.length || path[i] === SLASH) {
+      if (i > start) {
+        comps++;
+        bytes += i - start;
+      }
+      start = i + 1;
+    }
+  }
+  const out = Buffer.allocUnsafe(bytes + 2 * comps);
   let o = 0;
-  cs.forEach((c, i) => {
-    out[o++] = 0;
-    out[o++] = i === cs.length - 1 ? 0 : 1;
-    out.set(c, o);
-    o += c.length;
-  });
+  let seen = 0;
+  for (let i = 1, start = 1; i <= path.length; i++) {
+    if (i === path.length || path[i] === SLASH) {
+      if (i > start) {
+        out[o++] = 0;
+        out[o++] = ++seen === comps ? 0 : 1;
+        path.copy(out, o, start, i);
+        o += i - start;
+      }
+      start = i + 1;
+    }
+  }
   return out;
 }
 
@@ -76,7 +92,12 @@ export function splitKey(key: Buffer): { parent: Buffer; name: Buffer } {
 /** Inverse of splitKey. The root "/" (empty parent code, empty name) has the empty key. */
 export function joinKey(parent: Buffer, name: Buffer): Buffer {
   if (parent.length === 0 && name.length === 0) return Buffer.alloc(0);
-  return Buffer.concat([parent, Buffer.from([0, 0]), name]);
+  const out = Buffer.allocUnsafe(parent.length + 2 + name.length);
+  parent.copy(out, 0);
+  out[parent.length] = 0;
+  out[parent.length + 1] = 0;
+  name.copy(out, parent.length + 2);
+  return out;
 }
 
 /** The directory code of the path a key names (the prefix of the keys of its entries). */
@@ -89,16 +110,28 @@ export function keyAsDir(key: Buffer): Buffer {
 
 export function keyToPath(key: Buffer): Buffer {
   if (key.length === 0) return Buffer.from('/');
-  const chunks: Buffer[] = [];
-  let i = 0;
-  while (i < key.length) {
-    // key[i] is 0, key[i + 1] is 0 or 1: a component follows up to the next NUL.
+  // key[i] is 0, key[i + 1] is 0 or 1: a component follows up to the next NUL. Sized first, then
+  // written into one buffer (every baseline record read gets its path from here).
+  let n = 0;
+  for (let i = 0; i < key.length; ) {
     let j = i + 2;
     while (j < key.length && key[j] !== 0) j++;
-    chunks.push(Buffer.from('/'), key.subarray(i + 2, j));
+    n += 1 + Math.max(0, Math.min(j, key.length) - (i + 2));
     i = j;
   }
-  return Buffer.concat(chunks);
+  const out = Buffer.allocUnsafe(n);
+  let o = 0;
+  for (let i = 0; i < key.length; ) {
+    let j = i + 2;
+    while (j < key.length && key[j] !== 0) j++;
+    out[o++] = SLASH;
+    if (j > i + 2) {
+      key.copy(out, o, i + 2, j);
+      o += j - (i + 2);
+    }
+    i = j;
+  }
+  return out;
 }
 
 /** Number of components of the path a key names. */
@@ -245,8 +278,12 @@ export function joinComponents(comps: readonly Buffer[]): Buffer {
 
 /** `dir` + "/" + `name`, without doubling the root's slash. */
 export function joinPath(dir: Buffer, name: Buffer): Buffer {
-  if (dir.length === 1 && dir[0] === SLASH) return Buffer.concat([dir, name]);
-  return Buffer.concat([dir, Buffer.from('/'), name]);
+  const root = dir.length === 1 && dir[0] === SLASH;
+  const out = Buffer.allocUnsafe(dir.length + (root ? 0 : 1) + name.length);
+  dir.copy(out, 0);
+  if (!root) out[dir.length] = SLASH;
+  name.copy(out, root ? dir.length : dir.length + 1);
+  return out;
 }
 
 /** The parent directory of an absolute path; null for `/`. */

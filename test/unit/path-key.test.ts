@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   dirCode,
   joinKey,
+  joinPath,
   keyAsDir,
   keyToPath,
   keyWithin,
@@ -59,7 +60,34 @@ function walkOrder(paths: Buffer[]): Buffer[] {
   return out;
 }
 
+/** The key of a path as path-key.ts's comment defines it, written the slow way. */
+function keyByDefinition(path: Buffer): Buffer {
+  const names = path
+    .toString('latin1')
+    .split('/')
+    .filter((c) => c.length > 0)
+    .map((c) => Buffer.from(c, 'latin1'));
+  return Buffer.concat(names.flatMap((n, i) => [Buffer.from([0, i === names.length - 1 ? 0 : 1]), n]));
+}
+
 describe('path keys', () => {
+  it('are what the definition says, for paths with doubled and trailing slashes too', () => {
+    const sloppy = fc
+      .array(fc.tuple(nameArb, fc.constantFrom('/', '//', '///')), { minLength: 0, maxLength: 5 })
+      .map((parts) =>
+        Buffer.concat(parts.flatMap(([n, sep]) => [Buffer.from(sep), n]).concat(Buffer.from('/'))),
+      );
+    fc.assert(fc.property(fc.oneof(pathArb, sloppy), (p) => pathToKey(p).equals(keyByDefinition(p))));
+    expect(pathToKey(Buffer.from('//')).length).toBe(0);
+  });
+
+  it('joinPath is dir + "/" + name, with no doubled slash at the root', () => {
+    fc.assert(
+      fc.property(pathArb, nameArb, (d, n) => joinPath(d, n).equals(Buffer.concat([d, Buffer.from('/'), n]))),
+    );
+    expect(joinPath(Buffer.from('/'), Buffer.from('etc')).toString()).toBe('/etc');
+  });
+
   it('round-trips every path, and "/" is the empty key that sorts first', () => {
     fc.assert(fc.property(pathArb, (p) => keyToPath(pathToKey(p)).equals(p)));
     expect(pathToKey(Buffer.from('/')).length).toBe(0);
