@@ -26,7 +26,7 @@ export interface SummaryHealth {
   removed: number;
   changed: number;
   errors: number;
-  /** Null: a sender from before summaries carried severities (or the daemon's full check). */
+  /** Null: a sender from before summaries (the daemon's full check too) carried severities. */
   bySeverity: Record<Severity, number> | null;
 }
 
