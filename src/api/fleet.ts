@@ -1,7 +1,8 @@
 /**
  * `fleetStatus()`: on the log server, the status of every host the one verifier knows, read from
  * its `--state` file (store/verify-state.ts) while it runs, and judged at the given time
- * (fleet/status.ts). It reads; it never writes the state, so it cannot disturb the verifier.
+ * (fleet/status.ts). The status reads; it never writes the state or makes a file beside it, so it
+ * cannot disturb the verifier (`fim fleet ack` writes its own table).
  */
 import { existsSync } from 'node:fs';
 import { displayBytes } from '../display.js';
@@ -66,7 +67,8 @@ function readFleet(file: string): { views: Map<string, HostView>; acks: Map<stri
     throw new UsageError(
       `no verifier state at ${shown}: give the file the log server's verify-log writes with --state (see docs/fleet.md)`,
     );
-  const state = VerifyStateFile.open(file);
+  // Read-only: the verifier's file and directory are not the reader's to write (db.ts).
+  const state = VerifyStateFile.openReadonly(file);
   const views = new Map<string, HostView>();
   let acks: Map<string, FleetAck>;
   try {

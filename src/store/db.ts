@@ -8,7 +8,7 @@
  * real intrusion in noise). It knows no table but through the migrations: reading and writing rows
  * is the business of the table modules beside it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { errnoCode, NoBaselineError, StorageError } from '../errors.js';
@@ -269,6 +269,73 @@ export interface FileKind {
   readonly fix: string;
 }
 
+/** The SQLite header's write and read format bytes: 2 means WAL, 1 the rollback journal. */
+const FORMAT_BYTES = [18, 19] as const;
+
+/**
+ * Opens a file of `kind` for reading only, leaving nothing beside it: a WAL-mode file opened by
+ * SQLite, even read-only, gets a -wal and a -shm file made by whoever opens it (root's, beside a log
+ * server's state the verifier must write), and this build of SQLite takes no URI (immutable=1).
+ * So: while a -wal file exists (a writer has the file open, or died), the file itself is opened
+ * read-only, and the writer's -wal and -shm are read, not made; otherwise everything is in the
+ * main file, and a copy of it is read from memory (marked as a rollback-journal file: an
+ * in-memory database has no WAL). The caller checks that the file exists (and says what to do).
+ */
+export function openFileOfKindReadonly(file: string, kind: FileKind): Db {
+  let db: Db;
+  try {
+    if (existsSync(`${file}-wal`))
+      db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+    else {
+      const copy = readFileSync(file);
+      for (const i of FORMAT_BYTES) if (copy.length > i && copy[i] === 2) copy[i] = 1;
+      db = new Database(copy, { readonly: true });
+    }
+  } catch (err) {
+    throw new StorageError(`cannot read the ${kind.name} ${file}: ${errnoCode(err) ?? messageOf(err)}`, {
+      cause: err,
+    });
+  }
+  try {
+    db.defaultSafeIntegers(true);
+    const version = checkKind(db, file, kind);
+    if (version < kind.migrations.length)
+      throw new StorageError(
+        `${file} is a ${kind.name} of an older fim (version ${version}): run the new fim verify-log on it once (it upgrades the file)`,
+      );
+  } catch (err) {
+    db.close();
+    throw usable(err, file, kind);
+  }
+  return db;
+}
+
+/** The file's kind version, after refusing another program's file or a newer fim's. */
+function checkKind(db: Db, file: string, kind: FileKind): number {
+  const appId = pragmaInt(db, 'application_id');
+  const version = pragmaInt(db, 'user_version');
+  const tables = Number(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get());
+  if (appId !== kind.applicationId && (appId !== 0 || tables > 0))
+    throw new StorageError(`${file} is a SQLite file but not a ${kind.name}; ${kind.fix}`);
+  if (version > kind.migrations.length)
+    throw new StorageError(
+      `${file} has ${kind.name} version ${version}, newer than this fim understands: upgrade fim`,
+    );
+  return version;
+}
+
+/** SQLite's own failures on a file of `kind`, as a StorageError that says what to do. */
+function usable(err: unknown, file: string, kind: FileKind): StorageError {
+  if (err instanceof StorageError) return err;
+  if (errnoCode(err) === 'SQLITE_BUSY')
+    return new StorageError(`the ${kind.name} ${file} is locked by another process; retry when it is done`, {
+      cause: err,
+    });
+  return new StorageError(`${file} is not a usable ${kind.name} (${messageOf(err)}); ${kind.fix}`, {
+    cause: err,
+  });
+}
+
 export function openFileOfKind(file: string, kind: FileKind): Db {
   const fresh = !existsSync(file);
   let db: Db;
@@ -282,16 +349,8 @@ export function openFileOfKind(file: string, kind: FileKind): Db {
     db.defaultSafeIntegers(true);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    const appId = pragmaInt(db, 'application_id');
-    const version = pragmaInt(db, 'user_version');
-    const tables = Number(db.prepare('SELECT count(*) FROM sqlite_master').pluck().get());
-    if (appId !== kind.applicationId && (appId !== 0 || tables > 0))
-      throw new StorageError(`${file} is a SQLite file but not a ${kind.name}; ${kind.fix}`);
+    const version = checkKind(db, file, kind);
     const target = kind.migrations.length;
-    if (version > target)
-      throw new StorageError(
-        `${file} has ${kind.name} version ${version}, newer than this fim understands: upgrade fim`,
-      );
     if (version < target)
       db.transaction(() => {
         for (let v = version; v < target; v++) db.exec(kind.migrations[v]!);
@@ -300,14 +359,7 @@ export function openFileOfKind(file: string, kind: FileKind): Db {
       })();
   } catch (err) {
     db.close();
-    if (err instanceof StorageError) throw err;
-    if (errnoCode(err) === 'SQLITE_BUSY')
-      throw new StorageError(`the ${kind.name} ${file} is locked by another process; retry when it is done`, {
-        cause: err,
-      });
-    throw new StorageError(`${file} is not a usable ${kind.name} (${messageOf(err)}); ${kind.fix}`, {
-      cause: err,
-    });
+    throw usable(err, file, kind);
   }
   return db;
 }

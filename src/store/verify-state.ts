@@ -11,7 +11,7 @@
  * It stores; it must not verify anything.
  */
 import { StorageError } from '../errors.js';
-import { type Db, type FileKind, openFileOfKind, writeTransaction } from './db.js';
+import { type Db, type FileKind, openFileOfKind, openFileOfKindReadonly, writeTransaction } from './db.js';
 import { blob, count, type Row, type Where } from './row-check.js';
 
 const STATE_KIND: FileKind = {
@@ -73,13 +73,21 @@ export class VerifyStateFile {
   private readonly db: Db;
   private readonly where: Where;
 
-  private constructor(readonly file: string) {
-    this.db = openFileOfKind(file, STATE_KIND);
+  private constructor(
+    readonly file: string,
+    readonly: boolean,
+  ) {
+    this.db = readonly ? openFileOfKindReadonly(file, STATE_KIND) : openFileOfKind(file, STATE_KIND);
     this.where = { file, table: 'verify state' };
   }
 
   static open(file: string): VerifyStateFile {
-    return new VerifyStateFile(file);
+    return new VerifyStateFile(file, false);
+  }
+
+  /** For reading only (`fim fleet status`): nothing is written, and nothing is made beside the file (db.ts). */
+  static openReadonly(file: string): VerifyStateFile {
+    return new VerifyStateFile(file, true);
   }
 
   /** The hosts' snapshots (parsed JSON, still unchecked) and the reported problem keys. */

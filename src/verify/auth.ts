@@ -10,6 +10,7 @@
 import { canonicalBytes, SD_ID_SIG } from '../alert/sd.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES, verifyRaw } from '../keys/ed25519.js';
 import { checkCertificate, type EnrolledKey, epochBounds, fingerprint } from '../keys/index.js';
+import { detach } from './detach.js';
 import type { SdElement } from './parse.js';
 import { type MessageAt, nsToIso, nsToMs, type Problem } from './problems.js';
 
@@ -84,23 +85,35 @@ export function readSeal(
 }
 
 /**
- * Certificate verdicts by (host, epoch, key, certificate): every message of an epoch carries the
- * same pair, and checking it is an Ed25519 verify. Bounded; cleared when full.
+ * Refused certificates by (host, master key, epoch, key, certificate): checking one is an Ed25519
+ * verify, and a forger may send the same one many times. Good verdicts are kept by each host
+ * (HostAuth's memo), so they leave memory with the host. Bounded; cleared when full.
  */
 export class CertificateCache {
-  private readonly verdicts = new Map<string, boolean>();
+  private readonly refused = new Set<string>();
 
   certified(key: EnrolledKey, ep: number, seal: Seal, epk: Buffer, cert: Buffer): boolean {
     // The master key is part of the id: a host may have several, and a verdict is about one.
     const id = `${key.host}|${masterId(key)}|${ep}|${seal.epkText}|${seal.certText}`;
-    const hit = this.verdicts.get(id);
-    if (hit !== undefined) return hit;
+    if (this.refused.has(id)) return false;
     const ok = checkCertificate(key, ep, epk, cert);
-    if (this.verdicts.size > MAX_CACHED_CERTIFICATES) this.verdicts.clear();
-    this.verdicts.set(id, ok);
-    return ok;
+    if (ok) return true;
+    if (this.refused.size >= MAX_CACHED_CERTIFICATES) this.refused.clear();
+    this.refused.add(detach(id));
+    return false;
   }
 }
+
+/** A certificate a host's key certified: every message of an epoch carries the same one. */
+interface CertMemo {
+  readonly ep: number;
+  readonly epkText: string;
+  readonly certText: string;
+  readonly key: EnrolledKey;
+}
+
+/** Good verdicts a host remembers: the current epoch's, and the previous one's while messages overlap. */
+const CERT_MEMOS = 2;
 
 const masterIds = new WeakMap<EnrolledKey, string>();
 function masterId(key: EnrolledKey): string {
@@ -130,6 +143,7 @@ export class HostAuth {
   /** Messages signed by a key set after a handover retired it. */
   retiredUse = 0;
   private readonly keys: EnrolledKey[];
+  private memo: CertMemo[] = [];
   /** Key sets retired by a handover (master, base64) and when (ms); read by snapshot.ts too. */
   /** @internal */ readonly retired = new Map<string, number>();
 
@@ -174,10 +188,7 @@ export class HostAuth {
     }
     const ep = EP_RE.test(epText) ? Number(epText) : -1;
     const { epk, cert } = seal;
-    const key =
-      epk && cert && ep >= 0
-        ? this.keys.find((k) => this.certs.certified(k, ep, seal, epk, cert))
-        : undefined;
+    const key = epk && cert && ep >= 0 ? this.certifiedBy(ep, seal, epk, cert) : undefined;
     if (!key) {
       this.uncertified++;
       return {
@@ -205,6 +216,20 @@ export class HostAuth {
       };
     }
     return { ok: true, ep, key };
+  }
+
+  /** The enrolled key that certifies the seal's epoch key for epoch `ep`, if any. */
+  private certifiedBy(ep: number, seal: Seal, epk: Buffer, cert: Buffer): EnrolledKey | undefined {
+    const hit = this.memo.find(
+      (m) => m.ep === ep && m.epkText === seal.epkText && m.certText === seal.certText,
+    );
+    if (hit) return hit.key;
+    const key = this.keys.find((k) => this.certs.certified(k, ep, seal, epk, cert));
+    if (key) {
+      const m = { ep, epkText: detach(seal.epkText), certText: detach(seal.certText), key };
+      this.memo = [m, ...this.memo].slice(0, CERT_MEMOS);
+    }
+    return key;
   }
 
   /**
@@ -245,8 +270,10 @@ export class UnknownHosts {
   private others = 0;
 
   note(name: string, line: number): Problem {
-    if (this.byName.has(name) || this.byName.size < MAX_UNKNOWN_HOSTS) {
-      this.byName.set(name, (this.byName.get(name) ?? 0) + 1);
+    const n = this.byName.get(name);
+    if (n !== undefined) this.byName.set(name, n + 1);
+    else if (this.byName.size < MAX_UNKNOWN_HOSTS) {
+      this.byName.set(detach(name), 1);
     } else {
       this.others++;
     }

@@ -9,6 +9,7 @@
  * end a gap (sessions.ts). Memory is bounded (MAX_CLAIMS); the claims are part of the state a
  * verifier keeps across runs. It must not authenticate or count sequence numbers itself.
  */
+import { detach } from './detach.js';
 import type { Problem } from './problems.js';
 
 export const MAX_CLAIMS = 4096;
@@ -101,7 +102,7 @@ export class HostChain {
         detail: `sessions ${rival} and ${sid} both continue session ${claim.sid}: the database was restored from a copy, or the host (its keys and database) was cloned`,
       });
     } else if (rival === undefined) {
-      this.claims.set(claim.sid, sid);
+      this.claims.set(detach(claim.sid), detach(sid));
       if (this.claims.size > MAX_CLAIMS) {
         const oldest = this.claims.keys().next().value;
         if (oldest !== undefined) this.claims.delete(oldest);

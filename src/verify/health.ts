@@ -8,6 +8,7 @@
  */
 import { SEVERITY_PARAM } from '../alert/sd.js';
 import { SEVERITIES, type Severity } from '../types.js';
+import { detach } from './detach.js';
 import type { Problem } from './problems.js';
 
 /** Problems kept per host, newest last. */
@@ -25,7 +26,7 @@ export interface SummaryHealth {
   removed: number;
   changed: number;
   errors: number;
-  /** Null: a sender from before summaries carried severities (or the daemon's full check). */
+  /** Null: a sender from before summaries (the daemon's full check too) carried severities. */
   bySeverity: Record<Severity, number> | null;
 }
 
@@ -51,9 +52,10 @@ export class HostHealth {
   /** An authenticated, counted message (not a duplicate) of event `ev` with parameters `params`. */
   observe(ev: string, params: ReadonlyMap<string, string>, tNs: bigint): void {
     if (LABEL_EVENTS.has(ev)) {
-      this.label = params.get('label') ?? null;
+      const label = params.get('label');
+      this.label = label === undefined ? null : detach(label);
       const deploy = params.get('deploy') ?? '';
-      this.deploy = DIGEST_RE.test(deploy) ? deploy : null;
+      this.deploy = DIGEST_RE.test(deploy) ? detach(deploy) : null;
     }
     if (ev === 'heartbeat') {
       const open = count(params.get('open'));
@@ -78,7 +80,7 @@ export class HostHealth {
   problem(p: Problem, nowMs: number): void {
     if (p.kind === 'gap') return;
     this.problemCounts.set(p.kind, (this.problemCounts.get(p.kind) ?? 0) + 1);
-    this.recent.push({ kind: p.kind, atMs: nowMs, detail: p.detail.slice(0, DETAIL_CHARS) });
+    this.recent.push({ kind: p.kind, atMs: nowMs, detail: detach(p.detail.slice(0, DETAIL_CHARS)) });
     if (this.recent.length > RECENT_PROBLEMS) this.recent.splice(0, this.recent.length - RECENT_PROBLEMS);
   }
 }

@@ -4,6 +4,7 @@
  * collects problems in input order within a bound. It does not decide what is a problem (the
  * modules that find them hand them in) and it never prints.
  */
+import { detach } from './detach.js';
 
 export const PROBLEM_KINDS = [
   'malformed',
@@ -132,7 +133,7 @@ export class ProblemLog {
     out.push(p);
     if (p.kind === 'gap') return;
     this.count++;
-    if (this.kept.length < MAX_PROBLEMS) this.kept.push(p);
+    if (this.kept.length < MAX_PROBLEMS) this.kept.push(detachProblem(p));
     else this.omitted++;
   }
 
@@ -146,6 +147,15 @@ export class ProblemLog {
     }
     return { problems, problemCount: this.count + gaps.length, problemsOmitted: omitted };
   }
+}
+
+/** A problem kept for the report: its texts (views into the line, detach.ts) copied. */
+function detachProblem(p: Problem): Problem {
+  const out: Problem = { ...p, detail: detach(p.detail) };
+  if (p.host !== undefined) out.host = detach(p.host);
+  if (p.headerHost !== undefined) out.headerHost = detach(p.headerHost);
+  if (p.sid !== undefined) out.sid = detach(p.sid);
+  return out;
 }
 
 /** True when the report shows anything wrong: verify-log exits non-zero. */

@@ -7,6 +7,7 @@
  * is fed only authenticated, in-session messages, in input order, and must not look at sequence
  * numbers, signatures or silence.
  */
+import { detach } from './detach.js';
 import type { MessageAt, Problem } from './problems.js';
 
 /**
@@ -60,9 +61,9 @@ export class RootTracker {
         this.previousRoot = this.announcedRoot;
         this.previousUntilNs = tNs + BigInt(ROOT_HANDOVER_MS) * 1_000_000n;
       }
-      this.announcedRoot = root;
+      this.announcedRoot = detach(root);
       this.announcedAtNs = tNs;
-      this.announcer = at.sid;
+      this.announcer = detach(at.sid);
       return null;
     }
     // `-`: the sender has no baseline yet.
@@ -76,7 +77,7 @@ export class RootTracker {
       return null;
     if (this.announcedRoot === null) {
       // The log began after the last announcement: the first root seen becomes the reference.
-      this.announcedRoot = root;
+      this.announcedRoot = detach(root);
       return null;
     }
     if (root === this.announcedRoot) return null;

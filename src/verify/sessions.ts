@@ -14,6 +14,7 @@
  */
 
 import { type Claim, HostChain, type Predecessor } from './chain.js';
+import { detach } from './detach.js';
 import { type MessageAt, nsToIso, nsToMs, type Problem, type SessionReport } from './problems.js';
 import { formatIntervals, type Interval, SequenceTracker } from './sequence.js';
 
@@ -151,7 +152,7 @@ export class HostSessions {
   /** A start: the session's kind, the chain claim, and (for the daemon) the unclean restart test. */
   private onStart(s: Session, m: SessionMessage, problems: Problem[]): void {
     s.started = true;
-    s.kind = m.kind ?? DAEMON_KIND;
+    s.kind = m.kind === undefined ? DAEMON_KIND : detach(m.kind);
     if (s.kind === DAEMON_KIND) this.becameDaemon(s, m, problems);
     if (!m.claim) return;
     const r = this.chain.onStart(s.sid, m.claim, m.line, (sid) => this.predecessor(sid));
@@ -321,8 +322,8 @@ export class HostSessions {
     const existing = this.sessions.get(m.sid);
     if (existing) {
       // Least recently heard is evicted first: a long daemon session outlives many checks.
-      this.sessions.delete(m.sid);
-      this.sessions.set(m.sid, existing);
+      this.sessions.delete(existing.sid);
+      this.sessions.set(existing.sid, existing);
       return existing;
     }
     if (this.closedSids.has(m.sid)) return undefined;
@@ -340,7 +341,7 @@ export class HostSessions {
       return undefined;
     }
     const s: Session = {
-      sid: m.sid,
+      sid: detach(m.sid),
       seq: new SequenceTracker(),
       firstSeq: m.seq,
       verified: 0,
@@ -354,7 +355,7 @@ export class HostSessions {
       lastHeartbeatNs: null,
       digests: new Map(),
     };
-    this.sessions.set(m.sid, s);
+    this.sessions.set(s.sid, s);
     if (this.sessions.size > MAX_SESSIONS_PER_HOST) this.evictOldest();
     return s;
   }

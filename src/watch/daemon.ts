@@ -260,6 +260,7 @@ export class Daemon {
       type: 'summary',
       baselineRoot: this.baseline.root.toString('hex'),
       counts: c,
+      bySeverity: s.bySeverity,
       runId: this.findings.journal?.runId ?? 0,
     });
   }

@@ -20,7 +20,7 @@ import { keyDepth, keyToPath, outermostKeys, pathToKey, ScopeSet } from '../path
 import type { Policy } from '../policy/policy.js';
 import type { RuleIndex } from '../policy/rule-index.js';
 import type { BaselineMeta, Store } from '../store/store.js';
-import type { Finding } from '../types.js';
+import type { Finding, Severity } from '../types.js';
 import type { DirectoryDigests } from './dir-digests.js';
 import type { DirtyPlace } from './dirty-set.js';
 import type { ScanOutcome, Scopes } from './open-findings.js';
@@ -116,6 +116,8 @@ export interface FullCheckSummary {
   reason: string;
   ms: number;
   counts: Counts;
+  /** The findings by severity, for the signed summary (the fleet status shows them). */
+  bySeverity: Record<Severity, number>;
   /** Findings that were new (alerted). */
   fresh: number;
   /** Files the scan walked. */
@@ -224,11 +226,12 @@ export class Rescanner {
     const t0 = performance.now();
     const done = await this.inWorker(undefined, null, reason, true);
     if (!done) return;
-    const { r, fresh, counts } = done;
+    const { r, fresh, counts, bySeverity } = done;
     this.host.fullCheckDone({
       reason,
       ms: Math.round(performance.now() - t0),
       counts: { scanned: r.stats.recorded, ...counts, errors: r.errors.length },
+      bySeverity,
       fresh,
       files: r.stats.files,
     });
@@ -249,12 +252,14 @@ export class Rescanner {
     r: CompareResult;
     fresh: number;
     counts: Record<'added' | 'removed' | 'changed', number>;
+    bySeverity: Record<Severity, number>;
   } | null> {
     const { host } = this;
     const startedAt = Date.now();
     const { baselineId, policy, explain } = host.target();
     const seen = new Set<string>();
     const counts = { added: 0, removed: 0, changed: 0 };
+    const bySeverity: Record<Severity, number> = { low: 0, medium: 0, high: 0, critical: 0 };
     let fresh = 0;
     const stale = () => host.stopping() || baselineId !== host.target().baselineId;
     const r = await host.worker.compare(
@@ -274,6 +279,7 @@ export class Rescanner {
           for (const f of batch) {
             seen.add(pathToKey(f.path).toString('latin1'));
             counts[f.kind]++;
+            bySeverity[f.severity]++;
           }
           fresh += host.handle({ findings: batch, errors: [], scopes, why, startedAt, partial: true });
         });
@@ -282,6 +288,6 @@ export class Rescanner {
     if (stale()) return null;
     host.adopt(r);
     fresh += host.handle({ findings: r.findings, errors: r.errors, scopes, why, startedAt, seen });
-    return { r, fresh, counts };
+    return { r, fresh, counts, bySeverity };
   }
 }

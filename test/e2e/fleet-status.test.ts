@@ -6,11 +6,21 @@
  *
  * rsyslogd or chromium missing: a failure in CI, a loud skip elsewhere.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumAvailable, renderAndEvaluate } from '../helpers/chromium.js';
-import { fim, Sandbox } from '../helpers/fim.js';
+import { FIM, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 
 interface HostJson {
@@ -195,6 +205,83 @@ describe.skipIf(!rsyslogAvailable() || !chromiumAvailable())('fim fleet status',
     const r = fim(['fleet', 'status', '--state', st, '--max-silence', '1h', '--json']);
     const w4 = (JSON.parse(r.stdout) as StatusJson).hosts.find((h) => h.host === 'worker-4');
     expect(w4).toMatchObject({ lastMessage: null, daemon: 'no-daemon', attention: ['never heard'] });
+  });
+
+  it("reads the state without writing it: no -wal or -shm is made beside it, and a running verifier's unsaved WAL is read", () => {
+    const beside = () => readdirSync(dirname(state)).filter((n) => n.startsWith(basename(state)));
+    expect(beside()).toEqual(['fleet.state']);
+    expect(status('--json').code).toBe(1);
+    expect(beside()).toEqual(['fleet.state']);
+    // A verifier holding the file open: its last save is in its WAL, not yet in the file.
+    const writer = new Database(state);
+    try {
+      writer.pragma('wal_autocheckpoint = 0');
+      const label = (l: string) =>
+        writer
+          .prepare(
+            "UPDATE host_state SET state = json_set(state, '$.health.label', ?) WHERE host = 'worker-2'",
+          )
+          .run(l);
+      label('deploy-8');
+      expect(beside().sort()).toEqual(['fleet.state', 'fleet.state-shm', 'fleet.state-wal']);
+      const r = status('--json');
+      const w2 = (JSON.parse(r.stdout) as StatusJson).hosts.find((h) => h.host === 'worker-2');
+      expect(w2?.label).toBe('deploy-8');
+      label('deploy-7');
+    } finally {
+      writer.close();
+    }
+    expect(beside()).toEqual(['fleet.state']);
+  });
+
+  // Root runs the test: the reader is then nobody, to whom the verifier's directory is read-only.
+  const asNobody = process.getuid?.() === 0 && existsSync('/usr/bin/setpriv');
+  it.skipIf(!asNobody)('reads a state its user may not write, with and without a verifier holding it', () => {
+    const dir = sb.path('verifier-owned');
+    mkdirSync(dir, { mode: 0o755 });
+    const st = join(dir, 'fleet.state');
+    copyFileSync(state, st);
+    chmodSync(st, 0o644);
+    chmodSync(sb.dir, 0o711); // nobody may pass through the sandbox, not list or write it
+    const statusAsNobody = () =>
+      spawnSync(
+        '/usr/bin/setpriv',
+        [
+          '--reuid=65534',
+          '--regid=65534',
+          '--clear-groups',
+          process.execPath,
+          FIM,
+          'fleet',
+          'status',
+          '--state',
+          st,
+          '--max-silence',
+          '1h',
+          '--json',
+        ],
+        { encoding: 'utf8', timeout: 60_000 },
+      );
+    const alone = statusAsNobody();
+    expect(alone.status, alone.stderr).toBe(1);
+    expect((JSON.parse(alone.stdout) as StatusJson).hosts.map((h) => h.host)).toEqual(HOSTS);
+    expect(readdirSync(dir)).toEqual(['fleet.state']);
+    const writer = new Database(st);
+    try {
+      writer.pragma('wal_autocheckpoint = 0');
+      writer
+        .prepare(
+          "UPDATE host_state SET state = json_set(state, '$.health.label', 'deploy-9') WHERE host = 'worker-1'",
+        )
+        .run();
+      const held = statusAsNobody();
+      expect(held.status, held.stderr).toBe(1);
+      expect((JSON.parse(held.stdout) as StatusJson).hosts.find((h) => h.host === 'worker-1')?.label).toBe(
+        'deploy-9',
+      );
+    } finally {
+      writer.close();
+    }
   });
 
   it('a missing state file is a usage error that names it', () => {
