@@ -43,8 +43,6 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       host: cfg.host,
       label: o.label ?? 'manual',
       keepBaselines: cfg.baselines.keep,
-      // Both cores: the walk, stat'ing and storing on this thread, reading and hashing on another.
-      hashAhead: true,
       ...(sign ? { sign } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });

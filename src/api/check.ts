@@ -111,8 +111,6 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         policy,
         scope,
         fast: o.fast ?? false,
-        // Both cores: the walk and the compare on this thread, reading and hashing on another.
-        hashAhead: true,
         verifySignature: rootVerifier(cfg),
         explainer: new Explainer(cfg.explain),
         ...(o.rules ? { rules: o.rules } : {}),
