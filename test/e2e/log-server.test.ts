@@ -11,7 +11,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import {
   chmodSync,
   copyFileSync,
@@ -25,7 +24,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIM, fim, ROOT, Sandbox } from '../helpers/fim.js';
-import { findRsyslogd, freeUdpPort, rsyslogAvailable, spawnRsyslogd } from '../helpers/rsyslog.js';
+import {
+  findRsyslogd,
+  freeUdpPort,
+  replaceRequired,
+  rsyslogAvailable,
+  sendDatagram,
+  spawnRsyslogd,
+} from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
 
 const CONF_DOC = join(ROOT, 'docs', 'rsyslog-server.conf');
@@ -67,24 +73,6 @@ async function until<T>(get: () => T, ok: (v: T) => boolean, what: string, timeo
       cause: err,
     });
   }
-}
-
-async function sendDatagram(port: number, msg: string): Promise<void> {
-  const sock = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) =>
-      sock.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
-    );
-  } finally {
-    sock.close();
-  }
-}
-
-/** Replaces `from` by `to`, requiring at least one occurrence (the documented text must still be there). */
-function replaceRequired(text: string, from: string, to: string): string {
-  if (!text.includes(from))
-    throw new Error(`the documented configuration no longer contains ${JSON.stringify(from)}`);
-  return text.replaceAll(from, to);
 }
 
 /** The one verifier's omprog action, as docs/log-server.md shows it. */

@@ -12,7 +12,6 @@
  * rsyslogd or rsyslog-relp missing: a failure in CI, a loud skip elsewhere.
  */
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import {
   chmodSync,
   copyFileSync,
@@ -22,16 +21,18 @@ import {
   readFileSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { FIM, fim, ROOT, Sandbox } from '../helpers/fim.js';
 import {
   findRsyslogd,
+  freeTcpPort,
   freeUdpPort,
   type RsyslogProcess,
+  replaceRequired,
   rsyslogAvailable,
+  sendDatagram,
   spawnRsyslogd,
 } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
@@ -57,32 +58,6 @@ function readText(path: string): string {
   } catch {
     return '';
   }
-}
-
-async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const addr = srv.address();
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  if (addr === null || typeof addr === 'string') throw new Error('no port');
-  return addr.port;
-}
-
-async function sendDatagram(port: number, msg: string): Promise<void> {
-  const sock = createSocket('udp4');
-  try {
-    await new Promise<void>((resolve, reject) =>
-      sock.send(msg, port, '127.0.0.1', (e) => (e ? reject(e) : resolve())),
-    );
-  } finally {
-    sock.close();
-  }
-}
-
-function replaceRequired(text: string, from: string, to: string): string {
-  if (!text.includes(from))
-    throw new Error(`the shipped configuration no longer contains ${JSON.stringify(from)}`);
-  return text.replaceAll(from, to);
 }
 
 /**

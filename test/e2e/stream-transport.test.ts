@@ -5,22 +5,13 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fim, fimAsync, Sandbox } from '../helpers/fim.js';
-import { findRsyslogd, rsyslogAvailable } from '../helpers/rsyslog.js';
+import { findRsyslogd, freeTcpPort, rsyslogAvailable } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
-
-async function freeTcpPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const addr = srv.address();
-  await new Promise<void>((r) => srv.close(() => r()));
-  return typeof addr === 'object' && addr ? addr.port : 0;
-}
 
 async function waitUntil(pred: () => boolean, ms: number, what: string): Promise<void> {
   await waitFor(pred, { what, timeoutMs: ms, intervalMs: 25 });

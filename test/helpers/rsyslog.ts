@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { delay, waitFor } from './wait.js';
 
@@ -69,7 +70,18 @@ export interface Rsyslog {
   stop(): Promise<void>;
 }
 
-async function sendDatagram(port: number, msg: string | Buffer): Promise<void> {
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const addr = srv.address();
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  if (addr === null || typeof addr === 'string') throw new Error('no TCP port');
+  return addr.port;
+}
+
+/** One datagram to 127.0.0.1:`port`. */
+export async function sendDatagram(port: number, msg: string | Buffer): Promise<void> {
   const sock = createSocket('udp4');
   try {
     await new Promise<void>((resolve, reject) =>
@@ -78,6 +90,15 @@ async function sendDatagram(port: number, msg: string | Buffer): Promise<void> {
   } finally {
     sock.close();
   }
+}
+
+/**
+ * `text` with every `from` replaced by `to`, requiring at least one: a test that adapts a shipped
+ * or documented configuration must fail when that text no longer says what it adapts.
+ */
+export function replaceRequired(text: string, from: string, to: string, what = 'configuration'): string {
+  if (!text.includes(from)) throw new Error(`the ${what} no longer contains ${JSON.stringify(from)}`);
+  return text.replaceAll(from, to);
 }
 
 function readText(path: string): string {
