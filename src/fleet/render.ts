@@ -35,17 +35,22 @@ function problems(h: HostStatus): string {
   return total === 0 ? '0' : String(total);
 }
 
-export function formatFleetText(s: FleetStatus): string {
-  const head = ['HOST', 'DAEMON', 'HEARD', 'HEARTBEAT', 'BASELINE', 'FINDINGS', 'PROBLEMS'];
-  const rows = s.hosts.map((h) => [
-    safe(h.host),
+/** A host's cells, in the order of the text table's columns and the page's. */
+function cells(h: HostStatus): string[] {
+  return [
+    h.host,
     h.daemon,
     age(h.lastMessageAgeMs),
     age(h.heartbeatAgeMs),
     baseline(h),
     findings(h),
     problems(h),
-  ]);
+  ];
+}
+
+export function formatFleetText(s: FleetStatus): string {
+  const head = ['HOST', 'DAEMON', 'HEARD', 'HEARTBEAT', 'BASELINE', 'FINDINGS', 'PROBLEMS'];
+  const rows = s.hosts.map((h) => cells(h).map((c, i) => (i === 0 ? safe(c) : c)));
   const widths = head.map((t, i) => Math.max(t.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
@@ -91,16 +96,7 @@ export function formatFleetHtml(s: FleetStatus): string {
   const cell = (t: string) => `<td>${esc(safe(t))}</td>`;
   const rows = s.hosts.map(
     (h) =>
-      `<tr class="${rowClass(h)}" data-host="${esc(h.host)}">${[
-        h.host,
-        h.daemon,
-        age(h.lastMessageAgeMs),
-        age(h.heartbeatAgeMs),
-        baseline(h),
-        findings(h),
-        problems(h),
-        h.attention.join('; ') || 'OK',
-      ]
+      `<tr class="${rowClass(h)}" data-host="${esc(h.host)}">${[...cells(h), h.attention.join('; ') || 'OK']
         .map(cell)
         .join('')}</tr>`,
   );
