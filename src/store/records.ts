@@ -22,6 +22,8 @@ export interface KeyedRecord {
 }
 
 const COLUMNS = RECORD_COLUMNS.join(', ');
+/** Entries of one directory read at once (see entriesOf). */
+export const ENTRY_PAGE = 512;
 const SLASH = 0x2f;
 
 /**
@@ -42,6 +44,7 @@ export class RecordTable {
     dirsIn: Statement;
     dirId: Statement;
     entries: Statement;
+    entriesAfter: Statement;
     one: Statement;
   } | null = null;
 
@@ -59,8 +62,14 @@ export class RecordTable {
       ),
       dirId: db.prepare('SELECT id FROM dir WHERE baseline = ? AND code = ?').pluck(),
       // Rows as arrays (name, then RECORD_COLUMNS in order): no object with 20 named keys per row.
+      // A directory's entries come in pages of ENTRY_PAGE after the last name read.
       entries: db
-        .prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? ORDER BY name`)
+        .prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? ORDER BY name LIMIT ?`)
+        .raw(true),
+      entriesAfter: db
+        .prepare(
+          `SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? AND name > ? ORDER BY name LIMIT ?`,
+        )
         .raw(true),
       one: db.prepare(`SELECT name, ${COLUMNS} FROM record WHERE baseline = ? AND dir = ? AND name = ?`),
     };
@@ -90,10 +99,25 @@ export class RecordTable {
   }
 
   private *entriesOf(baseline: number, code: Buffer, dirId: number): Generator<KeyedRecord> {
-    // .all(): one directory's entries at a time, so no statement stays open across yields.
-    for (const r of this.q().entries.all(baseline, dirId) as unknown[][]) {
-      const key = this.keyOf(code, r[0]);
-      yield { key, record: valuesToRecord(r, 1, key, this.inRecord) };
+    // .all() of a page at a time, so no statement stays open across yields; pages, not the whole
+    // directory, so memory stays flat: /usr/share/man/man1 here holds 17,865 entries, which read
+    // at once took a check's live heap from 12 to 35 MB.
+    const q = this.q();
+    let after: Buffer | null = null;
+    for (;;) {
+      const rows = (
+        after === null
+          ? q.entries.all(baseline, dirId, ENTRY_PAGE)
+          : q.entriesAfter.all(baseline, dirId, after, ENTRY_PAGE)
+      ) as unknown[][];
+      let name: Buffer | null = null;
+      for (const r of rows) {
+        const key = this.keyOf(code, r[0]);
+        name = r[0] as Buffer; // a Buffer: keyOf refuses anything else
+        yield { key, record: valuesToRecord(r, 1, key, this.inRecord) };
+      }
+      if (rows.length < ENTRY_PAGE || name === null) return;
+      after = name;
     }
   }
 

@@ -1,6 +1,7 @@
 /** A baseline's records (src/store/records.ts): walk order, scoped reads, and what `accept` does to them. */
 import { describe, expect, it } from 'vitest';
 import { pathToKey } from '../../../src/path-key.js';
+import { ENTRY_PAGE } from '../../../src/store/records.js';
 import { Store } from '../../../src/store/store.js';
 import { Sandbox } from '../../helpers/fim.js';
 import { inKeyOrder, record, writeBaseline } from './fixture.js';
@@ -21,6 +22,33 @@ const TREE = [
 ];
 
 describe('records', () => {
+  it('reads a directory larger than a page whole, in name order, however its names sort', async () => {
+    await using sb = new Sandbox('fim-store-pages-');
+    const s = Store.open(sb.db, { create: true });
+    // Exactly one page, one page and one, and names whose bytes sort at the extremes (0x01, 0xff)
+    // where a page ends.
+    const names: Buffer[] = [];
+    for (let i = 0; i < 2 * ENTRY_PAGE + 1; i++) names.push(Buffer.from(`f${String(i).padStart(5, '0')}`));
+    names.push(Buffer.from([0x01]), Buffer.from([0xff, 0xff]), Buffer.from([0x66, 0xff]));
+    const bigPaths = names.map((n) => Buffer.concat([Buffer.from('/big/'), n]));
+    const id = writeBaseline(s, [
+      record('/big', { type: 'dir', content: null }),
+      ...bigPaths.map((p) => record(p)),
+      record('/big/sub', { type: 'dir', content: null }),
+      record('/big/sub/x'),
+    ]);
+    const got = [...s.records(id)].map((r) => r.key);
+    const want = [Buffer.from('/big'), ...bigPaths, Buffer.from('/big/sub'), Buffer.from('/big/sub/x')]
+      .map(pathToKey)
+      .sort(Buffer.compare);
+    expect(got.length).toBe(want.length);
+    expect(got).toEqual(want);
+    // A scoped read of the directory gives the same entries.
+    const scoped = [...s.recordsUnderMany(id, [pathToKey(Buffer.from('/big'))])].map((r) => r.key);
+    expect(scoped).toEqual(want);
+    s.close();
+  });
+
   it('fileInodes: each regular file with its device and inode (all 64 bits), nothing else', async () => {
     await using sb = new Sandbox('fim-store-inodes-');
     const s = Store.open(sb.db, { create: true });
