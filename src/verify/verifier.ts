@@ -101,6 +101,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const maxSilenceMs = opts.maxSilenceMs ?? DEFAULT_MAX_SILENCE_MS;
   const clock = opts.now ?? Date.now;
   const certs = new CertificateCache();
+  // One limits object for every host's sessions (a fleet verifier holds 10,000 of them).
+  const sessionLimits = { skewMs, maxSilenceMs };
   const hosts = new Map<string, Host>();
   /**
    * Hosts whose state changed since the last `exportState({ changedOnly })`; a newly enrolled host
@@ -116,7 +118,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     changed.add(key.host);
     hosts.set(key.host, {
       auth: new HostAuth(key, certs, skewMs),
-      sessions: new HostSessions(key.host, { skewMs, maxSilenceMs }),
+      sessions: new HostSessions(key.host, sessionLimits),
       roots: new RootTracker(key.host),
       silence: new SilenceWatch(key.host),
       health: new HostHealth(),
