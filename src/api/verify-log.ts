@@ -97,7 +97,7 @@ export async function verifyLog(input: Readable | string, o: VerifyLogOptions): 
     }
     const save = (report?: VerifyReport, changedOnly = false) => {
       if (!state) return;
-      const { hosts, reported, handovers } = verifier.exportState({ changedOnly });
+      const { hosts, reported, handovers } = verifier.stateSnapshots({ changedOnly });
       const pos = source.position?.(report?.lines ?? 0);
       state.save({ hosts, reported }, report && pos ? pos : undefined, handovers);
     };

@@ -65,7 +65,8 @@ export interface InputPosition {
 }
 
 export interface SavedState {
-  hosts: Map<string, unknown>;
+  /** Each host's snapshot; iterated once, inside the save's transaction (a lazy one keeps one at a time). */
+  hosts: Iterable<readonly [string, unknown]>;
   reported: string[];
 }
 

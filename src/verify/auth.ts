@@ -144,8 +144,8 @@ export class HostAuth {
   retiredUse = 0;
   private readonly keys: EnrolledKey[];
   private memo: CertMemo[] = [];
-  /** Key sets retired by a handover (master, base64) and when (ms); read by snapshot.ts too. */
-  /** @internal */ readonly retired = new Map<string, number>();
+  /** Key sets retired by a handover (master, base64) and when (ms); read by snapshot.ts too. Made on the first. */
+  /** @internal */ retired: Map<string, number> | undefined;
 
   constructor(
     key: EnrolledKey | readonly EnrolledKey[],
@@ -169,6 +169,7 @@ export class HostAuth {
   /** A handover at `atMs` retired `key`'s set: what it signs dated later than that (plus the skew) is refused. */
   retire(key: EnrolledKey, atMs: number): void {
     const id = masterId(key);
+    this.retired ??= new Map();
     const was = this.retired.get(id);
     if (was === undefined || atMs < was) this.retired.set(id, atMs);
   }
@@ -239,7 +240,7 @@ export class HostAuth {
   checkTime(ep: number, tNs: bigint, at: MessageAt, key: EnrolledKey = this.key): Problem | null {
     const bounds = epochBounds(key, ep);
     const tMs = nsToMs(tNs);
-    const retiredAt = this.retired.get(masterId(key));
+    const retiredAt = this.retired?.get(masterId(key));
     if (retiredAt !== undefined && tMs > retiredAt + this.skewMs) {
       this.retiredUse++;
       return {

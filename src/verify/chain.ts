@@ -52,20 +52,23 @@ export interface ChainSnapshot {
 }
 
 export class HostChain {
-  /** Predecessor id → the session that claimed it. Insertion order is age (oldest first). */
-  private readonly claims = new Map<string, string>();
+  /**
+   * Predecessor id → the session that claimed it. Insertion order is age (oldest first). Made on
+   * the first claim: a fleet verifier holds one chain per host.
+   */
+  private claims: Map<string, string> | undefined;
   /** Starts of this host seen (this run and, with --state, earlier ones). */
   startsSeen = 0;
 
   constructor(readonly host: string) {}
 
   restore(s: ChainSnapshot): void {
-    for (const [k, v] of s.claims) this.claims.set(k, v);
+    if (s.claims.length > 0) this.claims = new Map(s.claims);
     this.startsSeen = s.startsSeen;
   }
 
   snapshot(): ChainSnapshot {
-    return { claims: [...this.claims], startsSeen: this.startsSeen };
+    return { claims: this.claims ? [...this.claims] : [], startsSeen: this.startsSeen };
   }
 
   /**
@@ -94,7 +97,7 @@ export class HostChain {
         });
       return { problems };
     }
-    const rival = this.claims.get(claim.sid);
+    const rival = this.claims?.get(claim.sid);
     if (rival !== undefined && rival !== sid) {
       problems.push({
         ...at,
@@ -102,6 +105,7 @@ export class HostChain {
         detail: `sessions ${rival} and ${sid} both continue session ${claim.sid}: the database was restored from a copy, or the host (its keys and database) was cloned`,
       });
     } else if (rival === undefined) {
+      this.claims ??= new Map();
       this.claims.set(detach(claim.sid), detach(sid));
       if (this.claims.size > MAX_CLAIMS) {
         const oldest = this.claims.keys().next().value;

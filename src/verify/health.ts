@@ -46,7 +46,8 @@ export class HostHealth {
   /** @internal */ openFindings: number | null = null;
   /** The heartbeat's open findings by severity; null when it did not say. */
   /** @internal */ openBySeverity: Record<Severity, number> | null = null;
-  /** @internal */ readonly problemCounts = new Map<string, number>();
+  /** Made on the first problem: most hosts of a fleet have none. */
+  /** @internal */ problemCounts: Map<string, number> | undefined;
   /** @internal */ recent: RecentProblem[] = [];
 
   /** An authenticated, counted message (not a duplicate) of event `ev` with parameters `params`. */
@@ -79,6 +80,7 @@ export class HostHealth {
   /** A problem the verifier found for this host (streamed gap warnings excluded: the open gaps count). */
   problem(p: Problem, nowMs: number): void {
     if (p.kind === 'gap') return;
+    this.problemCounts ??= new Map();
     this.problemCounts.set(p.kind, (this.problemCounts.get(p.kind) ?? 0) + 1);
     this.recent.push({ kind: p.kind, atMs: nowMs, detail: detach(p.detail.slice(0, DETAIL_CHARS)) });
     if (this.recent.length > RECENT_PROBLEMS) this.recent.splice(0, this.recent.length - RECENT_PROBLEMS);

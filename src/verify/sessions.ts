@@ -15,6 +15,7 @@
 
 import { type Claim, HostChain, type Predecessor } from './chain.js';
 import { detach } from './detach.js';
+import { RecentDigests } from './digests.js';
 import { type MessageAt, nsToIso, nsToMs, type Problem, type SessionReport } from './problems.js';
 import { formatIntervals, type Interval, SequenceTracker } from './sequence.js';
 
@@ -23,7 +24,7 @@ export const REORDER_WINDOW = 32;
 export const MAX_SESSIONS_PER_HOST = 64;
 export const MAX_CLOSED_SIDS = 1024;
 /** Digests remembered per session: a claim names its predecessor's last message, a recent one. */
-const DIGESTS_KEPT = 32;
+export const DIGESTS_KEPT = 32;
 /** The daemon's session kind (alert/alerter.ts DAEMON_KIND). */
 export const DAEMON_KIND = 'watch';
 
@@ -70,7 +71,7 @@ export interface Session {
   /** Time of its last heartbeat (daemon sessions). */
   lastHeartbeatNs: bigint | null;
   /** The digests of its most recent messages, by sequence number. */
-  readonly digests: Map<number, string>;
+  readonly digests: RecentDigests;
 }
 
 export interface Observation {
@@ -101,7 +102,8 @@ export class HostSessions {
   readonly chain: HostChain;
   // The state below is read and restored by snapshot.ts (verify-log --state) only.
   /** @internal */ readonly sessions = new Map<string, Session>();
-  /** @internal */ readonly closedSids = new Set<string>();
+  /** Made on the first eviction: most hosts never have 64 sessions. */
+  /** @internal */ closedSids: Set<string> | undefined;
   /** The newest daemon session: unclean restarts are judged against it only. */
   /** @internal */ daemon: Session | undefined;
   /** Folded counters of sessions evicted from `sessions`. */
@@ -112,7 +114,11 @@ export class HostSessions {
     readonly host: string,
     limits: Partial<SessionLimits> = {},
   ) {
-    this.limits = { skewMs: limits.skewMs ?? 300_000, maxSilenceMs: limits.maxSilenceMs ?? 0 };
+    // A complete set is shared as given (one per verifier, not one per host of a fleet).
+    this.limits =
+      limits.skewMs !== undefined && limits.maxSilenceMs !== undefined
+        ? (limits as SessionLimits)
+        : { skewMs: limits.skewMs ?? 300_000, maxSilenceMs: limits.maxSilenceMs ?? 0 };
     this.chain = new HostChain(host);
   }
 
@@ -136,13 +142,7 @@ export class HostSessions {
     if (m.tNs > s.lastNs) s.lastNs = m.tNs;
     if (m.tNs < s.firstNs) s.firstNs = m.tNs;
     if (!m.future && (this.latestNs === null || m.tNs > this.latestNs)) this.latestNs = m.tNs;
-    if (m.digest !== undefined) {
-      s.digests.set(m.seq, m.digest);
-      if (s.digests.size > DIGESTS_KEPT) {
-        const oldest = s.digests.keys().next().value;
-        if (oldest !== undefined) s.digests.delete(oldest);
-      }
-    }
+    if (m.digest !== undefined) s.digests.set(m.seq, m.digest);
     if (m.ev === 'start') this.onStart(s, m, problems);
     if (m.ev === 'stop') s.stopped = true;
     if (m.ev === 'heartbeat' || m.ev === 'pause') this.onDaemonMessage(s, m, problems);
@@ -169,7 +169,7 @@ export class HostSessions {
   private predecessor(sid: string): Predecessor | 'known' | undefined {
     const p = this.sessions.get(sid);
     if (p) return { highest: p.seq.highest, digestAt: (n) => p.digests.get(n) };
-    return this.closedSids.has(sid) ? 'known' : undefined;
+    return this.closedSids?.has(sid) ? 'known' : undefined;
   }
 
   /** Only the daemon sends heartbeats and pauses: the session is a daemon's. */
@@ -326,7 +326,7 @@ export class HostSessions {
       this.sessions.set(existing.sid, existing);
       return existing;
     }
-    if (this.closedSids.has(m.sid)) return undefined;
+    if (this.closedSids?.has(m.sid)) return undefined;
     const skewNs = BigInt(this.limits.skewMs) * 1_000_000n;
     if (this.latestNs !== null && m.tNs < this.latestNs - skewNs) {
       this.replays++;
@@ -353,7 +353,7 @@ export class HostSessions {
       kind: null,
       claimed: false,
       lastHeartbeatNs: null,
-      digests: new Map(),
+      digests: new RecentDigests(DIGESTS_KEPT),
     };
     this.sessions.set(s.sid, s);
     if (this.sessions.size > MAX_SESSIONS_PER_HOST) this.evictOldest();
@@ -370,6 +370,7 @@ export class HostSessions {
     this.evicted.count++;
     this.evicted.duplicates += old.seq.duplicates;
     this.evicted.missing += old.seq.missingCount();
+    this.closedSids ??= new Set();
     this.closedSids.add(oldSid);
     if (this.closedSids.size > MAX_CLOSED_SIDS) {
       const first = this.closedSids.values().next().value;

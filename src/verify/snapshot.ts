@@ -12,11 +12,12 @@
 import { SEVERITIES, type Severity } from '../types.js';
 import type { HostAuth } from './auth.js';
 import type { HostChain } from './chain.js';
+import { RecentDigests } from './digests.js';
 import { HostHealth, RECENT_PROBLEMS, type RecentProblem, type SummaryHealth } from './health.js';
 import { PROBLEM_KINDS } from './problems.js';
 import type { RootTracker } from './roots.js';
 import { SequenceTracker } from './sequence.js';
-import type { HostSessions, Session } from './sessions.js';
+import { DIGESTS_KEPT, type HostSessions, type Session } from './sessions.js';
 import type { SilenceWatch } from './silence.js';
 
 export const SNAPSHOT_VERSION = 1;
@@ -27,7 +28,7 @@ type Json = unknown;
 
 /** Reads typed fields of untrusted JSON, naming the path of the first bad one. */
 class Reader {
-  constructor(private readonly where: string) {}
+  constructor(readonly where: string) {}
 
   private fail(path: string, what: string): never {
     throw new SnapshotError(`${this.where}: ${path} is not ${what}`);
@@ -105,7 +106,7 @@ function sessionSnapshot(s: Session): Json {
     kind: s.kind,
     claimed: s.claimed,
     lastHeartbeatNs: s.lastHeartbeatNs === null ? null : s.lastHeartbeatNs.toString(),
-    digests: [...s.digests],
+    digests: s.digests.entries(),
   };
 }
 
@@ -124,13 +125,19 @@ function readSession(r: Reader, v: Json, path: string): Session {
     kind: r.strOrNull(o.kind, `${path}.kind`),
     claimed: r.bool(o.claimed, `${path}.claimed`),
     lastHeartbeatNs: r.nsOrNull(o.lastHeartbeatNs, `${path}.lastHeartbeatNs`),
-    digests: new Map(
-      r.arr(o.digests, `${path}.digests`).map((d, i) => {
-        const pair = r.arr(d, `${path}.digests[${i}]`);
-        return [r.int(pair[0], `${path}.digests[${i}][0]`), r.str(pair[1], `${path}.digests[${i}][1]`)];
-      }),
-    ),
+    digests: readDigests(r, o.digests, `${path}.digests`),
   };
+}
+
+function readDigests(r: Reader, v: Json, path: string): RecentDigests {
+  const d = new RecentDigests(DIGESTS_KEPT);
+  r.arr(v, path).forEach((x, i) => {
+    const pair = r.arr(x, `${path}[${i}]`);
+    const seq = r.int(pair[0], `${path}[${i}][0]`);
+    if (!d.set(seq, r.str(pair[1], `${path}[${i}][1]`)))
+      throw new SnapshotError(`${r.where}: ${path}[${i}][1] is not a SHA-256 digest in hex`);
+  });
+  return d;
 }
 
 /** The parts of one host that a snapshot covers. */
@@ -156,7 +163,7 @@ export function hostSnapshot(h: HostParts): Json {
       badSignature: h.auth.badSignature,
       epochMismatch: h.auth.epochMismatch,
       retiredUse: h.auth.retiredUse,
-      retired: [...h.auth.retired],
+      retired: [...(h.auth.retired ?? [])],
     },
     sessions: {
       verified: s.verified,
@@ -166,7 +173,7 @@ export function hostSnapshot(h: HostParts): Json {
       pauses: s.pauses,
       latestNs: s.latestNs === null ? null : s.latestNs.toString(),
       list: [...s.sessions.values()].map(sessionSnapshot),
-      closedSids: [...s.closedSids],
+      closedSids: [...(s.closedSids ?? [])],
       daemon: s.daemon?.sid ?? null,
       evicted: { ...s.evicted },
       chain: chain.snapshot(),
@@ -203,6 +210,7 @@ export function restoreHost(h: HostParts, v: Json, where: string): void {
   h.auth.retiredUse = r.int(a.retiredUse, 'auth.retiredUse');
   r.arr(a.retired, 'auth.retired').forEach((x, i) => {
     const pair = r.arr(x, `auth.retired[${i}]`);
+    h.auth.retired ??= new Map();
     h.auth.retired.set(r.str(pair[0], `auth.retired[${i}][0]`), r.int(pair[1], `auth.retired[${i}][1]`));
   });
   const s = r.obj(o.sessions, 'sessions');
@@ -218,6 +226,7 @@ export function restoreHost(h: HostParts, v: Json, where: string): void {
     hs.sessions.set(sess.sid, sess);
   });
   r.arr(s.closedSids, 'sessions.closedSids').forEach((x, i) => {
+    hs.closedSids ??= new Set();
     hs.closedSids.add(r.str(x, `sessions.closedSids[${i}]`));
   });
   const daemon = r.strOrNull(s.daemon, 'sessions.daemon');
@@ -270,7 +279,7 @@ function healthSnapshot(h: HostHealth): Json {
           },
     openFindings: h.openFindings,
     openBySeverity: h.openBySeverity,
-    problemCounts: [...h.problemCounts],
+    problemCounts: [...(h.problemCounts ?? [])],
     recent: h.recent.map((p) => ({ ...p })),
   };
 }
@@ -308,6 +317,7 @@ function restoreHealth(r: Reader, h: HostHealth, v: Json): void {
   const counts = r.arr(o.problemCounts, 'health.problemCounts').slice(0, PROBLEM_KINDS.length);
   counts.forEach((x, i) => {
     const pair = r.arr(x, `health.problemCounts[${i}]`);
+    h.problemCounts ??= new Map();
     h.problemCounts.set(
       r.str(pair[0], `health.problemCounts[${i}][0]`),
       r.int(pair[1], `health.problemCounts[${i}][1]`),
@@ -382,7 +392,7 @@ export function readHostView(v: Json, where: string): HostView {
     summary: health.summary,
     openFindings: health.openFindings,
     openBySeverity: health.openBySeverity,
-    problemCounts: Object.fromEntries(health.problemCounts),
+    problemCounts: Object.fromEntries(health.problemCounts ?? []),
     recent: health.recent,
   };
 }

@@ -160,4 +160,21 @@ describe('verifier state across runs', () => {
       other.cleanup();
     }
   });
+
+  test('the lazy export (one snapshot at a time, as verify-log saves) holds what the full one does', () => {
+    const other = makeHostKeys('h2');
+    try {
+      const v = createVerifier({ pubkeys: [keys.pub, other.pub], maxSilenceMs: 0, now: () => NOW });
+      for (const line of log()) v.feedLine(line);
+      const lazy = v.stateSnapshots();
+      expect(new Map(lazy.hosts)).toEqual(v.exportState().hosts);
+      expect(lazy.reported).toEqual(v.exportState().reported);
+      // Changed only: the set is taken (and cleared) when asked, whenever it is iterated.
+      const changed = v.stateSnapshots({ changedOnly: true });
+      expect([...v.stateSnapshots({ changedOnly: true }).hosts]).toEqual([]);
+      expect([...changed.hosts].map(([h]) => h).sort()).toEqual(['h1', 'h2']);
+    } finally {
+      other.cleanup();
+    }
+  });
 });
