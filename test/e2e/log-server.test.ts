@@ -234,6 +234,9 @@ describe.skipIf(!rsyslogAvailable())('the documented log server, with a real rsy
     const shipped = readText(CONF_DOC);
     expect(squash(shipped)).toContain(squash(verifierFromGuide()));
     expect(shipped.match(/type="omprog"/g)).toHaveLength(1);
+    // One verifier process, even when a burst spills its queue to disk (else rsyslog may start a
+    // second one for the disk queue: two verifiers, each seeing part of every host's stream).
+    expect(verifierFromGuide()).toContain('forceSingleInstance="on"');
     expect(guide).toContain('install -m 0644 worker-7.pub /etc/fim/hosts/worker-7.pub\n');
     for (const s of [
       'input(type="imudp" port="514" ruleset="fimReceive")',
