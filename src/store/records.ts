@@ -225,9 +225,16 @@ export class RecordTable {
       `INSERT INTO record (baseline, dir, name, ${COLUMNS}) VALUES (?, ?, ?${', ?'.repeat(RECORD_COLUMNS.length)})`,
     );
     const dirId = this.dirIdFor(baseline);
+    // Records come in walk order: runs of entries of one directory. Its id is looked up once a run.
+    let lastParent: Buffer | null = null;
+    let lastId = 0;
     return (key, r) => {
       const { parent, name } = splitKey(key);
-      insert.run(baseline, dirId(parent), name, ...recordToRow(r));
+      if (lastParent === null || !lastParent.equals(parent)) {
+        lastId = dirId(parent);
+        lastParent = parent;
+      }
+      insert.run(baseline, lastId, name, ...recordToRow(r));
     };
   }
 
