@@ -4,7 +4,7 @@
  * into one overflow.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DirtySet, placesOf, type Taken } from '../../../src/watch/dirty-set.js';
+import { DirtySet, MAX_TAKE, placesOf, type Taken } from '../../../src/watch/dirty-set.js';
 
 const p = (s: string) => Buffer.from(s);
 
@@ -112,6 +112,19 @@ describe('DirtySet', () => {
         .at(-1)!
         .t.ready.map((r) => r.path.toString()),
     ).toEqual(['/hot']);
+    expect(set.size).toBe(0);
+  });
+
+  it('a backlog is handed out at most MAX_TAKE places a take, oldest first, every place once', () => {
+    // A storm's backlog taken whole made one event rescan hold thousands of findings at once.
+    const { set, handed } = harness();
+    const n = 2 * MAX_TAKE + 100;
+    for (let i = 0; i < n; i++) set.mark(p(`/f${i}`), true);
+    vi.advanceTimersByTime(20);
+    const sizes = handed().map((x) => x.t.ready.length);
+    expect(sizes).toEqual([MAX_TAKE, MAX_TAKE, 100]);
+    const order = handed().flatMap((x) => x.t.ready.map((r) => r.path.toString()));
+    expect(order).toEqual(Array.from({ length: n }, (_, i) => `/f${i}`));
     expect(set.size).toBe(0);
   });
 
