@@ -19,7 +19,7 @@ describe('packedCopies', () => {
       return slab.subarray(100, 100 + p.length);
     });
     const copies = sources.map(pack);
-    copies.forEach((c, i) => expect(c.equals(sources[i]!)).toBe(true));
+    expect(copies.every((c, i) => c.equals(sources[i]!))).toBe(true);
     const held = new Set(copies.map((c) => c.buffer));
     const bytes = [...held].reduce((n, b) => n + b.byteLength, 0);
     expect(held.size).toBeLessThanOrEqual(2);
