@@ -2,7 +2,8 @@
  * The covered files of one file system by inode, for the fanotify backend: a write through a hard
  * link made outside the tree names only the inode, and this says which covered paths to rescan.
  * Every covered file is in it (50,000 in the daemon's benchmark), for the daemon's whole life, so
- * it is packed: each directory's bytes once, the names in one growing buffer, the entries in typed
+ * it is packed: each directory's bytes once and every name, back to back in one growing buffer (a
+ * small Buffer of its own would pin an 8 KB slab of Node's buffer pool), the entries in typed
  * arrays, and one map from inode number to the first entry with that inode (hard links inside the
  * tree chain to the next). A map of paths as Buffers held 40 MB at 50,000 files (measured: each
  * small Buffer pinned an 8 KB slab of Node's buffer pool); this holds about 3 MB.
@@ -23,11 +24,13 @@ const FIRST_ENTRIES = 1024;
 const FIRST_NAME_BYTES = 16 * 1024;
 
 export class InodePaths {
-  private readonly dirs: Buffer[] = [];
+  /** Directory d's bytes are bytes[dirAt[d] .. dirAt[d] + dirLength[d]). */
+  private readonly dirAt: number[] = [];
+  private readonly dirLength: number[] = [];
   private readonly dirIndex = new Map<string, number>();
-  /** Names, back to back: entry i's is names[nameAt[i] .. nameAt[i] + nameLength[i]). */
-  private names = Buffer.allocUnsafeSlow(FIRST_NAME_BYTES);
-  private namesUsed = 0;
+  /** Directories and names, back to back: entry i's name is bytes[nameAt[i] .. + nameLength[i]). */
+  private bytes = Buffer.allocUnsafeSlow(FIRST_NAME_BYTES);
+  private used = 0;
   private dirOf = new Int32Array(FIRST_ENTRIES);
   private nameAt = new Uint32Array(FIRST_ENTRIES);
   private nameLength = new Uint32Array(FIRST_ENTRIES);
@@ -71,48 +74,60 @@ export class InodePaths {
 
   clear(): void {
     this.first.clear();
-    this.dirs.length = 0;
+    this.dirAt.length = 0;
+    this.dirLength.length = 0;
     this.dirIndex.clear();
     this.count = 0;
-    this.namesUsed = 0;
+    this.used = 0;
   }
 
   private nameOf(i: number): Buffer {
     const at = this.nameAt[i]!;
-    return this.names.subarray(at, at + this.nameLength[i]!);
+    return this.bytes.subarray(at, at + this.nameLength[i]!);
+  }
+
+  private dirBytes(d: number): Buffer {
+    const at = this.dirAt[d]!;
+    return this.bytes.subarray(at, at + this.dirLength[d]!);
   }
 
   private pathOf(i: number): Buffer {
-    const dir = this.dirs[this.dirOf[i]!]!;
+    const dir = this.dirBytes(this.dirOf[i]!);
     const name = this.nameOf(i);
     return name.length === 0 ? Buffer.from(dir) : joinPath(dir, name);
   }
 
   private is(i: number, dir: Buffer, name: Buffer): boolean {
-    return this.dirs[this.dirOf[i]!]!.equals(dir) && this.nameOf(i).equals(name);
+    return this.dirBytes(this.dirOf[i]!).equals(dir) && this.nameOf(i).equals(name);
+  }
+
+  /** Append bytes to the buffer (grown by doubling); returns where they start. */
+  private put(b: Buffer): number {
+    if (this.used + b.length > this.bytes.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.bytes.length, this.used + b.length));
+      this.bytes.copy(bigger, 0, 0, this.used);
+      this.bytes = bigger;
+    }
+    const at = this.used;
+    b.copy(this.bytes, at);
+    this.used += b.length;
+    return at;
   }
 
   private append(dir: Buffer, name: Buffer): number {
     const dk = dir.toString('latin1');
     let d = this.dirIndex.get(dk);
     if (d === undefined) {
-      d = this.dirs.length;
-      // A copy of its own: the caller's Buffer may be a view of a larger one.
-      this.dirs.push(Buffer.from(dir));
+      d = this.dirAt.length;
+      this.dirAt.push(this.put(dir));
+      this.dirLength.push(dir.length);
       this.dirIndex.set(dk, d);
     }
     if (this.count === this.next.length) this.grow();
-    if (this.namesUsed + name.length > this.names.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.names.length, this.namesUsed + name.length));
-      this.names.copy(bigger, 0, 0, this.namesUsed);
-      this.names = bigger;
-    }
     const e = this.count++;
-    name.copy(this.names, this.namesUsed);
     this.dirOf[e] = d;
-    this.nameAt[e] = this.namesUsed;
+    this.nameAt[e] = this.put(name);
     this.nameLength[e] = name.length;
-    this.namesUsed += name.length;
     return e;
   }
 
