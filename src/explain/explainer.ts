@@ -70,11 +70,18 @@ function dpkgMayOwn(path: Buffer): boolean {
   return !NOT_PACKAGED_BELOW.some((d) => p.startsWith(d));
 }
 
+/**
+ * One hasher (a native BLAKE3 state and a 1 MiB read buffer) for every explainer in this thread,
+ * made the first time a manifest needs a digest the record lacks. The daemon makes an explainer
+ * for every event rescan (so each reads the manifests as they are now), hundreds a second in a
+ * storm: a hasher each was a 1 MiB buffer of garbage per rescan, most of the storm's peak.
+ */
+let sharedHasher: FileHasher | undefined;
+
 export class Explainer {
   private deploys: DeployManifest[] | null = null;
   private readonly pip = new PipIndex();
   private readonly dpkg: DpkgIndex;
-  private readonly hasher = new FileHasher();
   private readonly notes: string[] = [];
 
   constructor(private readonly settings: ExplainSettings) {
@@ -189,7 +196,8 @@ export class Explainer {
     try {
       const st = lstatSync(f.path, { bigint: true });
       if (!st.isFile() || st.ino !== f.record.inode || st.dev !== f.record.dev) return null;
-      const h = this.hasher.hash(f.path, st, undefined, { sha256: true, md5: true });
+      sharedHasher ??= new FileHasher();
+      const h = sharedHasher.hash(f.path, st, undefined, { sha256: true, md5: true });
       if (!h.ok || !h.sha256 || !h.md5 || !f.record.content || !h.content.equals(f.record.content))
         return null;
       return { sha256: h.sha256, md5: h.md5 };

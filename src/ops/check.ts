@@ -66,6 +66,26 @@ export function exitCodeFor(findings: readonly Finding[], errors: number): numbe
   return code;
 }
 
+/**
+ * Copies of paths packed into 64 KiB chunks. The scanner's path Buffers are views of Node's 8 KiB
+ * pool slabs, which hold everything else it allocated meanwhile: a list of 2,000 directories kept
+ * to the end of a full check pinned a slab each (measured: 12 MB of the daemon's scan worker).
+ */
+export function packedCopies(): (p: Buffer) => Buffer {
+  let chunk = Buffer.allocUnsafeSlow(0);
+  let used = 0;
+  return (p) => {
+    if (used + p.length > chunk.length) {
+      chunk = Buffer.allocUnsafeSlow(Math.max(64 * 1024, p.length));
+      used = 0;
+    }
+    const out = chunk.subarray(used, used + p.length);
+    p.copy(out);
+    used += p.length;
+    return out;
+  };
+}
+
 /** Scan a scope (everything, one path, or several) and compare it with a baseline. */
 export function compareScope(o: {
   store: Store;
@@ -111,6 +131,7 @@ export function compareScope(o: {
   const errors: ScanError[] = [];
   const notes: string[] = [];
   const directories: Buffer[] = [];
+  const pack = packedCopies();
   let uncovered = 0;
   /** Directories we could not list: baseline entries below them are unknown, not removed. */
   const unlisted: Buffer[] = [];
@@ -203,7 +224,7 @@ export function compareScope(o: {
       fast: o.fast ?? false,
       ...(o.hashAhead ? { hashAhead: true } : {}),
       lookup: peek,
-      ...(o.collectDirectories ? { onDirectory: (p: Buffer) => directories.push(p) } : {}),
+      ...(o.collectDirectories ? { onDirectory: (p: Buffer) => directories.push(pack(p)) } : {}),
       onItem: (item) => {
         if (item.kind === 'record') {
           const f = compareRecords(consume(item.key), item.record, item.rule);

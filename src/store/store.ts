@@ -120,7 +120,7 @@ export class Store implements Connection {
   }
 
   /** Each regular file's path, device and inode in a baseline (a hint: see RecordTable). */
-  fileInodes(baseline: number): { path: Buffer; dev: bigint; inode: bigint }[] {
+  fileInodes(baseline: number): Generator<{ path: Buffer; dev: bigint; inode: bigint }> {
     return this.recordTable.fileInodes(baseline);
   }
 

@@ -30,11 +30,12 @@ import {
 } from '../sys/fanotify.js';
 import type { Who } from '../types.js';
 import { readWho, WhoCache } from './attribution.js';
+import { type InoKey, inoKey } from './inode-paths.js';
 
-/** Main thread → reader. Handle keys are hex; inode keys are `fsid-hex:ino`. */
+/** Main thread → reader. Handle keys are hex; inodes are numbers (inode-paths.ts) per fsid (hex). */
 export type ReaderControl =
   | { t: 'dirs'; add: string[]; remove: string[] }
-  | { t: 'inodes'; add: string[] }
+  | { t: 'inodes'; fsid: string; add: InoKey[] }
   | { t: 'mount'; fsid: string; fd: number };
 
 /** One kept event: a covered directory's handle and the entry's name, or a known inode. */
@@ -42,7 +43,9 @@ export interface KeptEvent {
   mask: number;
   dir?: string;
   name?: Uint8Array | null;
-  inode?: string;
+  /** A known inode: its file system (hex) and number. */
+  fsid?: string;
+  ino?: InoKey;
   who: Who;
 }
 
@@ -80,25 +83,25 @@ const READ_BUF = 64 * 1024;
 const FILEID_INO32_GEN = 1;
 const FAN_EPIDFD = -2;
 
-/** `fsid:ino` of an object handle key (fsid 8 bytes, handle_bytes, handle_type, f_handle). */
-function inodeKey(
+/** The inode number of an object handle (fsid 8 bytes, handle_bytes, handle_type, f_handle). */
+function inodeOf(
   fid: Buffer,
+  fsid: string,
   mounts: Map<string, number>,
-  cache: Map<string, string | null>,
-): string | null {
-  const fsid = fid.subarray(0, 8).toString('hex');
+  cache: Map<string, InoKey | null>,
+): InoKey | null {
   const type = fid.readInt32LE(12);
-  if (type === FILEID_INO32_GEN && fid.readUInt32LE(8) >= 8) return `${fsid}:${fid.readUInt32LE(16)}`;
+  if (type === FILEID_INO32_GEN && fid.readUInt32LE(8) >= 8) return fid.readUInt32LE(16);
   const k = fid.toString('hex');
   const hit = cache.get(k);
   if (hit !== undefined) return hit;
   const mount = mounts.get(fsid);
-  let out: string | null = null;
+  let out: InoKey | null = null;
   if (mount !== undefined) {
     const r = openByHandle(mount, fid, O_PATH);
     if (r.ok) {
       try {
-        out = `${fsid}:${fstatSync(r.n, { bigint: true }).ino}`;
+        out = inoKey(fstatSync(r.n, { bigint: true }).ino);
       } catch {
         out = null;
       }
@@ -112,9 +115,10 @@ function inodeKey(
 
 function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
   const dirs = new Set<string>();
-  const inodes = new Set<string>();
+  /** fsid (hex) → the covered files' inode numbers on it. */
+  const inodes = new Map<string, Set<InoKey>>();
   const mounts = new Map<string, number>();
-  const fidCache = new Map<string, string | null>();
+  const fidCache = new Map<string, InoKey | null>();
   const whoCache = new WhoCache();
   const buf = Buffer.alloc(READ_BUF);
   const drain = () => {
@@ -123,8 +127,14 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
       if (c.t === 'dirs') {
         for (const k of c.add) dirs.add(k);
         for (const k of c.remove) dirs.delete(k);
-      } else if (c.t === 'inodes') for (const k of c.add) inodes.add(k);
-      else mounts.set(c.fsid, c.fd);
+      } else if (c.t === 'inodes') {
+        let known = inodes.get(c.fsid);
+        if (!known) {
+          known = new Set();
+          inodes.set(c.fsid, known);
+        }
+        for (const k of c.add) known.add(k);
+      } else mounts.set(c.fsid, c.fd);
     }
   };
   const attribute = (ev: FanEvent, now: number): Who => {
@@ -174,8 +184,10 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderData): void {
         if (dir !== undefined && dirs.has(dir)) {
           k = { mask: ev.mask, dir, name: ev.name, who: attribute(ev, now) };
         } else if (ev.fid && !(ev.mask & FAN.ONDIR)) {
-          const ino = inodeKey(ev.fid, mounts, fidCache);
-          if (ino !== null && inodes.has(ino)) k = { mask: ev.mask, inode: ino, who: attribute(ev, now) };
+          const fsid = ev.fid.subarray(0, 8).toString('hex');
+          const known = inodes.get(fsid);
+          const ino = known ? inodeOf(ev.fid, fsid, mounts, fidCache) : null;
+          if (ino !== null && known?.has(ino)) k = { mask: ev.mask, fsid, ino, who: attribute(ev, now) };
         }
         if (k === null || dropping) continue;
         if (pending.length >= MAX_PENDING) {

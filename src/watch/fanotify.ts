@@ -5,8 +5,8 @@
  * attributes; this side maps what it keeps back to paths:
  * - a directory handle (name_to_handle_at of each covered directory, taken as it is "watched")
  *   plus the entry's name, as the kernel gave its bytes;
- * - an inode (`fsid:ino`) of a covered file, for a change made through a hard link outside the
- *   tree, which names a directory fim does not cover.
+ * - an inode (file system and inode number) of a covered file, for a change made through a hard
+ *   link outside the tree, which names a directory fim does not cover (inode-paths.ts).
  * It keeps the latest attribution per path for the reporter (`who`).
  *
  * What it must not do: trust a name or a handle beyond "rescan here" (a directory renamed since
@@ -27,6 +27,7 @@ import {
   type ReaderData,
   type ReaderMessage,
 } from './fanotify-reader.js';
+import { InodePaths, type InoKey, inoKey } from './inode-paths.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -49,18 +50,18 @@ export class FanotifyWatcher {
   /** Covered directories: latin1 path → handle key (hex). */
   private readonly dirs = new Map<string, string>();
   private readonly byHandle = new Map<string, Buffer>();
-  /** `fsid:ino` → covered paths with that inode. */
-  private readonly inodes = new Map<string, Buffer[]>();
+  /** fsid (hex) → the covered files on that file system by inode. */
+  private readonly inodes = new Map<string, InodePaths>();
   private readonly marks = new Map<bigint, Mark>();
   /** File systems that refused a mark (no file handles, say): not asked again for every directory. */
   private readonly refused = new Map<bigint, AddResult>();
   /** Their directories are watched the inotify way instead (created on the first). */
   private inotify: DirWatcher | null = null;
   private readonly recent = new Map<string, { who: Who; at: number }>();
-  private pending: { add: string[]; remove: string[]; inodes: string[] } = {
+  private pending: { add: string[]; remove: string[]; inodes: Map<string, InoKey[]> } = {
     add: [],
     remove: [],
-    inodes: [],
+    inodes: new Map(),
   };
   private flushQueued = false;
   private worker!: Worker;
@@ -120,8 +121,8 @@ export class FanotifyWatcher {
       worker.postMessage({ t: 'mount', fsid: m.fsid, fd: m.fd } satisfies ReaderControl);
     if (this.byHandle.size)
       worker.postMessage({ t: 'dirs', add: [...this.byHandle.keys()], remove: [] } satisfies ReaderControl);
-    if (this.inodes.size)
-      worker.postMessage({ t: 'inodes', add: [...this.inodes.keys()] } satisfies ReaderControl);
+    for (const [fsid, table] of this.inodes)
+      worker.postMessage({ t: 'inodes', fsid, add: [...table.keys()] } satisfies ReaderControl);
   }
 
   get size(): number {
@@ -226,14 +227,19 @@ export class FanotifyWatcher {
   addInode(path: Buffer, dev: bigint, ino: bigint): void {
     const mark = this.marks.get(dev);
     if (!mark) return;
-    const key = `${mark.fsid}:${ino}`;
-    const paths = this.inodes.get(key);
-    if (paths) {
-      if (!paths.some((p) => p.equals(path))) paths.push(path);
-      return;
+    let table = this.inodes.get(mark.fsid);
+    if (!table) {
+      table = new InodePaths();
+      this.inodes.set(mark.fsid, table);
     }
-    this.inodes.set(key, [path]);
-    this.pending.inodes.push(key);
+    const k = inoKey(ino);
+    if (!table.add(k, path)) return;
+    let news = this.pending.inodes.get(mark.fsid);
+    if (!news) {
+      news = [];
+      this.pending.inodes.set(mark.fsid, news);
+    }
+    news.push(k);
     this.flushSoon();
   }
 
@@ -317,7 +323,8 @@ export class FanotifyWatcher {
       this.onEvent({ dir, name, self: false, entryOnly: name !== null && (ev.mask & DIRENT) === 0 });
       return;
     }
-    for (const path of this.inodes.get(ev.inode ?? '') ?? []) {
+    if (ev.fsid === undefined || ev.ino === undefined) return;
+    for (const path of this.inodes.get(ev.fsid)?.paths(ev.ino) ?? []) {
       const parent = parentOf(path) ?? path;
       this.remember(path, ev.who, now);
       this.onEvent({
@@ -339,9 +346,9 @@ export class FanotifyWatcher {
     setImmediate(() => {
       this.flushQueued = false;
       const p = this.pending;
-      this.pending = { add: [], remove: [], inodes: [] };
+      this.pending = { add: [], remove: [], inodes: new Map() };
       if (p.add.length || p.remove.length) this.send({ t: 'dirs', add: p.add, remove: p.remove });
-      if (p.inodes.length) this.send({ t: 'inodes', add: p.inodes });
+      for (const [fsid, add] of p.inodes) this.send({ t: 'inodes', fsid, add });
     });
   }
 

@@ -167,3 +167,16 @@ describe('Explainer', () => {
     );
   });
 });
+
+describe('Explainer memory', () => {
+  it('explainers share one hasher: a rescan each (hundreds a second in a storm) allocates no read buffer', () => {
+    // Each event rescan makes its own explainer. With a FileHasher each (a 1 MiB read buffer),
+    // 64 explainers alive at once held 64 MiB of array buffers.
+    const settings = { deployKeys: [], deployManifests: [], dpkgAdminDir: '/nonexistent' };
+    const before = process.memoryUsage().arrayBuffers;
+    const alive = Array.from({ length: 64 }, () => new Explainer(settings));
+    const grown = process.memoryUsage().arrayBuffers - before;
+    expect(alive).toHaveLength(64);
+    expect(grown).toBeLessThan(8 << 20);
+  });
+});

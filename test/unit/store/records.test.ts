@@ -58,7 +58,7 @@ describe('records', () => {
       record(Buffer.from('/srv/\xff.py', 'latin1'), { inode: (1n << 64n) - 1n, dev: 1n << 63n }),
       record('/srv/link', { type: 'symlink', content: null, target: Buffer.from('a.py'), inode: 9n }),
     ]);
-    const got = s.fileInodes(id).map((f) => [f.path.toString('latin1'), f.dev, f.inode]);
+    const got = [...s.fileInodes(id)].map((f) => [f.path.toString('latin1'), f.dev, f.inode]);
     expect(got.sort()).toEqual(
       [
         ['/srv/a.py', 2049n, 7n],

@@ -4,7 +4,7 @@
  * into one overflow.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DirtySet, placesOf, type Taken } from '../../../src/watch/dirty-set.js';
+import { DirtySet, MAX_TAKE, placesOf, type Taken } from '../../../src/watch/dirty-set.js';
 
 const p = (s: string) => Buffer.from(s);
 
@@ -112,6 +112,24 @@ describe('DirtySet', () => {
         .at(-1)!
         .t.ready.map((r) => r.path.toString()),
     ).toEqual(['/hot']);
+    expect(set.size).toBe(0);
+  });
+
+  it('a backlog is handed out at most MAX_TAKE places a take, in path order, every place once', () => {
+    // A storm's backlog taken whole made one event rescan hold thousands of findings at once; in
+    // path order, one take's places share few directories (each rescanned directory is read whole).
+    const { set, handed } = harness();
+    const n = 2 * MAX_TAKE + 100;
+    const names = Array.from({ length: n }, (_, i) => `/d${(i * 7) % 13}/f${i}`);
+    for (const name of names) set.mark(p(name), true);
+    vi.advanceTimersByTime(20);
+    const sizes = handed().map((x) => x.t.ready.length);
+    expect(sizes).toEqual([MAX_TAKE, MAX_TAKE, 100]);
+    const order = handed().flatMap((x) => x.t.ready.map((r) => r.path.toString()));
+    const sorted = [...names].sort();
+    // The capped takes come in path order; what is left fits one take, taken as it is.
+    expect(order.slice(0, 2 * MAX_TAKE)).toEqual(sorted.slice(0, 2 * MAX_TAKE));
+    expect([...order].sort()).toEqual(sorted);
     expect(set.size).toBe(0);
   });
 

@@ -6,6 +6,8 @@
  * thread, which loads the built module): `npm test` builds first.
  */
 import {
+  linkSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -148,6 +150,37 @@ describe('FanotifyWatcher', () => {
       },
       { what: 'an event after the restart' },
     );
+    expect(errors).toEqual([]);
+  });
+
+  it('a write through a hard link outside the covered directories names the covered path, after a restart too', async () => {
+    mkdirSync(join(dir, 'app'));
+    mkdirSync(join(dir, 'outside'));
+    const covered = join(dir, 'app', 'f.py');
+    writeFileSync(covered, 'x');
+    expect(w.add(Buffer.from(join(dir, 'app'))).ok).toBe(true);
+    const st = lstatSync(covered, { bigint: true });
+    w.addInode(Buffer.from(covered), st.dev, st.ino);
+    linkSync(covered, join(dir, 'outside', 'link'));
+    const throughLink = (what: string) => {
+      events.length = 0;
+      return waitFor(
+        () => {
+          const seen = events.find((x) => x.name?.toString() === 'f.py');
+          if (!seen) writeFileSync(join(dir, 'outside', 'link'), what);
+          return seen;
+        },
+        { what: `the write through the link (${what})` },
+      );
+    };
+    const e = await throughLink('before');
+    expect(e.dir.toString()).toBe(join(dir, 'app'));
+    expect(e.entryOnly).toBe(true);
+    expect(w.who(Buffer.from(covered))).toMatchObject({ pid: process.pid });
+    // A new reader thread is told the inodes again (per file system, as numbers).
+    await (w as unknown as { worker: Worker }).worker.terminate();
+    await waitFor(() => lost.length === 1, { what: 'the reader reported lost' });
+    expect((await throughLink('after')).dir.toString()).toBe(join(dir, 'app'));
     expect(errors).toEqual([]);
   });
 
