@@ -13,7 +13,6 @@ import { errnoCode, systemErrorText } from '../errors.js';
 import { closeFd, errnoError, openAt, seekData, seekHole } from '../sys/libc.js';
 import { type FdStat, fstatOf } from '../sys/stat.js';
 import { Blake3 } from './blake3.js';
-import type { HashAhead } from './hash-ahead.js';
 
 /** Zeros to hash a hole with. */
 const ZEROS = Buffer.alloc(1 << 20);
@@ -45,17 +44,6 @@ export type HashOutcome =
 
 type Also = { sha256?: boolean; md5?: boolean; withFd?: (fd: number) => void };
 
-/** A file handed to the hashing worker: opened and checked, its bytes being read (see `begin`). */
-export interface PendingHash {
-  fd: number;
-  before: FdStat;
-  ticket: number;
-  path: OpenTarget;
-  expected: { ino: bigint; dev: bigint };
-  prefixLength: bigint | undefined;
-  also: Also;
-}
-
 /**
  * One hasher and one read buffer, reused for every file: a new native hasher per file grows memory
  * to gigabytes before the GC notices (measured, design.md).
@@ -73,7 +61,7 @@ export class FileHasher {
   constructor(
     bufferSize = 1 << 20,
     private readonly slackBytes?: bigint,
-    /** Called for every chunk read (the hashing worker's sign of life, hash-ahead.ts). */
+    /** Called after every chunk read and hashed (a sign of progress for a caller that wants one). */
     private readonly onChunk?: () => void,
   ) {
     this.buf = Buffer.allocUnsafe(bufferSize);
@@ -149,95 +137,6 @@ export class FileHasher {
       }
     }
     return { ok: false, code: 'EUNSTABLE', message: lastProblem };
-  }
-
-  /**
-   * `hash`, with the reading done by `ahead`'s worker while the caller goes on: open and check
-   * against the lstat here, hand the descriptor over. A file that cannot be opened or is not the
-   * one lstat saw is the outcome itself; otherwise `end` completes it.
-   */
-  begin(
-    ahead: HashAhead,
-    path: OpenTarget,
-    expected: { ino: bigint; dev: bigint },
-    prefixLength: bigint | undefined,
-    also: Also,
-  ): PendingHash | HashOutcome {
-    let fd: number;
-    try {
-      fd = this.open(path);
-    } catch {
-      return this.hash(path, expected, prefixLength, also); // its own words for why
-    }
-    try {
-      const before = fstatOf(fd);
-      if (before.ino !== expected.ino || before.dev !== expected.dev || before.type !== 'file') {
-        closeFd(fd);
-        return { ok: false, code: 'ERACE', message: 'replaced by another file between lstat and open' };
-      }
-      const ticket = ahead.submit({
-        fd,
-        limit: before.size + this.slackFor(before.size),
-        sparse: before.blocks * 512n < before.size,
-        sha256: also.sha256 === true,
-        ...(prefixLength !== undefined ? { prefixLength } : {}),
-      });
-      return { fd, before, ticket, path, expected, prefixLength, also };
-    } catch (err) {
-      closeFd(fd);
-      return { ok: false, code: errnoCode(err) ?? 'EIO', message: `read failed: ${systemErrorText(err)}` };
-    }
-  }
-
-  /**
-   * The worker's result for `p`, checked as `hash` checks its own read: the descriptor's fstat
-   * after is the one before (size, mtime, ctime) and every byte was read. Anything else (a read
-   * error, a file that grew or changed) is hashed again here, with `hash`'s bounded retries.
-   */
-  end(ahead: HashAhead, p: PendingHash): HashOutcome {
-    const r = ahead.take(p.ticket);
-    try {
-      if (r.ok) {
-        const after = fstatOf(p.fd);
-        const b = p.before;
-        if (
-          after.size === b.size &&
-          after.mtimeNs === b.mtimeNs &&
-          after.ctimeNs === b.ctimeNs &&
-          r.total === after.size
-        ) {
-          p.also.withFd?.(p.fd);
-          return { ok: true, stat: after, content: r.content, sha256: r.sha256, md5: null, prefix: r.prefix };
-        }
-      }
-    } catch {
-      // fstat failed: judged below, by reading again
-    } finally {
-      closeFd(p.fd);
-    }
-    return this.hash(p.path, p.expected, p.prefixLength, p.also);
-  }
-
-  /**
-   * The worker's half: BLAKE3 (and SHA-256 when asked) of an open descriptor's bytes, at most
-   * `limit`; `overflow` when there were more.
-   */
-  readDescriptor(
-    fd: number,
-    prefixLength: bigint | undefined,
-    limit: bigint,
-    sparse: boolean,
-    sha256: boolean,
-  ): {
-    total: bigint;
-    content: Buffer;
-    sha256: Buffer | null;
-    prefix: { length: bigint; hash: Buffer } | null;
-    overflow?: true;
-  } {
-    const extra = sha256 ? createHash('sha256') : null;
-    const r = this.read(fd, prefixLength, limit, sparse, [extra]);
-    return { ...r, sha256: extra?.digest() ?? null };
   }
 
   private slackFor(size: bigint): bigint {

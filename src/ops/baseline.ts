@@ -40,8 +40,6 @@ export function createBaseline(opts: {
   onProgress?: (s: ScanStats) => void;
   /** How many baselines keep their records (the new one included); default 1. */
   keepBaselines?: number;
-  /** Hash on a second thread (ScanOptions.hashAhead). */
-  hashAhead?: boolean;
 }): BaselineResult {
   const { store, policy } = opts;
   const started = performance.now();
@@ -62,7 +60,6 @@ export function createBaseline(opts: {
     };
     const stats = scanTree({
       index,
-      ...(opts.hashAhead ? { hashAhead: true } : {}),
       onItem: (item) => {
         if (item.kind === 'record') add(item.key, item.record);
         else {

@@ -36,8 +36,6 @@ export interface CheckOptions {
    * baseline that fails its integrity check is ever handed out.
    */
   onFinding?: (f: Finding) => void;
-  /** Hash on a second thread (ScanOptions.hashAhead): the CLI's check; not --fast, nor the daemon. */
-  hashAhead?: boolean;
 }
 
 export interface CompareResult {
@@ -94,8 +92,6 @@ export function compareScope(o: {
   scope?: readonly Buffer[];
   scopeDepth?: number;
   fast?: boolean;
-  /** Hash on a second thread (see ScanOptions.hashAhead). */
-  hashAhead?: boolean;
   collectDirectories?: boolean;
   /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
   verify?: BaselineMeta;
@@ -144,23 +140,19 @@ export function compareScope(o: {
   const iter = o.verify && root ? rootTee(store, o.verify, source, root) : source;
   let pending = iter.next();
   /**
-   * Baseline entries read but not yet consumed: a scan that hashes ahead looks up entries before it
-   * emits the ones before them, so a lookup must not pass over (and call removed) what it skips.
+   * Baseline entries read but not yet consumed: the scanner looks an entry up (growing rules,
+   * --fast) before it emits it, so a lookup must not pass over (and call removed) what it skips.
    */
   let buf: { key: Buffer; record: FileRecord }[] = [];
   let head = 0;
-  /** Where the last lookup stopped: lookups come in key order, so the next one starts there. */
-  let cursor = 0;
   const pull = (): { key: Buffer; record: FileRecord } | undefined => {
     if (pending.done) return undefined;
     // Drop what was consumed: the buffer holds only entries ahead of the walk's output.
     if (head === buf.length) {
       buf = [];
-      cursor = Math.max(0, cursor - head);
       head = 0;
     } else if (head >= 256) {
       buf = buf.slice(head);
-      cursor = Math.max(0, cursor - head);
       head = 0;
     }
     const e = pending.value;
@@ -180,26 +172,14 @@ export function compareScope(o: {
   };
   /** The baseline's record at `key`, without consuming anything (the scanner's lookup). */
   const peek = (key: Buffer): FileRecord | undefined => {
-    // From where the last lookup stopped (up to thousands of entries are buffered while files are
-    // hashed ahead: scanning them from the start at every lookup would be quadratic), unless this
-    // key is not after the entry before it (then from the start: never skip one).
-    let i = Math.max(cursor, head);
-    if (i > head && i <= buf.length && Buffer.compare(buf[i - 1]!.key, key) >= 0) i = head;
-    for (; i < buf.length; i++) {
+    for (let i = head; i < buf.length; i++) {
       const c = Buffer.compare(buf[i]!.key, key);
-      if (c >= 0) {
-        cursor = i;
-        return c === 0 ? buf[i]!.record : undefined;
-      }
+      if (c >= 0) return c === 0 ? buf[i]!.record : undefined;
     }
     for (let e = pull(); e; e = pull()) {
       const c = Buffer.compare(e.key, key);
-      if (c >= 0) {
-        cursor = buf.length - 1;
-        return c === 0 ? e.record : undefined;
-      }
+      if (c >= 0) return c === 0 ? e.record : undefined;
     }
-    cursor = buf.length;
     return undefined;
   };
   /** Advance the baseline to `key` and take its record: everything before was not seen by the walk. */
@@ -222,7 +202,6 @@ export function compareScope(o: {
       ...(scope.length ? { scope } : {}),
       ...(o.scopeDepth !== undefined ? { scopeDepth: o.scopeDepth } : {}),
       fast: o.fast ?? false,
-      ...(o.hashAhead ? { hashAhead: true } : {}),
       lookup: peek,
       ...(o.collectDirectories ? { onDirectory: (p: Buffer) => directories.push(pack(p)) } : {}),
       onItem: (item) => {
@@ -315,7 +294,6 @@ export function runCheck(o: CheckOptions): CheckResult {
     index: new RuleIndex(policy.rules),
     ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
     fast: o.fast ?? false,
-    ...(o.hashAhead ? { hashAhead: true } : {}),
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     ...(o.explainer ? { explainer: o.explainer } : {}),
     onFinding: keep,

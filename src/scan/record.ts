@@ -12,7 +12,6 @@
  */
 import { constants, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import type { HashAhead } from '../hash/hash-ahead.js';
 import { FileHasher, type HashOutcome } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
 import { closeFd, libcAvailable, openAt } from '../sys/libc.js';
@@ -112,9 +111,6 @@ export type Done =
   | { kind: 'error'; code: string; message: string; record: FileRecord }
   | { kind: 'vanished' };
 
-/** `pending`: a file being hashed by the worker; `complete` waits for it (in the order read). */
-export type ReadOutcome = Done | { kind: 'pending'; complete: () => Done };
-
 export interface RecordReaderOptions {
   /** Record attributes only, never hash. */
   noHash: boolean;
@@ -122,8 +118,6 @@ export interface RecordReaderOptions {
   fast: boolean;
   /** The baseline record for a key (growing rules and --fast). */
   lookup?: (key: Buffer) => FileRecord | undefined;
-  /** Hash on the worker thread (src/hash/hash-ahead.ts); absent: hash in place. */
-  ahead?: HashAhead;
 }
 
 /**
@@ -159,7 +153,7 @@ export class RecordReader {
     st: EntryStat,
     rule: Rule,
     at?: EntryAt,
-  ): ReadOutcome {
+  ): Done {
     let known = given;
     const access = () => (known ??= at ? procPath(at) : path);
     const rec = recordFromStat(path, st);
@@ -213,15 +207,6 @@ export class RecordReader {
     };
     // Opened through openat(2) on the walk's descriptor where libc serves; else by the procfs path.
     const target = at && libcAvailable() ? at : access();
-    const ahead = this.opts.ahead;
-    if (ahead) {
-      const p = this.hasher.begin(ahead, target, st, prefixLen, also);
-      if (!('ticket' in p)) return this.hashed(path, rec, p, prefixLen, box.ext);
-      return {
-        kind: 'pending',
-        complete: () => this.hashed(path, rec, this.hasher.end(ahead, p), prefixLen, box.ext),
-      };
-    }
     return this.hashed(path, rec, this.hasher.hash(target, st, prefixLen, also), prefixLen, box.ext);
   }
 
@@ -285,7 +270,7 @@ export class RecordReader {
     st: EntryStat,
     want: ExtendedWant,
     at?: EntryAt,
-  ): ReadOutcome {
+  ): Done {
     const fd = rec.type === 'file' || rec.type === 'dir' ? openForAttributes(access, st, at) : null;
     let e: ExtendedOutcome;
     try {

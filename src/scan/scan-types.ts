@@ -30,20 +30,12 @@ export interface ScanOptions {
   /** Called for each directory whose entries the policy covers, before they are visited. */
   onDirectory?: (path: Buffer, rule: Rule) => void;
   /**
-   * The baseline record for a key; called in increasing key order, and (hashing ahead) before the
-   * items of earlier keys are out: it must not consume. Used by growing rules and --fast.
+   * The baseline record for a key; called in increasing key order, just before the key's item is
+   * out. Used by growing rules and --fast.
    */
   lookup?: (key: Buffer) => FileRecord | undefined;
   /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
   fast?: boolean;
-  /**
-   * Hash on a second thread while the walk goes on (src/hash/hash-ahead.ts); items still come in
-   * key order. Off in fim's own commands: measured on this machine (docs/performance.md), handing
-   * the files over gained nothing against hashing in place, because the walk's own work per entry,
-   * not the hashing, is what a baseline waits for; and it cost 10-15 MB. Kept, tested, for when
-   * that per-entry cost is down.
-   */
-  hashAhead?: boolean;
   onItem: (item: ScanItem) => void;
   /** A rule path that does not exist. */
   onMissing?: (path: Buffer, rule: Rule) => void;

@@ -13,7 +13,6 @@
  * entry, or hold more than one directory listing per level in memory.
  */
 import { errnoCode } from '../errors.js';
-import { HashAhead, SLOTS } from '../hash/hash-ahead.js';
 import { joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
@@ -22,7 +21,6 @@ import { fstatOf } from '../sys/stat.js';
 import type { FileRecord } from '../types.js';
 import { listDirNames, listNames, openDir } from './dir.js';
 import { type EntryAt, type EntryStat, entryAt, statEntry } from './entry-stat.js';
-import { InOrder } from './in-order.js';
 import { type Done, RecordReader } from './record.js';
 import type { ScanOptions, ScanStats } from './scan-types.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
@@ -53,34 +51,18 @@ export class Scanner {
   private readonly reader: RecordReader;
   private lastProgress = 0;
   private readonly scopeDepth: number;
-  private readonly ahead: HashAhead | null;
-  /** Outputs in key order behind the files being hashed ahead; null when hashing in place. */
-  private readonly order: InOrder | null;
 
   constructor(private readonly opts: ScanOptions) {
     this.scopeDepth = opts.scopeDepth ?? Number.POSITIVE_INFINITY;
-    this.ahead = opts.hashAhead && !opts.noHash && !opts.fast ? HashAhead.start() : null;
-    this.order = this.ahead ? new InOrder(SLOTS) : null;
     this.reader = new RecordReader({
       noHash: opts.noHash ?? false,
       fast: opts.fast ?? false,
       ...(opts.lookup ? { lookup: opts.lookup } : {}),
-      ...(this.ahead ? { ahead: this.ahead } : {}),
     });
   }
 
   run(): ScanStats {
-    try {
-      return this.walk();
-    } finally {
-      this.ahead?.close();
-    }
-  }
-
-  /** Run `out` in key order: now, or behind the files still being hashed. */
-  private out(out: () => void): void {
-    if (this.order) this.order.emit(out);
-    else out();
+    return this.walk();
   }
 
   private walk(): ScanStats {
@@ -92,9 +74,7 @@ export class Scanner {
       : undefined;
     const scopeState = typeof scopeRoot !== 'number' && scopeRoot.rule ? 0 : scopeRoot;
     const d = this.entry(root, '/', index.root, rootCtx, scopeState);
-    this.order?.drain();
     if (d) this.descend(d);
-    this.order?.drain();
     this.opts.onProgress?.(this.stats);
     return this.stats;
   }
@@ -124,13 +104,13 @@ export class Scanner {
       const code = errnoCode(err) ?? 'EIO';
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         const rule = tnode?.rule;
-        if (rule && typeof scope === 'number') this.out(() => this.opts.onMissing?.(path, rule));
-        else if (tnode) this.out(() => this.missingBelow(path, tnode, scope));
+        if (rule && typeof scope === 'number') this.opts.onMissing?.(path, rule);
+        else if (tnode) this.missingBelow(path, tnode, scope);
         return undefined;
       }
       const rule = recordable ? ctx?.rule : undefined;
-      if (rule) this.out(() => this.error(path, rule, code, `cannot lstat: ${code}`, null));
-      else if (tnode) this.out(() => this.unreachableBelow(path, tnode, scope, code, `cannot lstat ${code}`));
+      if (rule) this.error(path, rule, code, `cannot lstat: ${code}`, null);
+      else if (tnode) this.unreachableBelow(path, tnode, scope, code, `cannot lstat ${code}`);
       return undefined;
     }
     this.stats.entries++;
@@ -143,7 +123,7 @@ export class Scanner {
         const link = st.type === 'symlink';
         const why = link ? 'ESYMLINKPARENT' : 'ENOTDIR';
         const text = link ? 'a parent directory is a symlink (not followed)' : 'a parent is not a directory';
-        this.out(() => this.unreachableBelow(path, tnode, scope, why, text));
+        this.unreachableBelow(path, tnode, scope, why, text);
       }
       return undefined;
     }
@@ -166,20 +146,17 @@ export class Scanner {
         code === 'ELOOP' || code === 'ENOTDIR'
           ? 'replaced during the scan'
           : `cannot open directory: ${code}`;
-      this.out(() => this.cannotList(path, ctx, tnode, scope, code, why));
+      this.cannotList(path, ctx, tnode, scope, code, why);
       return;
     }
-    let closeLater = false;
     try {
       const dst = fstatOf(fd);
       if (dst.ino !== st.ino || dst.dev !== st.dev) {
-        this.out(() =>
-          this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open'),
-        );
+        this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open');
         return;
       }
       const rule = listing ? ctx?.rule : undefined;
-      if (rule) this.out(() => this.opts.onDirectory?.(path, rule));
+      if (rule) this.opts.onDirectory?.(path, rule);
       let listed: Buffer[] = [];
       if (listing) {
         try {
@@ -191,7 +168,7 @@ export class Scanner {
           } else listed = listNames(fd);
         } catch (err) {
           const code = errnoCode(err) ?? 'EIO';
-          this.out(() => this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`));
+          this.cannotList(path, ctx, tnode, scope, code, `cannot list directory: ${code}`);
         }
       }
       let names: Buffer[];
@@ -219,14 +196,8 @@ export class Scanner {
       // The directory stays open while its subdirectories are walked: their access paths go
       // through its descriptor.
       for (const sub of below) this.descend(sub);
-      // And while files of it are still being hashed ahead: a file the worker could not read is
-      // opened again through this descriptor. Its close waits in line behind them.
-      if (this.order) {
-        this.order.emit(() => closeFd(fd));
-        closeLater = true;
-      }
     } finally {
-      if (!closeLater) closeFd(fd);
+      closeFd(fd);
     }
   }
 
@@ -238,10 +209,7 @@ export class Scanner {
     at?: EntryAt,
   ): void {
     const key = pathToKey(path);
-    this.order?.room();
-    const r = this.reader.read(key, path, access, st, rule, at);
-    if (r.kind === 'pending') this.order?.waitFor(() => this.done(key, path, rule, r.complete()));
-    else this.out(() => this.done(key, path, rule, r));
+    this.done(key, path, rule, this.reader.read(key, path, access, st, rule, at));
   }
 
   private done(key: Buffer, path: Buffer, rule: Rule, r: Done): void {

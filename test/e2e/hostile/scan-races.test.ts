@@ -33,27 +33,7 @@ import { keyToPath } from '../../../src/path-key.js';
 import { parsePolicyText } from '../../../src/policy/policy.js';
 import { RuleIndex } from '../../../src/policy/rule-index.js';
 import { type ScanItem, scanTree } from '../../../src/scan/scan.js';
-import { ROOT } from '../../helpers/fim.js';
 import { waitFor } from '../../helpers/wait.js';
-
-// The hashing worker is a thread running the built module: hashing ahead is tested from dist/.
-const built = {
-  scanTree: ((await import(join(ROOT, 'dist/scan/scan.js'))) as typeof import('../../../src/scan/scan.js'))
-    .scanTree,
-  parsePolicyText: (
-    (await import(join(ROOT, 'dist/policy/policy.js'))) as typeof import('../../../src/policy/policy.js')
-  ).parsePolicyText,
-  RuleIndex: (
-    (await import(
-      join(ROOT, 'dist/policy/rule-index.js')
-    )) as typeof import('../../../src/policy/rule-index.js')
-  ).RuleIndex,
-};
-const MODES = [
-  { label: 'hashing in place', scanTree, parsePolicyText, RuleIndex, hashAhead: false },
-  { label: 'hashing ahead on the worker thread', ...built, hashAhead: true },
-];
-let mode = MODES[0]!;
 
 let dir: string;
 let tree: string;
@@ -75,15 +55,14 @@ interface Hooks {
 }
 
 function scan(hooks: Hooks = {}, check = 'readonly'): ScanItem[] {
-  const { rules, problems } = mode.parsePolicyText(
+  const { rules, problems } = parsePolicyText(
     'race.yaml',
     `version: 1\nrules:\n  - name: t\n    paths: ["${tree}"]\n    check: ${check}\n`,
   );
   expect(problems).toEqual([]);
   const items: ScanItem[] = [];
-  mode.scanTree({
-    index: new mode.RuleIndex(rules),
-    hashAhead: mode.hashAhead,
+  scanTree({
+    index: new RuleIndex(rules),
     onItem: (item) => {
       items.push(item);
       hooks.onItem?.(item);
@@ -299,14 +278,9 @@ function fileRaces(): void {
   });
 }
 
-for (const m of MODES) {
-  describe(m.label, () => {
-    beforeEach(() => {
-      mode = m;
-    });
-    fileRaces();
-  });
-}
+describe('a regular file raced', () => {
+  fileRaces();
+});
 
 describe('a directory swapped for a symlink to /etc mid-walk', () => {
   beforeEach(() => {
