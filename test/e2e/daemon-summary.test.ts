@@ -8,7 +8,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { DaemonProcess, watchHostConfig } from '../helpers/daemon.js';
 import { CLASSIC_RULES, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 
@@ -28,20 +28,7 @@ describe.skipIf(!rsyslogAvailable())("the daemon's full-check summary", () => {
     sb.write('keys/worker.key', 'KEY\n');
     sb.write('logs/worker.log', 'one\n');
     sb.policy(CLASSIC_RULES);
-    config = join(sb.dir, 'fim.yaml');
-    writeFileSync(
-      config,
-      [
-        `host: ${HOST}`,
-        'policies: [policy.yaml]',
-        'database: fim.db',
-        'keys: keys',
-        `syslog: { target: "udp://127.0.0.1:${rs.port}", max_per_second: 500 }`,
-        'watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h, backend: inotify }',
-        '',
-      ].join('\n'),
-    );
-    expect(fim(['keygen', '--epochs', '24', '--config', config]).code).toBe(0);
+    config = watchHostConfig(sb, { host: HOST, port: rs.port, watch: 'backend: inotify' });
     expect(fim(['baseline', '--config', config]).code).toBe(0);
     // Changed while no daemon ran: two under `code` (high), one under `keys` (critical).
     writeFileSync(sb.path('app/tasks.py'), 'print("changed")\n');

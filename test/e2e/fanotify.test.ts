@@ -9,7 +9,7 @@ import { linkSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonProcess } from '../helpers/daemon.js';
+import { DaemonProcess, watchHostConfig } from '../helpers/daemon.js';
 import { FIM, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
@@ -17,21 +17,7 @@ import { waitFor } from '../helpers/wait.js';
 const HOST = 'fan-host';
 
 function setup(sb: Sandbox, port: number, backend: string): string {
-  const config = join(sb.dir, 'fim.yaml');
-  writeFileSync(
-    config,
-    [
-      `host: ${HOST}`,
-      'policies: [policy.yaml]',
-      'database: fim.db',
-      'keys: keys',
-      `syslog: { target: "udp://127.0.0.1:${port}", max_per_second: 500 }`,
-      `watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h, fallback_scan: 1s, backend: ${backend} }`,
-      '',
-    ].join('\n'),
-  );
-  expect(fim(['keygen', '--epochs', '24', '--config', config]).code).toBe(0);
-  return config;
+  return watchHostConfig(sb, { host: HOST, port, watch: `backend: ${backend}` });
 }
 
 /** The journal's JSON detail of the latest finding at a path ending in `suffix`. */

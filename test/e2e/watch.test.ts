@@ -22,7 +22,7 @@ import {
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DaemonHooks, DaemonProcess } from '../helpers/daemon.js';
+import { type DaemonHooks, DaemonProcess, watchHostConfig } from '../helpers/daemon.js';
 import { CLASSIC_RULES, fim, Sandbox } from '../helpers/fim.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
@@ -35,22 +35,7 @@ const HOST = 'watch-host';
  */
 function setup(sb: Sandbox, port: number, extra = '', watch = ''): string {
   if (!watch.includes('backend:')) watch = watch ? `${watch}, backend: inotify` : 'backend: inotify';
-  const config = join(sb.dir, 'fim.yaml');
-  writeFileSync(
-    config,
-    [
-      `host: ${HOST}`,
-      'policies: [policy.yaml]',
-      'database: fim.db',
-      'keys: keys',
-      `syslog: { target: "udp://127.0.0.1:${port}", max_per_second: 500 }`,
-      `watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h, fallback_scan: 1s${watch ? `, ${watch}` : ''} }`,
-      extra,
-      '',
-    ].join('\n'),
-  );
-  expect(fim(['keygen', '--epochs', '24', '--config', config]).code).toBe(0);
-  return config;
+  return watchHostConfig(sb, { host: HOST, port, watch, extra });
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

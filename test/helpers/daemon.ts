@@ -5,8 +5,9 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIM, ROOT } from './fim.js';
+import { FIM, fim, ROOT, type Sandbox } from './fim.js';
 
 export interface DaemonHooks {
   /**
@@ -24,6 +25,35 @@ export interface DaemonHooks {
 }
 
 const DELAY_FIXTURE = join(ROOT, 'test', 'fixtures', 'daemon-with-delay.mjs');
+
+/**
+ * A watching host in `sb.dir`: its fim.yaml (policy.yaml, fim.db and keys beside it, alerts over UDP
+ * to `port` at up to 500 a second) and its keys made; returns the config's path. The watch settings
+ * are the tests' quick ones (debounce 50 ms, heartbeat 1 s, full check 1 h, fallback scan 1 s) and
+ * then `watch` (e.g. `backend: fanotify`); `extra` adds lines.
+ */
+export function watchHostConfig(
+  sb: Sandbox,
+  o: { host: string; port: number; watch?: string; extra?: string },
+): string {
+  const config = join(sb.dir, 'fim.yaml');
+  writeFileSync(
+    config,
+    [
+      `host: ${o.host}`,
+      'policies: [policy.yaml]',
+      'database: fim.db',
+      'keys: keys',
+      `syslog: { target: "udp://127.0.0.1:${o.port}", max_per_second: 500 }`,
+      `watch: { debounce_ms: 50, heartbeat: 1s, full_check: 1h, fallback_scan: 1s${o.watch ? `, ${o.watch}` : ''} }`,
+      o.extra ?? '',
+      '',
+    ].join('\n'),
+  );
+  const k = fim(['keygen', '--epochs', '24', '--config', config]);
+  if (k.code !== 0) throw new Error(`keygen failed (${k.code}): ${k.stderr}`);
+  return config;
+}
 
 export class DaemonProcess {
   readonly lines: string[] = [];
