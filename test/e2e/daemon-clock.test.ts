@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { fim, Sandbox } from '../helpers/fim.js';
+import { type SignedHost, signedHost } from '../helpers/hosts.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { delay, waitFor } from '../helpers/wait.js';
 
@@ -26,31 +27,8 @@ describe.skipIf(!rsyslogAvailable())("the daemon's clock (real signals, real rsy
   });
 
   /** A host of its own (name, keys, database) in the sandbox. */
-  function host(name: string, keygen: string[]): { config: string; pub: string } {
-    sb.write(`${name}/app/a.py`, 'a');
-    const dir = sb.path(name);
-    const policy = join(dir, 'policy.yaml');
-    writeFileSync(
-      policy,
-      `version: 1\nrules:\n  - name: app\n    paths: ["${sb.path(name, 'app')}"]\n    check: readonly\n`,
-    );
-    const config = join(dir, 'fim.yaml');
-    writeFileSync(
-      config,
-      [
-        `host: ${name}`,
-        `policies: [${JSON.stringify(policy)}]`,
-        `database: ${JSON.stringify(join(dir, 'fim.db'))}`,
-        `keys: ${JSON.stringify(join(dir, 'keys'))}`,
-        `syslog: { target: "udp://127.0.0.1:${rs.port}" }`,
-        'watch: { heartbeat: 1s }',
-        '',
-      ].join('\n'),
-    );
-    const k = fim(['keygen', '-q', ...keygen, '--config', config]);
-    expect(k.code, k.stderr).toBe(0);
-    expect(fim(['baseline', '-q', '--config', config]).code).toBe(0);
-    return { config, pub: join(dir, 'keys', `${name}.pub`) };
+  function host(name: string, keygen: string[]): SignedHost {
+    return signedHost(sb, name, { port: rs.port, keygen });
   }
   const mine = (name: string) => rs.lines().filter((l) => l.includes(`host="${name}"`));
 

@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIM, fim, Sandbox } from '../helpers/fim.js';
+import { signedHost } from '../helpers/hosts.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -25,21 +26,7 @@ describe.skipIf(!rsyslogAvailable())('verify-log --keys DIR on standard input', 
   });
 
   function host(name: string): string {
-    sb.write(`${name}/app/a.py`, 'a');
-    const dir = sb.path(name);
-    const policy = join(dir, 'policy.yaml');
-    writeFileSync(
-      policy,
-      `version: 1\nrules:\n  - name: app\n    paths: ["${sb.path(name, 'app')}"]\n    check: readonly\n`,
-    );
-    const config = join(dir, 'fim.yaml');
-    writeFileSync(
-      config,
-      `host: ${name}\npolicies: [${JSON.stringify(policy)}]\ndatabase: fim.db\nkeys: keys\nsyslog: { target: "udp://127.0.0.1:${rs.port}" }\n`,
-    );
-    expect(fim(['keygen', '-q', '--config', config]).code).toBe(0);
-    expect(fim(['baseline', '-q', '--config', config]).code).toBe(0);
-    return join(dir, 'keys', `${name}.pub`);
+    return signedHost(sb, name, { port: rs.port }).pub;
   }
 
   it('a key copied into the directory while the verifier runs is used from the next message on', async () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonProcess } from '../helpers/daemon.js';
 import { FIM, fim, Sandbox } from '../helpers/fim.js';
+import { type SignedHost, signedHost } from '../helpers/hosts.js';
 import { rng } from '../helpers/rng.js';
 import { type Rsyslog, rsyslogAvailable, startRsyslog } from '../helpers/rsyslog.js';
 import { waitFor } from '../helpers/wait.js';
@@ -59,30 +60,8 @@ describe.skipIf(!rsyslogAvailable())('verify-log --state (real daemon, real rsys
     sb?.cleanup();
   });
 
-  function host(name: string, port: number): { config: string; pub: string } {
-    sb.write(`${name}/app/a.py`, 'a');
-    const dir = sb.path(name);
-    const policy = join(dir, 'policy.yaml');
-    writeFileSync(
-      policy,
-      `version: 1\nrules:\n  - name: app\n    paths: ["${sb.path(name, 'app')}"]\n    check: readonly\n`,
-    );
-    const config = join(dir, 'fim.yaml');
-    writeFileSync(
-      config,
-      [
-        `host: ${name}`,
-        `policies: [${JSON.stringify(policy)}]`,
-        `database: ${JSON.stringify(join(dir, 'fim.db'))}`,
-        `keys: ${JSON.stringify(join(dir, 'keys'))}`,
-        `syslog: { target: "udp://127.0.0.1:${port}", max_per_second: 1000 }`,
-        'watch: { heartbeat: 1s }',
-        '',
-      ].join('\n'),
-    );
-    expect(fim(['keygen', '-q', '--epochs', '48', '--config', config]).code).toBe(0);
-    expect(fim(['baseline', '-q', '--config', config]).code).toBe(0);
-    return { config, pub: join(dir, 'keys', `${name}.pub`) };
+  function host(name: string, port: number): SignedHost {
+    return signedHost(sb, name, { port, keygen: ['--epochs', '48'], maxPerSecond: 1000 });
   }
   const mine = (name: string) => rs.lines().filter((l) => l.includes(`host="${name}"`));
   const verify = (pub: string, file: string, extra: string[] = []) => {
