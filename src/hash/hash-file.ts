@@ -61,7 +61,7 @@ export class FileHasher {
   constructor(
     bufferSize = 1 << 20,
     private readonly slackBytes?: bigint,
-    /** Called after every chunk read and hashed (a sign of progress for a caller that wants one). */
+    /** Called after every chunk read and hashed: the tests act there, between a read and the fstat after it. */
     private readonly onChunk?: () => void,
   ) {
     this.buf = Buffer.allocUnsafe(bufferSize);

@@ -2,10 +2,9 @@
  * The covered files of one file system by inode, for the fanotify backend: a write through a hard
  * link made outside the tree names only the inode, and this says which covered paths to rescan.
  * Every covered file is in it (50,000 in the daemon's benchmark), for the daemon's whole life, so
- * it is packed: each directory's bytes once and every name, back to back in one growing buffer (a
- * small Buffer of its own would pin an 8 KB slab of Node's buffer pool), the entries in typed
- * arrays, and one map from inode number to the first entry with that inode (hard links inside the
- * tree chain to the next). A map of paths as Buffers held 40 MB at 50,000 files (measured: each
+ * it is packed: each directory's bytes once and every name, back to back in one growing buffer, the
+ * entries in typed arrays, and one map from inode number to the first entry with that inode (hard
+ * links inside the tree chain to the next). A map of paths as Buffers held 40 MB at 50,000 files (measured: each
  * small Buffer pinned an 8 KB slab of Node's buffer pool); this holds about 3 MB.
  *
  * What it must not do: forget a path it was given (an inode's old paths stay: a rescan of a path
@@ -133,17 +132,16 @@ export class InodePaths {
 
   private grow(): void {
     const n = 2 * this.next.length;
-    const dirOf = new Int32Array(n);
-    dirOf.set(this.dirOf);
-    this.dirOf = dirOf;
-    const nameAt = new Uint32Array(n);
-    nameAt.set(this.nameAt);
-    this.nameAt = nameAt;
-    const nameLength = new Uint32Array(n);
-    nameLength.set(this.nameLength);
-    this.nameLength = nameLength;
-    const next = new Int32Array(n);
-    next.set(this.next);
-    this.next = next;
+    this.dirOf = widened(this.dirOf, n);
+    this.nameAt = widened(this.nameAt, n);
+    this.nameLength = widened(this.nameLength, n);
+    this.next = widened(this.next, n);
   }
+}
+
+/** A copy of `a` with room for `n` entries. */
+function widened<A extends Int32Array | Uint32Array>(a: A, n: number): A {
+  const b = new (a.constructor as new (length: number) => A)(n);
+  b.set(a);
+  return b;
 }
