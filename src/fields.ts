@@ -43,11 +43,12 @@ export interface FieldSpec {
  * Root formats: 1 is v0.1's (twelve fields, times as signed 64-bit nanoseconds); 2 adds SHA-256,
  * capabilities, ACLs, the SELinux label, other xattrs and inode flags, and writes times as 64-bit
  * seconds plus 32-bit nanoseconds, so no year is out of range. A baseline keeps the format its root
- * was made in, and is verified in it.
+ * was made in, and is verified in it. Format 3 has format 2's fields and canonical bytes, hashed
+ * by directory (store/root.ts, store/dir-parts.ts): a scan split over threads hashes where it reads.
  */
-export type RootFormat = 1 | 2;
-export const ROOT_FORMAT: RootFormat = 2;
-export const ROOT_FORMATS: readonly RootFormat[] = [1, 2];
+export type RootFormat = 1 | 2 | 3;
+export const ROOT_FORMAT: RootFormat = 3;
+export const ROOT_FORMATS: readonly RootFormat[] = [1, 2, 3];
 
 const tagged = { min: 1, tagged: true, json: 'base64' } as const;
 

@@ -1,6 +1,9 @@
 /**
  * The baseline root: one BLAKE3 hash over every record in key order, bound to the host, label,
- * creation time and policy hash. Any edit of any stored record, of its order, or of the metadata
+ * creation time and policy hash. Formats 1 and 2 hash the records' canonical bytes as one stream;
+ * format 3 hashes each directory's run of records on its own and chains the runs' digests in code
+ * order (dir-parts.ts), so a scan split over threads hands over a digest per directory, not every
+ * record's bytes in order. Any edit of any stored record, of its order, or of the metadata
  * changes it; the root is what gets signed and announced to the log server.
  *
  * It decides integrity (a well-formed baseline that is not the one signed), not shape: it must not
@@ -11,9 +14,32 @@
 import { canonicalRecord, ROOT_FORMAT, type RootFormat } from '../fields.js';
 import { Blake3 } from '../hash/blake3.js';
 import type { FileRecord } from '../types.js';
+import { DirChain, type DirPart, DirRuns } from './dir-parts.js';
 
 /** Each format's domain string: no set of records has the same root in two formats. */
-const DOMAIN: Record<RootFormat, string> = { 1: 'fim baseline root v1', 2: 'fim baseline root v2' };
+const DOMAIN: Record<RootFormat, string> = {
+  1: 'fim baseline root v1',
+  2: 'fim baseline root v2',
+  3: 'fim baseline root v3',
+};
+/** Format 3's chain of directory parts starts with its own domain (dir-parts.ts). */
+const RUNS_DOMAIN = 'fim baseline root v3 directories';
+
+/** Format 3: one directory's run of records, hashed where it was read (a scan worker). */
+export function rootRuns(out: (p: DirPart) => void): {
+  add(key: Buffer, r: FileRecord): void;
+  flush(): void;
+  readonly pending: number;
+} {
+  const runs = new DirRuns(out);
+  return {
+    add: (key, r) => runs.add(key, canonicalRecord(key, r, 3)),
+    flush: () => runs.flush(),
+    get pending() {
+      return runs.pending;
+    },
+  };
+}
 
 export interface RootMeta {
   host: string;
@@ -31,22 +57,45 @@ export class RootBuilder {
   private readonly h = new Blake3();
   private count = 0;
   private lastKey: Buffer | null = null;
+  /** Format 3 only: the chain, and the runs of records added one by one. */
+  private readonly chain: DirChain | null;
+  private readonly runs: ReturnType<typeof rootRuns> | null;
 
-  constructor(readonly format: RootFormat = ROOT_FORMAT) {}
+  constructor(readonly format: RootFormat = ROOT_FORMAT) {
+    this.chain = format >= 3 ? new DirChain(RUNS_DOMAIN) : null;
+    const chain = this.chain;
+    this.runs = chain ? rootRuns((p) => chain.add(p)) : null;
+  }
 
   add(key: Buffer, r: FileRecord): void {
+    if (this.runs) {
+      this.runs.add(key, r);
+      return;
+    }
     if (this.lastKey && Buffer.compare(this.lastKey, key) >= 0) throw new Error('records out of key order');
     this.lastKey = key;
     this.count++;
     this.h.update(canonicalRecord(key, r, this.format));
   }
 
+  /**
+   * Format 3: a directory's part, hashed elsewhere (rootRuns), in code order. Not mixed with
+   * `add` in one directory: a run cut in two is two parts of one code, which the chain refuses.
+   */
+  addPart(p: DirPart): void {
+    if (!this.chain || !this.runs) throw new Error(`root format ${this.format} has no directory parts`);
+    this.runs.flush();
+    this.chain.add(p);
+  }
+
   get records(): number {
+    if (this.chain && this.runs) return this.chain.records + this.runs.pending;
     return this.count;
   }
 
   finish(m: RootMeta): Buffer {
-    const recordsDigest = this.h.digest();
+    this.runs?.flush();
+    const recordsDigest = this.chain ? this.chain.digest() : this.h.digest();
     const meta = Buffer.from(
       JSON.stringify([
         DOMAIN[this.format],
@@ -54,7 +103,7 @@ export class RootBuilder {
         m.label,
         m.createdNs.toString(),
         m.policyHash.toString('hex'),
-        this.count,
+        this.records,
       ]),
     );
     const outer = new Blake3();

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import { DeployDigest } from '../../../src/store/deploy-digest.js';
+import { pathToKey } from '../../../src/path-key.js';
+import { DeployDigest, deployBytes } from '../../../src/store/deploy-digest.js';
+import { type DirPart, DirRuns } from '../../../src/store/dir-parts.js';
 import type { FileRecord } from '../../../src/types.js';
 import { fileRecord } from '../../helpers/records.js';
 
@@ -7,7 +9,7 @@ const POLICY = Buffer.alloc(32, 1);
 
 function digest(records: FileRecord[], policy: Buffer = POLICY): string {
   const d = new DeployDigest();
-  for (const r of records) d.add(r.path, r);
+  for (const r of records) d.add(pathToKey(r.path), r);
   return d.finish(policy);
 }
 
@@ -40,16 +42,38 @@ describe('the deploy digest', () => {
     expect(d).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  test('its bytes are fixed: hosts on different fim versions agree (no false drift)', () => {
-    // Pinned from the first implementation (one hash update per field); a change of framing or
-    // field order would show every upgraded host as drifting from its peers.
+  const pinned = () => [
+    fileRecord('/srv/app/a.py', { content: Buffer.alloc(32, 2), sha256: Buffer.alloc(32, 4), size: 10n }),
+    fileRecord('/srv/app/l', { type: 'symlink', target: Buffer.from('a.py') }),
+    fileRecord('/srv/app/sub', { type: 'dir', mode: 0o2755, uid: 7, gid: 8 }),
+    fileRecord('/srv/app/sub/b.py', { content: Buffer.alloc(32, 3), size: 11n }),
+  ];
+
+  test('its bytes are fixed: hosts on the same fim version agree (no false drift)', () => {
+    // Version 2 (by directory, store/dir-parts.ts), pinned from its first implementation; a change
+    // of framing or field order would show every upgraded host as drifting from its peers.
     const d = new DeployDigest();
-    for (const r of [
-      fileRecord('/srv/app/a.py', { content: Buffer.alloc(32, 2), sha256: Buffer.alloc(32, 4), size: 10n }),
-      fileRecord('/srv/app/l', { type: 'symlink', target: Buffer.from('a.py') }),
-      fileRecord('/srv/app/sub', { type: 'dir', mode: 0o2755, uid: 7, gid: 8 }),
-    ])
-      d.add(r.path, r);
-    expect(d.finish(POLICY)).toBe('4c624c1b40a0787714c2ed39fe53a37479084e8c9273d8575ef90107bd058b93');
+    for (const r of pinned()) d.add(pathToKey(r.path), r);
+    expect(d.finish(POLICY)).toBe('cfc978121f32545db885a710b3d228a30d94bd6d3437d1ce300a106e2839b6d7');
+  });
+
+  test('directory parts hashed elsewhere (a scan worker) give the same digest as the records', () => {
+    const parts: DirPart[] = [];
+    const runs = new DirRuns((p) => parts.push(p));
+    for (const r of pinned()) runs.add(pathToKey(r.path), deployBytes(pathToKey(r.path), r));
+    runs.flush();
+    expect(parts.map((p) => p.count)).toEqual([3, 1]);
+    const d = new DeployDigest();
+    for (const p of parts) d.addPart(p);
+    const whole = new DeployDigest();
+    for (const r of pinned()) whole.add(pathToKey(r.path), r);
+    expect(d.finish(POLICY)).toBe(whole.finish(POLICY));
+    // Out of code order, or a directory cut in two, is refused, never a different digest.
+    const swapped = new DeployDigest();
+    swapped.addPart(parts[1]!);
+    expect(() => swapped.addPart(parts[0]!)).toThrow(/out of code order/);
+    const twice = new DeployDigest();
+    twice.addPart(parts[0]!);
+    expect(() => twice.addPart(parts[0]!)).toThrow(/out of code order/);
   });
 });
