@@ -3,7 +3,7 @@
  * Scan benchmark (issues 7 and 20): fim against b3sum, a stat walk, AIDE and Tripwire, on the same
  * tree, in one interleaved run.
  *
- *   npm run bench -- [--scale 1 | --tree DIR] [--runs 3] [--only fim,aide,tripwire] [--json]
+ *   npm run bench -- [--scale 1 | --tree DIR] [--runs 3] [--only fim,aide,tripwire] [--threads 1,2] [--json]
  *                    [--warm-only] [--no-install] [--dir DIR] [--seed 1]
  *   npm run bench -- --scales 0.1,1,4 [--runs N] [--only fim]      growth of fim's time and memory
  *
@@ -17,6 +17,8 @@
  *   (xargs -P), and a find -printf stat walk (the floor for visiting every entry).
  * - The tree is the generated sample tree (bench/gen-tree.mjs), or any directory (--tree DIR), for
  *   which the tools' configurations are written into a work directory under --dir.
+ * - --threads 1,2 runs fim's three commands once per `scan.threads` value (a configuration and a
+ *   database each), in the same rounds; the ratio summary uses the first value.
  * - Peak RSS comes from GNU time (%M, the largest resident set of the process or of its largest
  *   descendant), else from polling VmHWM in /proc for the process tree.
  * - Warm: the tree's regular files are read (find -xdev | xargs cat) before EVERY warm run, because
@@ -75,6 +77,7 @@ const { values: opt } = parseArgs({
     runs: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     only: { type: 'string' },
+    threads: { type: 'string' },
     json: { type: 'boolean', default: false },
     'warm-only': { type: 'boolean', default: false },
     'no-install': { type: 'boolean', default: false },
@@ -225,7 +228,11 @@ async function single() {
     ? await existingTree({ dir: opt.dir, tree: opt.tree })
     : sampleTree({ dir: opt.dir, scale: Number(opt.scale), seed });
   const keysNote = tools.includes('fim') ? ensureFimKeys(m) : 'fim: not run';
-  const cases = buildCases({ m, tools, fim: FIM });
+  const threads = (opt.threads ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((t) => Number.parseInt(t, 10));
+  const cases = buildCases({ m, tools, fim: FIM, threads });
   const coldOk = !opt['warm-only'] && dropCaches();
   const modes = coldOk ? ['warm', 'cold'] : ['warm'];
   const coldNote = opt['warm-only']

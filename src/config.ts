@@ -56,6 +56,12 @@ export interface Config {
   retention: { runs: number };
   /** How many baselines keep their records (for `fim diff`); the newest always does. */
   baselines: { keep: number };
+  /**
+   * Threads a full `baseline` or `check` is split over (ops/split-scan.ts), the command's own
+   * included: 1 (default) walks on it alone; 0 is one per CPU, up to 4, for trees of 2,048 entries
+   * or more. Each extra thread costs about 40 MB (docs/performance.md).
+   */
+  scan: { threads: number };
   /** Manifests that may explain a change (src/explain/): trusted deploy keys, where deploys leave manifests, dpkg's directory. */
   explain: { deployKeys: string[]; deployManifests: string[]; dpkgAdminDir: string };
 }
@@ -104,6 +110,7 @@ export const CONFIG_KEYS = [
   'watch',
   'retention',
   'baselines',
+  'scan',
 ] as const;
 
 export function defaultConfig(): Config {
@@ -124,6 +131,7 @@ export function defaultConfig(): Config {
     },
     retention: { runs: 500 },
     baselines: { keep: 5 },
+    scan: { threads: 1 },
     explain: { deployKeys: [], deployManifests: [], dpkgAdminDir: '/var/lib/dpkg' },
   };
 }
@@ -252,6 +260,18 @@ export function parseConfigText(file: string, text: string): Config {
       const n = src.scalar(b.get('keep'));
       if (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 1000) cfg.baselines.keep = n;
       else src.problem(b.get('keep'), '"baselines.keep" must be an integer from 1 to 1000');
+    }
+  }
+  if (top.has('scan')) {
+    const sc = src.mapEntries(top.get('scan'), '"scan"', ['threads']);
+    if (sc.has('threads')) {
+      const n = src.scalar(sc.get('threads'));
+      if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 16) cfg.scan.threads = n;
+      else
+        src.problem(
+          sc.get('threads'),
+          '"scan.threads" must be an integer from 0 (one per CPU) to 16 (1: no split)',
+        );
     }
   }
   if (top.has('explain')) {

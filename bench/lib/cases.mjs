@@ -5,7 +5,7 @@
  * codes mean "ran, but could not read everything" rather than "failed".
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { hasCommand } from '../gen-tree.mjs';
@@ -60,50 +60,64 @@ const parse = (s) => {
  * `fim` is bin/fim; `m` the tree (out, tree, tripwire); `tools` what --only asked for. The
  * references always run: every ratio needs them.
  */
-export function buildCases({ m, tools, fim }) {
-  const fimCfg = join(m.out, 'fim/fim.yaml');
-  const fimDb = join(m.out, 'fim/fim.db');
+export function buildCases({ m, tools, fim, threads = [] }) {
   const aideConf = join(m.out, 'aide/aide.conf');
   const aideDb = join(m.out, 'aide/aide.db');
   const tw = m.tripwire;
   const tree = q(m.tree);
   const cores = cpus().length;
   const cases = [];
-  if (tools.includes('fim')) {
-    cases.push({
-      id: 'fim-baseline',
-      label: 'fim baseline',
-      // A fresh database per run: a baseline appended to an old one would inflate bytes per file.
-      before: () => {
-        for (const s of ['', '-wal', '-shm', '-journal']) rmSync(fimDb + s, { force: true });
-      },
-      argv: [fim, 'baseline', '--config', fimCfg, '--json'],
-      captureStdout: true,
-      classify: fimCode,
-      after: (r) => {
-        const j = parse(r.stdout);
-        if (!j) return {};
-        const dbBytes = ['', '-wal'].reduce(
-          (n, s) => n + (existsSync(fimDb + s) ? statSync(fimDb + s).size : 0),
-          0,
+  // --threads 1,2: fim's cases once per scan.threads value, each with a configuration and a
+  // database of its own, in the same interleaved rounds; ids beyond the first carry "-tN".
+  const variants = threads.length ? threads : [null];
+  if (tools.includes('fim'))
+    for (const [vi, t] of variants.entries()) {
+      const base = join(m.out, 'fim/fim.yaml');
+      const suffix = vi === 0 ? '' : `-t${t}`;
+      const tag = t === null ? '' : ` (threads ${t})`;
+      const fimCfg = t === null ? base : join(m.out, `fim/fim-t${t}.yaml`);
+      const fimDb = t === null ? join(m.out, 'fim/fim.db') : join(m.out, `fim/fim-t${t}.db`);
+      if (t !== null) {
+        const text = readFileSync(base, 'utf8').replace(
+          /^database: .*$/m,
+          `database: ${JSON.stringify(fimDb)}`,
         );
-        return { entries: j.files, dbBytes, ...fimErrors(j) };
-      },
-    });
-    for (const fast of [false, true]) {
+        writeFileSync(fimCfg, `${text.trimEnd()}\nscan: { threads: ${t} }\n`);
+      }
       cases.push({
-        id: fast ? 'fim-check-fast' : 'fim-check',
-        label: fast ? 'fim check --fast' : 'fim check',
-        argv: [fim, 'check', ...(fast ? ['--fast'] : []), '--config', fimCfg, '--json'],
+        id: `fim-baseline${suffix}`,
+        label: `fim baseline${tag}`,
+        // A fresh database per run: a baseline appended to an old one would inflate bytes per file.
+        before: () => {
+          for (const s of ['', '-wal', '-shm', '-journal']) rmSync(fimDb + s, { force: true });
+        },
+        argv: [fim, 'baseline', '--config', fimCfg, '--json'],
         captureStdout: true,
         classify: fimCode,
         after: (r) => {
           const j = parse(r.stdout);
-          return j ? { summary: j.summary, ...fimErrors(j) } : {};
+          if (!j) return {};
+          const dbBytes = ['', '-wal'].reduce(
+            (n, s) => n + (existsSync(fimDb + s) ? statSync(fimDb + s).size : 0),
+            0,
+          );
+          return { entries: j.files, dbBytes, ...fimErrors(j) };
         },
       });
+      for (const fast of [false, true]) {
+        cases.push({
+          id: `${fast ? 'fim-check-fast' : 'fim-check'}${suffix}`,
+          label: `${fast ? 'fim check --fast' : 'fim check'}${tag}`,
+          argv: [fim, 'check', ...(fast ? ['--fast'] : []), '--config', fimCfg, '--json'],
+          captureStdout: true,
+          classify: fimCode,
+          after: (r) => {
+            const j = parse(r.stdout);
+            return j ? { summary: j.summary, ...fimErrors(j) } : {};
+          },
+        });
+      }
     }
-  }
   if (hasCommand('b3sum')) {
     // xargs splits the list under ARG_MAX; find runs alongside, as a walk would.
     const files = `find ${tree} -xdev -type f -print0 | xargs -0`;

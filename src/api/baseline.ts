@@ -5,6 +5,7 @@
 import { ExitCode } from '../errors.js';
 import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
 import { createBaseline } from '../ops/baseline.js';
+import { splitWorkers } from '../ops/split-scan.js';
 import type { ScanStats } from '../scan/scan.js';
 import type { BaselineMeta } from '../store/store.js';
 import type { ScanError } from '../types.js';
@@ -43,6 +44,7 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       host: cfg.host,
       label: o.label ?? 'manual',
       keepBaselines: cfg.baselines.keep,
+      workers: splitWorkers(cfg.scan.threads, store.latestBaseline()?.files),
       ...(sign ? { sign } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });

@@ -14,6 +14,7 @@ import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { hostIdNames } from '../ops/id-names.js';
 import { CheckJournal, journalRun } from '../ops/journal.js';
+import { splitWorkers } from '../ops/split-scan.js';
 import { resolvePathBytes } from '../path-key.js';
 import {
   type CheckReport,
@@ -111,6 +112,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         policy,
         scope,
         fast: o.fast ?? false,
+        workers: splitWorkers(cfg.scan.threads, baselineMeta.files),
         verifySignature: rootVerifier(cfg),
         explainer: new Explainer(cfg.explain),
         ...(o.rules ? { rules: o.rules } : {}),

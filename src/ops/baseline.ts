@@ -11,6 +11,7 @@ import { DeployDigest } from '../store/deploy-digest.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
 import type { FileRecord, ScanError } from '../types.js';
+import { splitScan } from './split-scan.js';
 
 /** Signs a new baseline root; returns the serialised signature stored beside it. */
 export type RootSigner = (root: Buffer, createdNs: bigint) => string;
@@ -40,6 +41,10 @@ export function createBaseline(opts: {
   onProgress?: (s: ScanStats) => void;
   /** How many baselines keep their records (the new one included); default 1. */
   keepBaselines?: number;
+  /** Threads to split the scan over (ops/split-scan.ts), this one included; 1 or absent: no split. */
+  workers?: number;
+  /** Split: walk only once every worker is up (SplitOptions.awaitWorkers). */
+  awaitWorkers?: boolean;
 }): BaselineResult {
   const { store, policy } = opts;
   const started = performance.now();
@@ -58,19 +63,43 @@ export function createBaseline(opts: {
       root.add(key, r);
       deploy.add(key, r);
     };
-    const stats = scanTree({
-      index,
-      onItem: (item) => {
-        if (item.kind === 'record') add(item.key, item.record);
-        else {
-          errors.push(item.error);
-          // What lstat told is still worth keeping: the other attributes stay checked.
-          if (item.kind === 'error' && item.record) add(item.key, item.record);
-        }
-      },
-      onMissing: (path, rule) => missing.push({ path, rule: rule.name }),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    });
+    const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+    const onMissing = (path: Buffer, rule: string) => missing.push({ path, rule });
+    const stats =
+      (opts.workers ?? 1) > 1 && policy.sources
+        ? splitScan({
+            mode: 'baseline',
+            workers: opts.workers ?? 1,
+            policy,
+            fast: false,
+            // Stored as they come; the root and the deploy digest take each directory's part in
+            // key order instead (format 3, store/dir-parts.ts).
+            onRecords: (rs) => {
+              for (const [key, r] of rs) write(key, r);
+            },
+            onItem: (it) => {
+              if (it.k === 'part') {
+                root.addPart({ code: it.code, count: it.count, digest: it.root });
+                deploy.addPart({ code: it.code, count: it.count, digest: it.deploy ?? Buffer.alloc(0) });
+              } else if (it.k === 'error') errors.push(it.error);
+              else if (it.k === 'missing') onMissing(it.path, it.rule);
+            },
+            ...progress,
+            ...(opts.awaitWorkers ? { awaitWorkers: true } : {}),
+          }).stats
+        : scanTree({
+            index,
+            onItem: (item) => {
+              if (item.kind === 'record') add(item.key, item.record);
+              else {
+                errors.push(item.error);
+                // What lstat told is still worth keeping: the other attributes stay checked.
+                if (item.kind === 'error' && item.record) add(item.key, item.record);
+              }
+            },
+            onMissing: (path, rule) => onMissing(path, rule.name),
+            ...progress,
+          });
     const createdNs = nowNs();
     const meta: BaselineMeta = {
       id,
@@ -127,24 +156,31 @@ export function* rootTee(
       yield r;
     }
   } catch (err) {
-    // An edited or corrupt record is the baseline failing its integrity check (18); a database that
-    // is locked, unreadable or full is a storage failure (19) and must not be reported as tampering.
-    if (err instanceof BaselineIntegrityError) throw err;
-    if (err instanceof FimError && !(err instanceof CorruptRowError)) throw err;
-    if (
-      !(err instanceof FimError) &&
-      /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM)/.test(errnoCode(err) ?? '')
-    )
-      throw new StorageError(
-        `reading baseline ${meta.id} from ${store.file} failed: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
-    throw new BaselineIntegrityError(
-      `baseline ${meta.id} in ${store.file} cannot be read back: ${(err as Error).message}`,
-    );
+    throw readFailure(store, meta, err);
   }
+}
+
+/**
+ * What a failed read of a baseline's records is: an edited or corrupt record is the baseline
+ * failing its integrity check (18); a database that is locked, unreadable or full is a storage
+ * failure (19) and must not be reported as tampering.
+ */
+export function readFailure(store: { file: string }, meta: { id: number }, err: unknown): Error {
+  if (err instanceof BaselineIntegrityError) return err;
+  if (err instanceof FimError && !(err instanceof CorruptRowError)) return err;
+  if (
+    !(err instanceof FimError) &&
+    /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|NOMEM)/.test(errnoCode(err) ?? '')
+  )
+    return new StorageError(
+      `reading baseline ${meta.id} from ${store.file} failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  return new BaselineIntegrityError(
+    `baseline ${meta.id} in ${store.file} cannot be read back: ${(err as Error).message}`,
+  );
 }
 
 export function checkRoot(store: Store, meta: BaselineMeta, root: RootBuilder): void {

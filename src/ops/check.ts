@@ -4,19 +4,20 @@
  * fails is refused before a single finding is reported. `compareScope` is the shared core: the
  * daemon calls it for each dirty place.
  */
-import { compareRecords, diffAttributes } from '../compare/compare.js';
 import { displayBytes } from '../display.js';
 import { ExitCode } from '../errors.js';
 import type { Explainer } from '../explain/explainer.js';
-import { keyToPath, keyWithin, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
+import { keyToPath, levelsBelow, outermostKeys, pathToKey, ScopeSet } from '../path-key.js';
 import { coverageChange } from '../policy/coverage.js';
 import { type Policy, type PolicySource, policyFromSources } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
-import type { FileRecord, Finding, ScanError, Severity } from '../types.js';
+import type { Finding, ScanError, Severity } from '../types.js';
 import { checkRoot, nowNs, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
+import { Comparer } from './comparer.js';
+import { splitScan } from './split-scan.js';
 
 export interface CheckOptions {
   store: Store;
@@ -36,6 +37,10 @@ export interface CheckOptions {
    * baseline that fails its integrity check is ever handed out.
    */
   onFinding?: (f: Finding) => void;
+  /** Threads to split a full check over (ops/split-scan.ts), this one included; 1 or absent: no split. */
+  workers?: number;
+  /** Split: walk only once every worker is up (SplitOptions.awaitWorkers). */
+  awaitWorkers?: boolean;
 }
 
 export interface CompareResult {
@@ -124,13 +129,9 @@ export function compareScope(o: {
     if (rule) o.explainer?.annotate(f, rule);
     sink(f);
   };
-  const errors: ScanError[] = [];
   const notes: string[] = [];
   const directories: Buffer[] = [];
   const pack = packedCopies();
-  let uncovered = 0;
-  /** Directories we could not list: baseline entries below them are unknown, not removed. */
-  const unlisted: Buffer[] = [];
 
   if (o.verify && scopeKeys.length) throw new Error('compareScope: verify needs a full scan');
   const root = o.verify ? new RootBuilder(o.verify.format) : null;
@@ -138,63 +139,7 @@ export function compareScope(o: {
     ? store.recordsUnderMany(o.baselineId, scopeKeys, depth)
     : store.records(o.baselineId);
   const iter = o.verify && root ? rootTee(store, o.verify, source, root) : source;
-  let pending = iter.next();
-  /**
-   * Baseline entries read but not yet consumed: the scanner looks an entry up (growing rules,
-   * --fast) before it emits it, so a lookup must not pass over (and call removed) what it skips.
-   */
-  let buf: { key: Buffer; record: FileRecord }[] = [];
-  let head = 0;
-  const pull = (): { key: Buffer; record: FileRecord } | undefined => {
-    if (pending.done) return undefined;
-    // Drop what was consumed: the buffer holds only entries ahead of the walk's output.
-    if (head === buf.length) {
-      buf = [];
-      head = 0;
-    } else if (head >= 256) {
-      buf = buf.slice(head);
-      head = 0;
-    }
-    const e = pending.value;
-    buf.push(e);
-    pending = iter.next();
-    return e;
-  };
-  const baselineOnly = (key: Buffer, rec: FileRecord) => {
-    if (!inScope(key) || unlisted.some((u) => keyWithin(key, u))) return;
-    const cls = index.classify(rec.path);
-    if (cls.status !== 'covered') {
-      uncovered++;
-      return;
-    }
-    const f = compareRecords(rec, undefined, cls.rule);
-    if (f) emit(f);
-  };
-  /** The baseline's record at `key`, without consuming anything (the scanner's lookup). */
-  const peek = (key: Buffer): FileRecord | undefined => {
-    for (let i = head; i < buf.length; i++) {
-      const c = Buffer.compare(buf[i]!.key, key);
-      if (c >= 0) return c === 0 ? buf[i]!.record : undefined;
-    }
-    for (let e = pull(); e; e = pull()) {
-      const c = Buffer.compare(e.key, key);
-      if (c >= 0) return c === 0 ? e.record : undefined;
-    }
-    return undefined;
-  };
-  /** Advance the baseline to `key` and take its record: everything before was not seen by the walk. */
-  const consume = (key: Buffer): FileRecord | undefined => {
-    for (;;) {
-      if (head === buf.length && !pull()) return undefined;
-      const e = buf[head]!;
-      const c = Buffer.compare(e.key, key);
-      if (c > 0) return undefined;
-      head++;
-      if (c === 0) return e.record;
-      baselineOnly(e.key, e.record);
-    }
-  };
-
+  const cmp = new Comparer({ index, rows: iter, inScope, emit });
   let stats: ScanStats;
   try {
     stats = scanTree({
@@ -202,50 +147,66 @@ export function compareScope(o: {
       ...(scope.length ? { scope } : {}),
       ...(o.scopeDepth !== undefined ? { scopeDepth: o.scopeDepth } : {}),
       fast: o.fast ?? false,
-      lookup: peek,
+      lookup: cmp.peek,
       ...(o.collectDirectories ? { onDirectory: (p: Buffer) => directories.push(pack(p)) } : {}),
-      onItem: (item) => {
-        if (item.kind === 'record') {
-          const f = compareRecords(consume(item.key), item.record, item.rule);
-          if (f) emit(f);
-          return;
-        }
-        errors.push(item.error);
-        if (item.kind === 'unlisted') {
-          unlisted.push(item.key);
-          return;
-        }
-        const old = consume(item.key);
-        // The file could not be read, but what lstat told can still be compared.
-        if (old && item.record) {
-          const changes = diffAttributes(old, item.record, item.rule);
-          if (changes.length) {
-            emit({
-              kind: 'changed',
-              path: item.record.path,
-              rule: item.rule.name,
-              severity: item.rule.severity,
-              changes,
-              record: item.record,
-            });
-          }
-        }
-      },
+      onItem: cmp.item,
       onMissing: (path, rule) => notes.push(`rule "${rule.name}": path ${displayBytes(path)} does not exist`),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });
-    for (; head < buf.length; head++) baselineOnly(buf[head]!.key, buf[head]!.record);
-    while (!pending.done) {
-      baselineOnly(pending.value.key, pending.value.record);
-      pending = iter.next();
-    }
+    cmp.finish();
   } finally {
-    iter.return(undefined);
+    cmp.close();
   }
   if (o.verify && root) checkRoot(store, o.verify, root);
-  if (uncovered > 0)
-    notes.push(`${uncovered} baseline entries are no longer covered by the policy and were ignored`);
-  return { findings, errors, notes, stats, directories };
+  if (cmp.uncovered > 0)
+    notes.push(`${cmp.uncovered} baseline entries are no longer covered by the policy and were ignored`);
+  return { findings, errors: cmp.errors, notes, stats, directories };
+}
+
+/**
+ * A full check split over worker threads (ops/split-scan.ts). Each worker compares its subtrees
+ * with the records it read of them and hashes those by directory; the root is checked here over
+ * exactly the records the workers compared, whatever the database held for each read, so an edit
+ * anywhere fails it. Findings come in key order, as from compareScope.
+ */
+function splitCompare(
+  o: CheckOptions & {
+    baseline: BaselineMeta;
+    index: RuleIndex;
+    workers: number;
+    onFinding: (f: Finding) => void;
+  },
+): CompareResult {
+  const { store, baseline, index } = o;
+  const root = new RootBuilder(baseline.format);
+  const errors: ScanError[] = [];
+  const notes: string[] = [];
+  const r = splitScan({
+    mode: 'check',
+    workers: o.workers,
+    policy: o.policy,
+    fast: o.fast ?? false,
+    database: store.file,
+    baselineId: baseline.id,
+    onItem: (it) => {
+      if (it.k === 'part') root.addPart({ code: it.code, count: it.count, digest: it.root });
+      else if (it.k === 'error') errors.push(it.error);
+      else if (it.k === 'missing')
+        notes.push(`rule "${it.rule}": path ${displayBytes(it.path)} does not exist`);
+      else if (it.k === 'finding') {
+        const f = it.finding;
+        const rule = o.explainer ? index.ruleNamed(f.rule) : undefined;
+        if (rule) o.explainer?.annotate(f, rule);
+        o.onFinding(f);
+      }
+    },
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.awaitWorkers ? { awaitWorkers: true } : {}),
+  });
+  checkRoot(store, baseline, root);
+  if (r.uncovered > 0)
+    notes.push(`${r.uncovered} baseline entries are no longer covered by the policy and were ignored`);
+  return { findings: [], errors, notes, stats: r.stats, directories: [] };
 }
 
 /**
@@ -288,16 +249,23 @@ export function runCheck(o: CheckOptions): CheckResult {
     if (o.onFinding) o.onFinding(f);
     else shown.push(f);
   };
-  const r = compareScope({
-    store,
-    baselineId: baseline.id,
-    index: new RuleIndex(policy.rules),
-    ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
-    fast: o.fast ?? false,
-    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-    ...(o.explainer ? { explainer: o.explainer } : {}),
-    onFinding: keep,
-  });
+  const index = new RuleIndex(policy.rules);
+  const workers = o.workers ?? 1;
+  // Split over threads: a full check of a baseline hashed by directory (format 3), whose policy
+  // texts can be handed to the workers.
+  const split = full && workers > 1 && baseline.format >= 3 && policy.sources !== undefined;
+  const r = split
+    ? splitCompare({ ...o, baseline, index, workers, onFinding: keep })
+    : compareScope({
+        store,
+        baselineId: baseline.id,
+        index,
+        ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
+        fast: o.fast ?? false,
+        ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+        ...(o.explainer ? { explainer: o.explainer } : {}),
+        onFinding: keep,
+      });
   if (o.explainer) r.notes.push(...o.explainer.problems().map((p) => `explain: ${p}`));
   if (!baseline.policyHash.equals(policy.hash)) {
     r.notes.push(policyChangeNote(store, baseline, policy));

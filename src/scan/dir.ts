@@ -5,11 +5,13 @@
  * directory again through procfs, 13% of a --fast check), else readdir of /proc/self/fd/N (Node
  * has no fdopendir); names sorted in byte order.
  *
- * It must not follow a symlink or decide what the walk does with a name; the caller checks the
- * opened directory against its lstat.
+ * It must not follow a symlink or decide what the walk does with a name; `openChecked` holds the
+ * opened directory to the inode its lstat saw.
  */
 import { constants, openSync, readdirSync } from 'node:fs';
-import { errnoError, getDents, libcAvailable, openAt } from '../sys/libc.js';
+import { errnoCode } from '../errors.js';
+import { closeFd, errnoError, getDents, libcAvailable, openAt } from '../sys/libc.js';
+import { fstatOf } from '../sys/stat.js';
 import { type EntryAt, procPath } from './entry-stat.js';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
@@ -25,6 +27,39 @@ export function openDir(access: string | Buffer | null, at: EntryAt | undefined)
     if (r) throw errnoError(r.errno, 'openat');
   }
   return openSync(access ?? (at ? procPath(at) : '/'), DIR_FLAGS);
+}
+
+/**
+ * Open a directory to walk and check it against its lstat: its descriptor, null when it is gone,
+ * or why it cannot be walked (swapped for a symlink or another inode since the lstat, unreadable).
+ */
+export function openChecked(
+  access: string | Buffer | null,
+  at: EntryAt | undefined,
+  st: { ino: bigint; dev: bigint },
+): number | { code: string; why: string } | null {
+  let fd: number;
+  try {
+    fd = openDir(access, at);
+  } catch (err) {
+    const code = errnoCode(err) ?? 'EIO';
+    if (code === 'ENOENT') return null;
+    const why =
+      code === 'ELOOP' || code === 'ENOTDIR' ? 'replaced during the scan' : `cannot open directory: ${code}`;
+    return { code, why };
+  }
+  let dst: { ino: bigint; dev: bigint };
+  try {
+    dst = fstatOf(fd);
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+  if (dst.ino !== st.ino || dst.dev !== st.dev) {
+    closeFd(fd);
+    return { code: 'ERACE', why: 'directory replaced between lstat and open' };
+  }
+  return fd;
 }
 
 const DT_UNKNOWN = 0;

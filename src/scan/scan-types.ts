@@ -37,6 +37,8 @@ export interface ScanOptions {
   /** Reuse the baseline hash when size, mtime, ctime, inode and device are all unchanged. */
   fast?: boolean;
   onItem: (item: ScanItem) => void;
+  /** Hand subtrees to other threads while walking (see ScanSplit). Full scans only. */
+  split?: ScanSplit;
   /** A rule path that does not exist. */
   onMissing?: (path: Buffer, rule: Rule) => void;
   onProgress?: (stats: ScanStats) => void;
@@ -51,4 +53,34 @@ export interface ScanStats {
   bytes: bigint;
   hashedBytes: bigint;
   errors: number;
+}
+
+/** A subtree handed from one thread's walk to another's: its directory open and checked. */
+export interface Handoff {
+  path: Buffer;
+  /** The directory's descriptor (threads share the process's descriptors); the receiver closes it. */
+  fd: number;
+  /** The rule that covers it, by name, with the walk's depth below that rule's path. */
+  rule: string | null;
+  depth: number;
+  excluded: boolean;
+  /** Whether its entries are to be listed (the rule's recurse reaches them). */
+  listing: boolean;
+  /** Levels below the scan's root. */
+  scope: number;
+}
+
+/**
+ * How a walk shares its work: between two subdirectories it asks `wanted()` (cheap: another
+ * thread is idle), then `claim()`s that request, hands over the last subdirectory still to walk in
+ * its outermost open directory (`hand`, which returns the unit's id), or `release()`s the claim
+ * when it has none. When the walk reaches the place of a handed subtree it calls `splice`: that
+ * unit's items belong there, in key order, between what came before and what comes after.
+ */
+export interface ScanSplit {
+  wanted(): boolean;
+  claim(): boolean;
+  release(): void;
+  hand(h: Handoff): number;
+  splice(unit: number): void;
 }

@@ -13,31 +13,43 @@
  * entry, or hold more than one directory listing per level in memory.
  */
 import { errnoCode } from '../errors.js';
-import { joinPath, pathToKey } from '../path-key.js';
+import { components, joinPath, pathToKey } from '../path-key.js';
 import type { Rule } from '../policy/policy.js';
 import { isExcluded, sortedChildNames, type TrieNode } from '../policy/rule-index.js';
-import { closeFd } from '../sys/libc.js';
-import { fstatOf } from '../sys/stat.js';
+import { adoptFd, closeFd, handOverFd } from '../sys/libc.js';
 import type { FileRecord } from '../types.js';
-import { listDirNames, listNames, openDir } from './dir.js';
+import { listDirNames, listNames, openChecked } from './dir.js';
 import { type EntryAt, type EntryStat, entryAt, statEntry } from './entry-stat.js';
 import { type Done, RecordReader } from './record.js';
-import type { ScanOptions, ScanStats } from './scan-types.js';
+import type { Handoff, ScanOptions, ScanStats } from './scan-types.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
-export type { ScanItem, ScanOptions, ScanStats } from './scan-types.js';
+export type { Handoff, ScanItem, ScanOptions, ScanSplit, ScanStats } from './scan-types.js';
 
-/** A directory the walk will enter once its parent's entries are all recorded. */
-interface Descent {
+/** What walking into an open directory needs to know of it. */
+interface Place {
   path: Buffer;
-  /** A path for it (the walk's root), or null: reached through `at`. */
-  access: string | Buffer | null;
-  at: EntryAt | undefined;
-  st: EntryStat;
   tnode: TrieNode | undefined;
   ctx: Ctx | undefined;
   scope: Scope;
   listing: boolean;
+}
+
+/** A directory the walk will enter once its parent's entries are all recorded. */
+interface Descent extends Place {
+  /** A path for it (the walk's root), or null: reached through `at`. */
+  access: string | Buffer | null;
+  at: EntryAt | undefined;
+  st: EntryStat;
+}
+
+/**
+ * One open directory of the walk: its subdirectories still to walk, in order. A number is a
+ * subtree handed to another thread (ScanOptions.split): its items are spliced in at that place.
+ */
+interface Level {
+  below: (Descent | number)[];
+  next: number;
 }
 
 interface Ctx {
@@ -51,6 +63,8 @@ export class Scanner {
   private readonly reader: RecordReader;
   private lastProgress = 0;
   private readonly scopeDepth: number;
+  /** The open directories, outermost first (what a split can hand over). */
+  private readonly levels: Level[] = [];
 
   constructor(private readonly opts: ScanOptions) {
     this.scopeDepth = opts.scopeDepth ?? Number.POSITIVE_INFINITY;
@@ -63,6 +77,24 @@ export class Scanner {
 
   run(): ScanStats {
     return this.walk();
+  }
+
+  /**
+   * Walk a subtree another thread's walk handed over (ScanOptions.split): its directory is open
+   * as `h.fd`, already checked against its lstat there; it is closed here when done.
+   */
+  runUnit(h: Handoff): ScanStats {
+    adoptFd(h.fd);
+    let tnode: TrieNode | undefined = this.opts.index.root;
+    for (const c of components(h.path)) tnode = tnode?.children.get(c.toString('latin1'));
+    const rule = h.rule === null ? undefined : this.opts.index.ruleNamed(h.rule);
+    if (h.rule !== null && !rule) {
+      closeFd(h.fd);
+      throw new Error(`scan unit: no rule named ${h.rule}`);
+    }
+    const ctx = rule ? { rule, depth: h.depth, excluded: h.excluded } : undefined;
+    this.walkOpen(h.fd, { path: h.path, tnode, ctx, scope: h.scope, listing: h.listing });
+    return this.stats;
   }
 
   private walk(): ScanStats {
@@ -135,26 +167,19 @@ export class Scanner {
 
   /** Walk into a directory: all its entries first, then its subdirectories, in name order. */
   private descend(d: Descent): void {
-    const { path, access, at, st, tnode, ctx, scope, listing } = d;
-    let fd: number;
-    try {
-      fd = openDir(access, at);
-    } catch (err) {
-      const code = errnoCode(err) ?? 'EIO';
-      if (code === 'ENOENT') return;
-      const why =
-        code === 'ELOOP' || code === 'ENOTDIR'
-          ? 'replaced during the scan'
-          : `cannot open directory: ${code}`;
-      this.cannotList(path, ctx, tnode, scope, code, why);
+    const fd = openChecked(d.access, d.at, d.st);
+    if (fd === null) return;
+    if (typeof fd !== 'number') {
+      this.cannotList(d.path, d.ctx, d.tnode, d.scope, fd.code, fd.why);
       return;
     }
+    this.walkOpen(fd, d);
+  }
+
+  /** The walk of an open, checked directory; closes `fd`. */
+  private walkOpen(fd: number, d: Place): void {
+    const { path, tnode, ctx, scope, listing } = d;
     try {
-      const dst = fstatOf(fd);
-      if (dst.ino !== st.ino || dst.dev !== st.dev) {
-        this.cannotList(path, ctx, tnode, scope, 'ERACE', 'directory replaced between lstat and open');
-        return;
-      }
       const rule = listing ? ctx?.rule : undefined;
       if (rule) this.opts.onDirectory?.(path, rule);
       let listed: Buffer[] = [];
@@ -195,10 +220,55 @@ export class Scanner {
       }
       // The directory stays open while its subdirectories are walked: their access paths go
       // through its descriptor.
-      for (const sub of below) this.descend(sub);
+      const level: Level = { below, next: 0 };
+      this.levels.push(level);
+      try {
+        while (level.next < below.length) {
+          const sub = level.below[level.next++]!;
+          if (typeof sub === 'number') this.opts.split?.splice(sub);
+          else {
+            if (this.opts.split?.wanted()) this.offer();
+            this.descend(sub);
+          }
+        }
+      } finally {
+        this.levels.pop();
+      }
     } finally {
       closeFd(fd);
     }
+  }
+
+  /**
+   * Another thread wants work: hand it the last subdirectory still to walk in the outermost open
+   * directory that has one (the largest piece, and the furthest from where this walk is). It is
+   * opened and checked here, as the walk would, so the other thread starts from a descriptor; a
+   * directory that cannot be opened stays here, for the walk to report.
+   */
+  private offer(): void {
+    const split = this.opts.split;
+    if (!split?.claim()) return;
+    for (const lv of this.levels) {
+      for (let i = lv.below.length - 1; i >= lv.next; i--) {
+        const d = lv.below[i]!;
+        if (typeof d === 'number' || typeof d.scope !== 'number') continue;
+        const fd = openChecked(d.access, d.at, d.st);
+        if (typeof fd !== 'number') continue;
+        const c = d.ctx;
+        handOverFd(fd);
+        lv.below[i] = split.hand({
+          path: d.path,
+          fd,
+          rule: c ? c.rule.name : null,
+          depth: c ? c.depth : 0,
+          excluded: c ? c.excluded : false,
+          listing: d.listing,
+          scope: d.scope,
+        });
+        return;
+      }
+    }
+    split.release();
   }
 
   private record(

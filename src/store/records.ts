@@ -36,12 +36,44 @@ function isName(name: Buffer, inRoot: boolean): boolean {
   return true;
 }
 
+/** Directory codes read at once by a subtree's walk of the `dir` table. */
+const DIR_PAGE = 256;
+
+/**
+ * Subtrees a walk of records leaves out (handed to another thread's walk, which reads them
+ * itself): ranges of directory codes, each [code, code + 00 02), added while the walk goes on.
+ */
+export class Skips {
+  private readonly ranges: { lo: Buffer; hi: Buffer }[] = [];
+  /** Bumped at each add, so a walk rechecks the directory it is in only when something changed. */
+  version = 0;
+
+  /** Leave out the directory `code` and everything below it. */
+  add(code: Buffer): void {
+    this.ranges.push({ lo: code, hi: subtreeEnd(code) });
+    this.version++;
+  }
+
+  /** The end of the range that covers `code`, if one does. */
+  covering(code: Buffer): Buffer | undefined {
+    for (const r of this.ranges)
+      if (Buffer.compare(code, r.lo) >= 0 && Buffer.compare(code, r.hi) < 0) return r.hi;
+    return undefined;
+  }
+}
+
+/** The first code past a directory's subtree: below `code` every code goes on with 00 01. */
+export function subtreeEnd(code: Buffer): Buffer {
+  return Buffer.concat([code, Buffer.from([0, 2])]);
+}
+
 export class RecordTable {
   private readonly inRecord: Where;
   private readonly inDir: Where;
   private stmts: {
     dirs: Statement;
     dirsIn: Statement;
+    dirsFrom: Statement;
     dirId: Statement;
     entries: Statement;
     entriesAfter: Statement;
@@ -59,6 +91,9 @@ export class RecordTable {
       dirs: db.prepare('SELECT code, id FROM dir WHERE baseline = ? ORDER BY code'),
       dirsIn: db.prepare(
         'SELECT code, id FROM dir WHERE baseline = ? AND code >= ? AND code < ? ORDER BY code',
+      ),
+      dirsFrom: db.prepare(
+        'SELECT code, id FROM dir WHERE baseline = ? AND code >= ? AND code < ? ORDER BY code LIMIT ?',
       ),
       dirId: db.prepare('SELECT id FROM dir WHERE baseline = ? AND code = ?').pluck(),
       // Rows as arrays (name, then RECORD_COLUMNS in order): no object with 20 named keys per row.
@@ -165,6 +200,40 @@ export class RecordTable {
     for (const d of dirs.iterate(baseline) as Iterable<Row>) {
       const { code, id } = this.dir(d);
       yield* this.entriesOf(baseline, code, id);
+    }
+  }
+
+  /**
+   * The records below the directory `code` (its entries and everything deeper), in key order, but
+   * not those of the subtrees in `skips`, which may grow while this walk goes on: a directory that
+   * is handed over while its entries are being read is left at once. Directories come in pages
+   * (no statement stays open across yields).
+   */
+  *subtree(baseline: number, code: Buffer, skips: Skips): Generator<KeyedRecord> {
+    const end = subtreeEnd(code);
+    let from = code;
+    for (;;) {
+      const page = this.q().dirsFrom.all(baseline, from, end, DIR_PAGE) as Row[];
+      let jumped = false;
+      for (const r of page) {
+        const d = this.dir(r);
+        const past = skips.covering(d.code);
+        if (past) {
+          from = past;
+          jumped = true;
+          break;
+        }
+        let v = skips.version;
+        for (const e of this.entriesOf(baseline, d.code, d.id)) {
+          if (skips.version !== v) {
+            v = skips.version;
+            if (skips.covering(d.code)) break;
+          }
+          yield e;
+        }
+        from = Buffer.concat([d.code, Buffer.from([0])]);
+      }
+      if (!jumped && page.length < DIR_PAGE) return;
     }
   }
 

@@ -24,7 +24,7 @@ import {
 } from './db.js';
 import { Journal, type NewFinding, type RunRow, type RunSummary, type StoredFinding } from './journal.js';
 import { type Outbox, openOutbox } from './outbox.js';
-import { type KeyedRecord, RecordTable } from './records.js';
+import { type KeyedRecord, RecordTable, type Skips } from './records.js';
 import { type ReportedEntry, ReportedSet } from './reported.js';
 
 export type { BaselineMeta } from './baselines.js';
@@ -35,6 +35,7 @@ export type { Outbox } from './outbox.js';
 export { decodeRecord, encodeRecord } from './record-blob.js';
 export { RECORD_COLUMNS, type RecordColumns, recordToRow, rowToRecord } from './record-codec.js';
 export type { KeyedRecord } from './records.js';
+export { Skips, subtreeEnd } from './records.js';
 export type { ReportedEntry } from './reported.js';
 
 export class Store implements Connection {
@@ -122,6 +123,11 @@ export class Store implements Connection {
   /** Each regular file's path, device and inode in a baseline (a hint: see RecordTable). */
   fileInodes(baseline: number): Generator<{ path: Buffer; dev: bigint; inode: bigint }> {
     return this.recordTable.fileInodes(baseline);
+  }
+
+  /** Records below a directory code, in key order, leaving out `skips` (RecordTable.subtree). */
+  subtreeRecords(baseline: number, code: Buffer, skips: Skips): Generator<KeyedRecord> {
+    return this.recordTable.subtree(baseline, code, skips);
   }
 
   /**

@@ -238,6 +238,19 @@ export function openAt(dirfd: number, name: Buffer, flags: number): SysResult | 
  */
 const opened = new Set<number>();
 
+/**
+ * A descriptor from `openAt` handed to another thread (a split scan's subtree): this thread no
+ * longer closes it; the receiver `adoptFd`s it and closes it through libc, so Node, which never saw
+ * it opened, does not warn.
+ */
+export function handOverFd(fd: number): void {
+  opened.delete(fd);
+}
+
+export function adoptFd(fd: number): void {
+  if (get()) opened.add(fd);
+}
+
 /** Close a descriptor from `openAt` through libc, and any other through Node. */
 export function closeFd(fd: number): void {
   const c = get();

@@ -14,7 +14,7 @@ import { loadPolicies } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { type BaselineMeta, Store } from '../store/store.js';
 import type { Finding, ScanError } from '../types.js';
-import { decodeError, encodeError, type WireError } from './worker-error.js';
+import { decodeError, encodeError, type WireError } from '../worker-error.js';
 
 export interface CompareRequest {
   baselineId: number;

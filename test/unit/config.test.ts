@@ -144,6 +144,12 @@ describe('parseConfigText: valid configurations', () => {
     expect(cfg.retention.runs).toBe(20);
   });
 
+  it('reads scan.threads: 1 (no split) unless set, 0 for one per CPU', () => {
+    expect(defaultConfig().scan.threads).toBe(1);
+    expect(parseConfigText(cfgFile, 'scan: { threads: 2 }\n').scan.threads).toBe(2);
+    expect(parseConfigText(cfgFile, 'scan:\n  threads: 0\n').scan.threads).toBe(0);
+  });
+
   it.each([
     'udp://logs.internal:514',
     'tcp://10.0.0.5:601',
@@ -279,6 +285,18 @@ const MISTAKES: Mistake[] = [
     text: 'key_epoch: 10ms\n',
     at: '1:12',
     mentions: ['"key_epoch"'],
+  },
+  {
+    what: 'scan.threads past 16',
+    text: 'scan:\n  threads: 17\n',
+    at: '2:12',
+    mentions: ['"scan.threads"'],
+  },
+  {
+    what: 'scan.threads not a number',
+    text: 'scan: { threads: many }\n',
+    at: '1:18',
+    mentions: ['"scan.threads"'],
   },
   {
     what: 'retention.runs zero',

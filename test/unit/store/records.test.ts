@@ -1,7 +1,7 @@
 /** A baseline's records (src/store/records.ts): walk order, scoped reads, and what `accept` does to them. */
 import { describe, expect, it } from 'vitest';
-import { pathToKey } from '../../../src/path-key.js';
-import { ENTRY_PAGE } from '../../../src/store/records.js';
+import { dirCode, pathToKey } from '../../../src/path-key.js';
+import { ENTRY_PAGE, Skips } from '../../../src/store/records.js';
 import { Store } from '../../../src/store/store.js';
 import { Sandbox } from '../../helpers/fim.js';
 import { inKeyOrder, record, writeBaseline } from './fixture.js';
@@ -22,6 +22,45 @@ const TREE = [
 ];
 
 describe('records', () => {
+  it('reads a subtree in key order, leaving out subtrees skipped before or while it reads', async () => {
+    await using sb = new Sandbox('fim-store-subtree-');
+    const s = Store.open(sb.db, { create: true });
+    const tree = [...TREE, '/srv/app/lib/deep', '/srv/app/lib/deep/c.py', '/srv/app2', '/srv/app2/d.py'];
+    const id = writeBaseline(s, inKeyOrder(tree.map((p) => record(p))));
+    const code = (p: string) => dirCode(Buffer.from(p));
+    // The whole of /srv/app: its entries, then lib's, then deep's; not /srv/app2 (a sibling whose
+    // name starts with "app").
+    expect(paths(s.subtreeRecords(id, code('/srv/app'), new Skips()))).toEqual([
+      '/srv/app/a.py',
+      '/srv/app/lib',
+      '/srv/app/z.py',
+      '/srv/app/lib/b.py',
+      '/srv/app/lib/deep',
+      '/srv/app/lib/deep/c.py',
+    ]);
+    // lib skipped from the start: neither its entries nor deep's.
+    const before = new Skips();
+    before.add(code('/srv/app/lib'));
+    expect(paths(s.subtreeRecords(id, code('/srv/app'), before))).toEqual([
+      '/srv/app/a.py',
+      '/srv/app/lib',
+      '/srv/app/z.py',
+    ]);
+    // /srv/app skipped while the walk is inside it: the rest of it is left at once.
+    const during = new Skips();
+    const got: string[] = [];
+    for (const r of s.subtreeRecords(id, Buffer.alloc(0), during)) {
+      got.push(r.record.path.toString());
+      if (r.record.path.toString() === '/srv/app/a.py') during.add(code('/srv/app'));
+    }
+    expect(got).toEqual(
+      ['/', '/etc', '/srv', '/srv/app', '/srv/log', '/srv/app2', '/srv/app/a.py', '/srv/app2/d.py'].sort(
+        (a, b) => Buffer.compare(pathToKey(Buffer.from(a)), pathToKey(Buffer.from(b))),
+      ),
+    );
+    s.close();
+  });
+
   it('reads a directory larger than a page whole, in name order, however its names sort', async () => {
     await using sb = new Sandbox('fim-store-pages-');
     const s = Store.open(sb.db, { create: true });

@@ -13,8 +13,8 @@ import {
   PolicyError,
   StorageError,
   UsageError,
-} from '../../../src/errors.js';
-import { decodeError, encodeError } from '../../../src/watch/worker-error.js';
+} from '../../src/errors.js';
+import { decodeError, encodeError } from '../../src/worker-error.js';
 
 /** Through the wire: encode, structured clone (what postMessage does), decode. */
 const across = (err: unknown): Error => decodeError(structuredClone(encodeError(err)));

@@ -8,8 +8,8 @@
  * What it must not do: invent classes (a name src/errors.ts does not export as a FimError becomes
  * a plain Error of that name), or throw while encoding: an error must always make it back.
  */
-import * as errors from '../errors.js';
-import { FimError } from '../errors.js';
+import * as errors from './errors.js';
+import { FimError } from './errors.js';
 
 /** An error as plain, cloneable data. */
 export interface WireError {

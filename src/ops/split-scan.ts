@@ -1,0 +1,362 @@
+/**
+ * A full scan split over threads by subtree, for `fim baseline` and `fim check`: both cores walk,
+ * stat, hash and compare, where one thread did it all while the other waited. The main thread is
+ * one of the walkers (each worker thread costs about 25 MB) and walks from the root; whenever
+ * another is idle, a walk hands it the last subdirectory
+ * still to walk in its outermost open directory, opened and checked against its lstat there (the
+ * receiver starts from that descriptor: the walk stays descriptor-relative and never follows a
+ * symlink), and leaves a splice marker at that subdirectory's place. The main thread consumes each
+ * unit's ordered items (directory parts of the root, errors, findings) in key order by following
+ * the markers, and stores a baseline's records as they come (SQLite keeps its own order).
+ *
+ * It is synchronous, as the scan it stands in for: the main thread reads the workers' messages
+ * with receiveMessageOnPort between its own directories, and sleeps on a shared word the workers
+ * bump after each message when it has nothing to walk, so a baseline still commits in one
+ * transaction of the caller. It must not let a unit go unwalked or walked
+ * twice (each subtree is handed once, and its marker is consumed once), nor hang when a worker
+ * dies (each worker flags its exit).
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { reviveRecord } from '../fields.js';
+import type { Policy } from '../policy/policy.js';
+import { RuleIndex } from '../policy/rule-index.js';
+import type { Handoff, ScanStats } from '../scan/scan.js';
+import { Store } from '../store/store.js';
+import { closeFd, libcAvailable } from '../sys/libc.js';
+import type { FileRecord } from '../types.js';
+import { decodeError } from '../worker-error.js';
+import {
+  CREDITS,
+  CTL,
+  CTL_PER_WORKER,
+  ctlSlot,
+  MAX_WORKERS,
+  type Mode,
+  type OrderedItem,
+  ROOT_UNIT,
+  type ToMain,
+  type ToWorker,
+  type WorkerInit,
+} from './split-protocol.js';
+import { UnitRunner } from './split-unit.js';
+
+export type { OrderedItem } from './split-protocol.js';
+
+const WORKER_URL = new URL('./split-worker.js', import.meta.url);
+
+/** Below this many entries (the last baseline's count) `threads: 0` walks on one thread. */
+export const SPLIT_MIN_ENTRIES = 2048;
+
+/**
+ * How many threads a full scan is split over, the caller's included: `threads` as configured
+ * (`scan.threads`; 0 is one per CPU, up to 4, unless the tree is known to be small: a worker
+ * takes about 200 ms to start here); 1, no split, where the worker's script is not there to load
+ * (the tests' TypeScript sources) or libc cannot be used.
+ */
+export function splitWorkers(threads: number, expectedEntries?: number): number {
+  if (threads === 0 && expectedEntries !== undefined && expectedEntries < SPLIT_MIN_ENTRIES) return 1;
+  const n = threads > 0 ? threads : Math.min(4, availableParallelism());
+  // Handed directories are opened with openat(2) through libc (a descriptor Node's fs did not
+  // open must not be closed through it in another thread).
+  if (n < 2 || !libcAvailable() || !existsSync(fileURLToPath(WORKER_URL))) return 1;
+  return Math.min(n, MAX_WORKERS);
+}
+
+export interface SplitOptions {
+  mode: Mode;
+  workers: number;
+  policy: Policy;
+  fast: boolean;
+  database?: string;
+  baselineId?: number;
+  /** A baseline's records, in the order they arrive. */
+  onRecords?: (records: [Buffer, FileRecord][]) => void;
+  /** Each ordered item, in key order. */
+  onItem: (item: OrderedItem) => void;
+  onProgress?: (s: ScanStats) => void;
+  /**
+   * Start walking only once every worker is up (tests: a small tree is otherwise walked whole
+   * before a worker could take a part of it).
+   */
+  awaitWorkers?: boolean;
+}
+
+export interface SplitResult {
+  stats: ScanStats;
+  uncovered: number;
+  /** Units walked: 1 when nothing was handed over. */
+  units: number;
+}
+
+interface Stream {
+  worker: number;
+  batches: (OrderedItem[] | undefined)[];
+  at: number;
+  i: number;
+  ended: boolean;
+}
+
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/** Restore the Buffers of an item that crossed the thread boundary. */
+function revive(it: OrderedItem): OrderedItem {
+  switch (it.k) {
+    case 'part':
+      return {
+        ...it,
+        code: buf(it.code),
+        root: buf(it.root),
+        ...(it.deploy ? { deploy: buf(it.deploy) } : {}),
+      };
+    case 'error':
+      it.error.path = buf(it.error.path);
+      return it;
+    case 'missing':
+      it.path = buf(it.path);
+      return it;
+    case 'finding':
+      it.finding.path = buf(it.finding.path);
+      reviveRecord(it.finding.record);
+      return it;
+    default:
+      return it;
+  }
+}
+
+export function splitScan(o: SplitOptions): SplitResult {
+  // Thread 0 is this one; 1 .. n-1 are worker threads.
+  const n = o.workers;
+  const sources = o.policy.sources;
+  if (!sources) throw new Error('split scan: the policy has no texts to hand to its workers');
+  const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.base + CTL_PER_WORKER * n)));
+  const progress = new Float64Array(new SharedArrayBuffer(8 * 6 * n));
+  const workers: (Worker | null)[] = [null];
+  const ports: (MessagePort | null)[] = [null];
+  const stats: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
+  let uncovered = 0;
+  const streams = new Map<number, Stream>();
+  /** The units being consumed, outermost first: the top is where key order is now. */
+  const stack: number[] = [ROOT_UNIT];
+  const idle: number[] = [];
+  /** Units handed over while no thread was idle (should not happen: a walk hands only to one). */
+  const waiting: { unit: number; handoff: Handoff }[] = [];
+  /** Units this thread is to walk next. */
+  const mine: { unit: number; handoff: Handoff | null }[] = [];
+  let lastProgress = 0;
+  let units = 0;
+  let ready = 1;
+  let lastSignal = -1;
+  const own = o.mode === 'check' ? Store.open(o.database ?? '', { readonly: true }) : null;
+
+  const ack = (w: number, unit: number) => {
+    if (Atomics.load(ctl, ctlSlot(w, 0)) !== unit) return;
+    Atomics.add(ctl, ctlSlot(w, 1), 1);
+    Atomics.notify(ctl, ctlSlot(w, 1));
+  };
+  const assign = (w: number, unit: number, handoff: Handoff | null) => {
+    streams.set(unit, { worker: w, batches: [], at: 0, i: 0, ended: false });
+    if (w === 0) mine.push({ unit, handoff });
+    else workers[w]?.postMessage({ t: 'run', unit, handoff } satisfies ToWorker);
+  };
+  const handle = (w: number, m: ToMain) => {
+    switch (m.t) {
+      case 'ready':
+        // A worker joins the walk as soon as it is up: idle, wanting work.
+        ready++;
+        idle.push(w);
+        Atomics.add(ctl, CTL.wanted, 1);
+        return;
+      case 'fail':
+        throw decodeError(m.error);
+      case 'split': {
+        const handoff = w === 0 ? m.handoff : { ...m.handoff, path: buf(m.handoff.path) };
+        const to = idle.pop();
+        if (to === undefined) waiting.push({ unit: m.child, handoff });
+        else assign(to, m.child, handoff);
+        return;
+      }
+      case 'batch': {
+        const s = streams.get(m.unit);
+        if (!s) throw new Error(`split scan: a batch of unit ${m.unit}, which was never handed out`);
+        if (m.records) {
+          // From a worker, Buffers arrive as plain Uint8Arrays; from this thread, as they were.
+          if (w !== 0) for (const r of m.records) reviveRecord(r[1]);
+          o.onRecords?.(w === 0 ? m.records : m.records.map((r) => [buf(r[0]), r[1]]));
+        }
+        // A baseline's batches count as handled when stored (their ordered items are small); a
+        // check's when consumed in key order (its findings may be many).
+        if (o.mode === 'baseline') ack(w, m.unit);
+        s.batches.push(w === 0 ? m.items : m.items.map(revive));
+        return;
+      }
+      case 'end': {
+        const s = streams.get(m.unit);
+        if (!s) throw new Error(`split scan: the end of unit ${m.unit}, which was never handed out`);
+        s.ended = true;
+        units++;
+        stats.entries += m.stats.entries;
+        stats.recorded += m.stats.recorded;
+        stats.files += m.stats.files;
+        stats.bytes += m.stats.bytes;
+        stats.hashedBytes += m.stats.hashedBytes;
+        stats.errors += m.stats.errors;
+        uncovered += m.uncovered;
+        const next = waiting.shift();
+        if (next) assign(w, next.unit, next.handoff);
+        else {
+          idle.push(w);
+          Atomics.add(ctl, CTL.wanted, 1);
+        }
+        return;
+      }
+    }
+  };
+  /** Consume what is in key order now; true when every unit is consumed. */
+  const drain = (): boolean => {
+    next: while (stack.length > 0) {
+      const unit = stack[stack.length - 1]!;
+      const s = streams.get(unit);
+      if (!s) return false;
+      const items = s.batches[s.at];
+      if (items) {
+        while (s.i < items.length) {
+          const it = items[s.i++]!;
+          if (it.k === 'unit') {
+            if (!streams.has(it.id))
+              throw new Error(`split scan: unit ${it.id} spliced but never handed out`);
+            stack.push(it.id);
+            continue next;
+          }
+          o.onItem(it);
+        }
+        s.batches[s.at++] = undefined;
+        s.i = 0;
+        if (o.mode === 'check') ack(s.worker, unit);
+        continue;
+      }
+      if (!s.ended) return false;
+      streams.delete(unit);
+      stack.pop();
+    }
+    return true;
+  };
+  /** Read every message there is, and consume what it allows; false when there was none. */
+  const poll = (): boolean => {
+    const signal = Atomics.load(ctl, CTL.signal);
+    if (signal === lastSignal) return false;
+    lastSignal = signal;
+    for (let w = 1; w < n; w++) {
+      const port = ports[w];
+      if (!port) continue;
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port))
+        handle(w, m.message as ToMain);
+    }
+    if (o.onProgress) {
+      const now = Date.now();
+      if (now - lastProgress >= 100) {
+        lastProgress = now;
+        o.onProgress(progressOf(progress, n));
+      }
+    }
+    return true;
+  };
+  const sleep = (seen: number) => {
+    for (let w = 1; w < n; w++)
+      if (Atomics.load(ctl, ctlSlot(w, 2)) !== 0) throw new Error(`split scan: worker ${w} stopped`);
+    Atomics.wait(ctl, CTL.signal, seen, 200);
+  };
+  const runner = new UnitRunner({
+    worker: 0,
+    ctl,
+    progress,
+    index: new RuleIndex(o.policy.rules),
+    store: own,
+    baselineId: o.baselineId ?? 0,
+    fast: o.fast,
+    post: (m) => handle(0, m),
+    // This thread's own batches wait for nobody but it: while its unit is not yet where key order
+    // is, it consumes what the workers send, and sleeps only when they have sent nothing.
+    credit: (posted) => {
+      for (;;) {
+        drain();
+        if (posted - Atomics.load(ctl, ctlSlot(0, 1)) < CREDITS) return;
+        const seen = Atomics.load(ctl, CTL.signal);
+        if (!poll()) sleep(seen);
+      }
+    },
+    between: () => {
+      if (poll()) drain();
+    },
+  });
+
+  try {
+    for (let w = 1; w < n; w++) {
+      const { port1, port2 } = new MessageChannel();
+      const init: WorkerInit & { port: MessagePort } = {
+        worker: w,
+        ctl,
+        progress,
+        mode: o.mode,
+        policy: { sources, hash: o.policy.hash.toString('hex') },
+        fast: o.fast,
+        ...(o.database !== undefined ? { database: o.database } : {}),
+        ...(o.baselineId !== undefined ? { baselineId: o.baselineId } : {}),
+        port: port2,
+      };
+      ports.push(port1);
+      workers.push(new Worker(WORKER_URL, { workerData: init, transferList: [port2] }));
+    }
+    // The walk starts here while the workers start; each is idle, wanting work, once ready.
+    while (o.awaitWorkers && ready < n) {
+      const seen = Atomics.load(ctl, CTL.signal);
+      if (!poll()) sleep(seen);
+    }
+    assign(0, ROOT_UNIT, null);
+    for (;;) {
+      const job = mine.shift();
+      if (job) {
+        Atomics.store(ctl, ctlSlot(0, 0), job.unit);
+        Atomics.store(ctl, ctlSlot(0, 1), 0);
+        runner.run(job.unit, job.handoff);
+        continue;
+      }
+      const seen = Atomics.load(ctl, CTL.signal);
+      const any = poll();
+      if (drain()) break;
+      if (!any) sleep(seen);
+    }
+  } finally {
+    for (const w of workers) void w?.terminate();
+    for (const p of ports) p?.close();
+    own?.close();
+    // Subtrees handed over but never started: their descriptors are this process's to close.
+    for (const u of waiting) closeQuietly(u.handoff.fd);
+  }
+  o.onProgress?.(stats);
+  return { stats, uncovered, units };
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeFd(fd);
+  } catch {
+    // Already gone with its worker: nothing to give back.
+  }
+}
+
+function progressOf(p: Float64Array, n: number): ScanStats {
+  const s: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
+  for (let w = 0; w < n; w++) {
+    const o = 6 * w;
+    s.entries += p[o]!;
+    s.recorded += p[o + 1]!;
+    s.files += p[o + 2]!;
+    s.bytes += BigInt(p[o + 3]!);
+    s.hashedBytes += BigInt(p[o + 4]!);
+    s.errors += p[o + 5]!;
+  }
+  return s;
+}
