@@ -2,10 +2,12 @@
  * `baseline()`: scan everything the policies name, store a new signed baseline, announce its root.
  * Returns what happened; rendering is the caller's.
  */
+
+import type { Config } from '../config.js';
 import { ExitCode } from '../errors.js';
 import { loadKeyStore, openAlerter, rootSigner, sendAndClose } from '../evidence.js';
 import { createBaseline } from '../ops/baseline.js';
-import { splitWorkers } from '../ops/split-scan.js';
+import { SplitPool, splitWorkers } from '../ops/split-scan.js';
 import type { ScanStats } from '../scan/scan.js';
 import type { BaselineMeta } from '../store/store.js';
 import type { ScanError } from '../types.js';
@@ -33,6 +35,20 @@ export interface BaselineOutcome {
 
 export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
   const cfg = loadConfig(o);
+  // Threads asked for: the workers load while this one reads the policy, the keys and the database.
+  const pool = cfg.scan.threads > 1 ? SplitPool.start(splitWorkers(cfg.scan.threads)) : null;
+  try {
+    return await baselineWith(o, cfg, pool);
+  } finally {
+    pool?.close();
+  }
+}
+
+async function baselineWith(
+  o: BaselineOptions,
+  cfg: Config,
+  pool: SplitPool | null,
+): Promise<BaselineOutcome> {
   const policy = loadPolicy(cfg);
   const keys = loadKeyStore(cfg, o.warn);
   const sign = rootSigner(keys);
@@ -44,7 +60,8 @@ export async function baseline(o: BaselineOptions): Promise<BaselineOutcome> {
       host: cfg.host,
       label: o.label ?? 'manual',
       keepBaselines: cfg.baselines.keep,
-      workers: splitWorkers(cfg.scan.threads, store.latestBaseline()?.files),
+      workers: pool?.n ?? splitWorkers(cfg.scan.threads, store.latestBaseline()?.files),
+      pool,
       ...(sign ? { sign } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
     });

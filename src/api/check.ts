@@ -6,6 +6,7 @@
  * it returns holds no findings (memory stays flat however many there are).
  */
 import { findingEvent } from '../alert/index.js';
+import type { Config } from '../config.js';
 import { displayBytes } from '../display.js';
 import { UsageError } from '../errors.js';
 import { loadKeyStore, openAlerter, rootVerifier, sendAndClose } from '../evidence.js';
@@ -14,7 +15,7 @@ import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { hostIdNames } from '../ops/id-names.js';
 import { CheckJournal, journalRun } from '../ops/journal.js';
-import { splitWorkers } from '../ops/split-scan.js';
+import { SplitPool, splitWorkers } from '../ops/split-scan.js';
 import { resolvePathBytes } from '../path-key.js';
 import {
   type CheckReport,
@@ -53,6 +54,17 @@ const BATCH = 256;
 
 export async function check(o: CheckOptions): Promise<CheckReport> {
   const cfg = loadConfig(o);
+  // Threads asked for: the workers load while this one reads the policy, the keys and the database.
+  const pool =
+    !o.paths?.length && cfg.scan.threads > 1 ? SplitPool.start(splitWorkers(cfg.scan.threads)) : null;
+  try {
+    return await checkWith(o, cfg, pool);
+  } finally {
+    pool?.close();
+  }
+}
+
+async function checkWith(o: CheckOptions, cfg: Config, pool: SplitPool | null): Promise<CheckReport> {
   const policy = loadPolicy(cfg);
   const paths = o.paths ?? [];
   if (o.minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(o.minSeverity)) {
@@ -112,7 +124,8 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         policy,
         scope,
         fast: o.fast ?? false,
-        workers: splitWorkers(cfg.scan.threads, baselineMeta.files),
+        workers: pool?.n ?? splitWorkers(cfg.scan.threads, baselineMeta.files),
+        pool,
         verifySignature: rootVerifier(cfg),
         explainer: new Explainer(cfg.explain),
         ...(o.rules ? { rules: o.rules } : {}),

@@ -11,7 +11,7 @@ import { DeployDigest } from '../store/deploy-digest.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
 import type { FileRecord, ScanError } from '../types.js';
-import { splitScan } from './split-scan.js';
+import { type SplitPool, splitScan } from './split-scan.js';
 
 /** Signs a new baseline root; returns the serialised signature stored beside it. */
 export type RootSigner = (root: Buffer, createdNs: bigint) => string;
@@ -45,6 +45,8 @@ export function createBaseline(opts: {
   workers?: number;
   /** Split: walk only once every worker is up (SplitOptions.awaitWorkers). */
   awaitWorkers?: boolean;
+  /** Split: workers started ahead (SplitPool.start), instead of `workers`. */
+  pool?: SplitPool | null;
 }): BaselineResult {
   const { store, policy } = opts;
   const started = performance.now();
@@ -65,11 +67,13 @@ export function createBaseline(opts: {
     };
     const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
     const onMissing = (path: Buffer, rule: string) => missing.push({ path, rule });
+    const workers = opts.pool?.n ?? opts.workers ?? 1;
     const stats =
-      (opts.workers ?? 1) > 1 && policy.sources
+      workers > 1 && policy.sources
         ? splitScan({
             mode: 'baseline',
-            workers: opts.workers ?? 1,
+            workers,
+            pool: opts.pool ?? null,
             policy,
             fast: false,
             // Stored as they come; the root and the deploy digest take each directory's part in

@@ -17,7 +17,7 @@ import type { BaselineMeta, Store } from '../store/store.js';
 import type { Finding, ScanError, Severity } from '../types.js';
 import { checkRoot, nowNs, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
 import { Comparer } from './comparer.js';
-import { splitScan } from './split-scan.js';
+import { type SplitPool, splitScan } from './split-scan.js';
 
 export interface CheckOptions {
   store: Store;
@@ -41,6 +41,8 @@ export interface CheckOptions {
   workers?: number;
   /** Split: walk only once every worker is up (SplitOptions.awaitWorkers). */
   awaitWorkers?: boolean;
+  /** Split: workers started ahead (SplitPool.start), instead of `workers`. */
+  pool?: SplitPool | null;
 }
 
 export interface CompareResult {
@@ -184,10 +186,12 @@ function splitCompare(
   const r = splitScan({
     mode: 'check',
     workers: o.workers,
+    pool: o.pool ?? null,
     policy: o.policy,
     fast: o.fast ?? false,
     database: store.file,
     baselineId: baseline.id,
+    store,
     onItem: (it) => {
       if (it.k === 'part') root.addPart({ code: it.code, count: it.count, digest: it.root });
       else if (it.k === 'error') errors.push(it.error);
@@ -250,7 +254,7 @@ export function runCheck(o: CheckOptions): CheckResult {
     else shown.push(f);
   };
   const index = new RuleIndex(policy.rules);
-  const workers = o.workers ?? 1;
+  const workers = o.pool?.n ?? o.workers ?? 1;
   // Split over threads: a full check of a baseline hashed by directory (format 3), whose policy
   // texts can be handed to the workers.
   const split = full && workers > 1 && baseline.format >= 3 && policy.sources !== undefined;

@@ -30,15 +30,21 @@ export const ROOT_UNIT = 0;
 
 export type Mode = 'baseline' | 'check';
 
+/** What a worker starts with (SplitPool): its number and the shared words. */
 export interface WorkerInit {
   worker: number;
   ctl: Int32Array;
   /** Worker progress: entries, recorded, files, bytes, hashedBytes, errors (cumulative). */
   progress: Float64Array;
+}
+
+/** What a worker is told once the scan is known: then it says it is ready. */
+export interface WorkerSetup {
+  t: 'setup';
   mode: Mode;
   policy: { sources: { file: string; text: string }[]; hash: string };
   fast: boolean;
-  /** A check: the database, the baseline and its root format (3: hashed by directory). */
+  /** A check: the database and the baseline (format 3: hashed by directory). */
   database?: string;
   baselineId?: number;
 }
@@ -70,4 +76,4 @@ export type ToMain =
   | { t: 'end'; unit: number; stats: ScanStats; uncovered: number }
   | { t: 'fail'; unit: number; error: WireError };
 
-export type ToWorker = { t: 'run'; unit: number; handoff: Handoff | null };
+export type ToWorker = WorkerSetup | { t: 'run'; unit: number; handoff: Handoff | null };

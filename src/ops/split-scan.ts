@@ -65,13 +65,58 @@ export function splitWorkers(threads: number, expectedEntries?: number): number 
   return Math.min(n, MAX_WORKERS);
 }
 
+/**
+ * The worker threads of one split scan, started ahead of it: a worker takes 100 to 200 ms to
+ * load its modules here, which a command spends on its own start (configuration, keys, the
+ * database) when the pool is started first. Used once: the scan it serves closes it.
+ */
+export class SplitPool {
+  readonly ctl: Int32Array;
+  readonly progress: Float64Array;
+  readonly workers: (Worker | null)[] = [null];
+  readonly ports: (MessagePort | null)[] = [null];
+
+  private constructor(readonly n: number) {
+    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.base + CTL_PER_WORKER * n)));
+    this.progress = new Float64Array(new SharedArrayBuffer(8 * 6 * n));
+    for (let w = 1; w < n; w++) {
+      const { port1, port2 } = new MessageChannel();
+      const init: WorkerInit & { port: MessagePort } = {
+        worker: w,
+        ctl: this.ctl,
+        progress: this.progress,
+        port: port2,
+      };
+      this.ports.push(port1);
+      this.workers.push(new Worker(WORKER_URL, { workerData: init, transferList: [port2] }));
+    }
+  }
+
+  /** Threads for a scan split `n` ways (splitWorkers), this one included; null for no split. */
+  static start(n: number): SplitPool | null {
+    return n > 1 ? new SplitPool(n) : null;
+  }
+
+  close(): void {
+    for (const w of this.workers) void w?.terminate();
+    for (const p of this.ports) p?.close();
+    this.workers.length = 0;
+    this.ports.length = 0;
+  }
+}
+
 export interface SplitOptions {
   mode: Mode;
+  /** Threads, this one included (ignored with `pool`). */
   workers: number;
+  /** Workers started ahead (SplitPool.start); closed when the scan ends. */
+  pool?: SplitPool | null;
   policy: Policy;
   fast: boolean;
   database?: string;
   baselineId?: number;
+  /** A check: this thread's connection to read its units' records through (else one is opened). */
+  store?: Store;
   /** A baseline's records, in the order they arrive. */
   onRecords?: (records: [Buffer, FileRecord][]) => void;
   /** Each ordered item, in key order. */
@@ -128,13 +173,11 @@ function revive(it: OrderedItem): OrderedItem {
 
 export function splitScan(o: SplitOptions): SplitResult {
   // Thread 0 is this one; 1 .. n-1 are worker threads.
-  const n = o.workers;
   const sources = o.policy.sources;
   if (!sources) throw new Error('split scan: the policy has no texts to hand to its workers');
-  const ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.base + CTL_PER_WORKER * n)));
-  const progress = new Float64Array(new SharedArrayBuffer(8 * 6 * n));
-  const workers: (Worker | null)[] = [null];
-  const ports: (MessagePort | null)[] = [null];
+  const pool = o.pool ?? SplitPool.start(o.workers);
+  if (!pool) throw new Error('split scan: fewer than two threads');
+  const { n, ctl, progress, workers, ports } = pool;
   const stats: ScanStats = { entries: 0, recorded: 0, files: 0, bytes: 0n, hashedBytes: 0n, errors: 0 };
   let uncovered = 0;
   const streams = new Map<number, Stream>();
@@ -149,7 +192,8 @@ export function splitScan(o: SplitOptions): SplitResult {
   let units = 0;
   let ready = 1;
   let lastSignal = -1;
-  const own = o.mode === 'check' ? Store.open(o.database ?? '', { readonly: true }) : null;
+  const opened = o.mode === 'check' && !o.store ? Store.open(o.database ?? '', { readonly: true }) : null;
+  const own = o.mode === 'check' ? (o.store ?? opened) : null;
 
   const ack = (w: number, unit: number) => {
     if (Atomics.load(ctl, ctlSlot(w, 0)) !== unit) return;
@@ -293,22 +337,15 @@ export function splitScan(o: SplitOptions): SplitResult {
   });
 
   try {
-    for (let w = 1; w < n; w++) {
-      const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit & { port: MessagePort } = {
-        worker: w,
-        ctl,
-        progress,
-        mode: o.mode,
-        policy: { sources, hash: o.policy.hash.toString('hex') },
-        fast: o.fast,
-        ...(o.database !== undefined ? { database: o.database } : {}),
-        ...(o.baselineId !== undefined ? { baselineId: o.baselineId } : {}),
-        port: port2,
-      };
-      ports.push(port1);
-      workers.push(new Worker(WORKER_URL, { workerData: init, transferList: [port2] }));
-    }
+    const setup: ToWorker = {
+      t: 'setup',
+      mode: o.mode,
+      policy: { sources, hash: o.policy.hash.toString('hex') },
+      fast: o.fast,
+      ...(o.database !== undefined ? { database: o.database } : {}),
+      ...(o.baselineId !== undefined ? { baselineId: o.baselineId } : {}),
+    };
+    for (const w of workers) w?.postMessage(setup);
     // The walk starts here while the workers start; each is idle, wanting work, once ready.
     while (o.awaitWorkers && ready < n) {
       const seen = Atomics.load(ctl, CTL.signal);
@@ -329,9 +366,8 @@ export function splitScan(o: SplitOptions): SplitResult {
       if (!any) sleep(seen);
     }
   } finally {
-    for (const w of workers) void w?.terminate();
-    for (const p of ports) p?.close();
-    own?.close();
+    pool.close();
+    opened?.close();
     // Subtrees handed over but never started: their descriptors are this process's to close.
     for (const u of waiting) closeQuietly(u.handoff.fd);
   }

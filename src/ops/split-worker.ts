@@ -12,7 +12,15 @@ import { policyFromSources } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { Store } from '../store/store.js';
 import { encodeError } from '../worker-error.js';
-import { CREDITS, CTL, ctlSlot, type ToMain, type ToWorker, type WorkerInit } from './split-protocol.js';
+import {
+  CREDITS,
+  CTL,
+  ctlSlot,
+  type ToMain,
+  type ToWorker,
+  type WorkerInit,
+  type WorkerSetup,
+} from './split-protocol.js';
 import { UnitRunner } from './split-unit.js';
 
 function start(data: WorkerInit & { port: MessagePort }): void {
@@ -28,20 +36,20 @@ function start(data: WorkerInit & { port: MessagePort }): void {
     Atomics.add(ctl, CTL.signal, 1);
     Atomics.notify(ctl, CTL.signal);
   });
-  let runner: UnitRunner;
-  try {
-    const policy = policyFromSources(data.policy.sources);
+  let runner: UnitRunner | null = null;
+  const setUp = (m: WorkerSetup) => {
+    const policy = policyFromSources(m.policy.sources);
     // The texts were read once, by the main thread; a copy that hashes otherwise is not that policy.
-    if (policy.hash.toString('hex') !== data.policy.hash)
+    if (policy.hash.toString('hex') !== m.policy.hash)
       throw new Error('split scan: the policy changed on its way to a worker');
     runner = new UnitRunner({
       worker: w,
       ctl,
       progress: data.progress,
       index: new RuleIndex(policy.rules),
-      store: data.mode === 'check' ? Store.open(data.database ?? '', { readonly: true }) : null,
-      baselineId: data.baselineId ?? 0,
-      fast: data.fast,
+      store: m.mode === 'check' ? Store.open(m.database ?? '', { readonly: true }) : null,
+      baselineId: m.baselineId ?? 0,
+      fast: m.fast,
       post,
       // At most CREDITS batches of a unit ahead of the main thread (its memory stays bounded).
       credit: (posted) => {
@@ -52,22 +60,27 @@ function start(data: WorkerInit & { port: MessagePort }): void {
         }
       },
     });
-  } catch (err) {
-    post({ t: 'fail', unit: -1, error: encodeError(err) });
-    return;
-  }
+  };
   parentPort?.on('message', (m: ToWorker) => {
-    if (m.t !== 'run') return;
+    if (m.t === 'setup') {
+      try {
+        setUp(m);
+        post({ t: 'ready' });
+      } catch (err) {
+        post({ t: 'fail', unit: -1, error: encodeError(err) });
+      }
+      return;
+    }
     const handoff = m.handoff ? { ...m.handoff, path: asBuffer(m.handoff.path) } : null;
     Atomics.store(ctl, ctlSlot(w, 0), m.unit);
     Atomics.store(ctl, ctlSlot(w, 1), 0);
     try {
+      if (!runner) throw new Error('split scan: a unit before the setup');
       runner.run(m.unit, handoff);
     } catch (err) {
       post({ t: 'fail', unit: m.unit, error: encodeError(err) });
     }
   });
-  post({ t: 'ready' });
 }
 
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
