@@ -234,7 +234,16 @@ function policyChangeNote(store: Store, baseline: BaselineMeta, policy: Policy):
   return `the policy changed since this baseline was made: ${c.critical ? 'CRITICAL: ' : ''}${c.text}; ${tail}`;
 }
 
+/**
+ * One check, its reads in one read transaction: the baseline's metadata, its verification and
+ * the comparison all see the same snapshot, so a row edited while the check runs is either in
+ * every read or in none.
+ */
 export function runCheck(o: CheckOptions): CheckResult {
+  return o.store.readTransaction(() => checkIn(o));
+}
+
+function checkIn(o: CheckOptions): CheckResult {
   const { store, policy } = o;
   const baseline = store.requireBaseline();
   const full = !o.scope?.length;

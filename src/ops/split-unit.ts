@@ -177,23 +177,29 @@ export class UnitRunner {
       },
       onMissing: (path, rule) => push({ k: 'missing', path, rule: rule.name }),
     });
-    try {
+    const walk = () => {
       const stats = handoff ? scanner.runUnit(handoff) : scanner.run();
       cmp?.finish();
       flushRuns();
       flush();
-      const t = this.total;
-      t.entries += stats.entries;
-      t.recorded += stats.recorded;
-      t.files += stats.files;
-      t.bytes += stats.bytes;
-      t.hashedBytes += stats.hashedBytes;
-      t.errors += stats.errors;
-      this.publish(null);
-      env.post({ t: 'end', unit, stats, uncovered: cmp?.uncovered ?? 0 });
+      return stats;
+    };
+    let stats: ScanStats;
+    try {
+      // A check's unit reads its records in one snapshot (the root over all units decides).
+      stats = env.store ? env.store.readTransaction(walk) : walk();
     } finally {
       cmp?.close();
     }
+    const t = this.total;
+    t.entries += stats.entries;
+    t.recorded += stats.recorded;
+    t.files += stats.files;
+    t.bytes += stats.bytes;
+    t.hashedBytes += stats.hashedBytes;
+    t.errors += stats.errors;
+    this.publish(null);
+    env.post({ t: 'end', unit, stats, uncovered: cmp?.uncovered ?? 0 });
   }
 
   private publish(s: ScanStats | null): void {

@@ -249,6 +249,18 @@ export function writeTransaction<T>(c: Connection, fn: () => T): T {
   }
 }
 
+/**
+ * Run `fn` in one read transaction: every read in it sees one snapshot of the database (WAL),
+ * whatever other connections commit meanwhile. A check that verifies the baseline and then
+ * compares with it reads the same rows both times: without it, a row edited between the two
+ * reads would be compared without ever having been verified. Inside a transaction already, `fn`
+ * runs in that one.
+ */
+export function readTransaction<T>(c: Connection, fn: () => T): T {
+  if (c.db.inTransaction) return fn();
+  return c.db.transaction(fn).deferred();
+}
+
 /** Return free pages to the file system (a database fim created is in incremental auto-vacuum mode). */
 export function incrementalVacuum(c: Connection): void {
   c.db.pragma('incremental_vacuum');

@@ -20,6 +20,7 @@ import {
   incrementalVacuum,
   type OpenOptions,
   openDatabase,
+  readTransaction,
   writeTransaction,
 } from './db.js';
 import { Journal, type NewFinding, type RunRow, type RunSummary, type StoredFinding } from './journal.js';
@@ -63,6 +64,11 @@ export class Store implements Connection {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** Run `fn` in one read transaction: one snapshot for all its reads (db.ts readTransaction). */
+  readTransaction<T>(fn: () => T): T {
+    return readTransaction(this, fn);
   }
 
   /** Run `fn` in one write transaction (BEGIN IMMEDIATE: fail fast when another writer holds it). */

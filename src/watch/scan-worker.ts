@@ -207,38 +207,45 @@ if (!isMainThread && parentPort) {
         index = new RuleIndex(loadPolicies(req.policyFiles).rules);
         policyKey = key;
       }
-      if (req.verify) {
-        // Every full check re-reads the whole baseline against the signed root first: a record
-        // edited while the daemon runs is refused before any finding is drawn from it.
-        const v = req.verify;
-        verifyBaseline(store, { ...v, root: buf(v.root), policyHash: buf(v.policyHash) });
-      }
-      let batch: Finding[] = [];
-      const flush = () => {
-        if (batch.length === 0) return;
-        takeCredit();
-        port.postMessage({ id, batch } satisfies Reply);
-        batch = [];
-      };
-      const size = req.batch;
-      const result = compareScope({
-        store,
-        baselineId: req.baselineId,
-        index,
-        ...(req.scope ? { scope: req.scope.map(buf) } : {}),
-        ...(req.scopeDepth !== undefined ? { scopeDepth: req.scopeDepth } : {}),
-        fast: req.fast,
-        collectDirectories: true,
-        // Fresh for each scan: a deploy or an upgrade replaces manifests while the daemon runs.
-        ...(req.explain ? { explainer: new Explainer(req.explain) } : {}),
-        ...(size
-          ? {
-              onFinding: (f: Finding) => {
-                batch.push(f);
-                if (batch.length >= size) flush();
-              },
-            }
-          : {}),
+      // The verification and the comparison read one snapshot: a row edited between the two
+      // reads would otherwise be compared without having been verified.
+      const s = store;
+      const idx = index;
+      let flush = () => {};
+      const result = s.readTransaction(() => {
+        if (req.verify) {
+          // Every full check re-reads the whole baseline against the signed root first: a record
+          // edited while the daemon runs is refused before any finding is drawn from it.
+          const v = req.verify;
+          verifyBaseline(s, { ...v, root: buf(v.root), policyHash: buf(v.policyHash) });
+        }
+        let batch: Finding[] = [];
+        flush = () => {
+          if (batch.length === 0) return;
+          takeCredit();
+          port.postMessage({ id, batch } satisfies Reply);
+          batch = [];
+        };
+        const size = req.batch;
+        return compareScope({
+          store: s,
+          baselineId: req.baselineId,
+          index: idx,
+          ...(req.scope ? { scope: req.scope.map(buf) } : {}),
+          ...(req.scopeDepth !== undefined ? { scopeDepth: req.scopeDepth } : {}),
+          fast: req.fast,
+          collectDirectories: true,
+          // Fresh for each scan: a deploy or an upgrade replaces manifests while the daemon runs.
+          ...(req.explain ? { explainer: new Explainer(req.explain) } : {}),
+          ...(size
+            ? {
+                onFinding: (f: Finding) => {
+                  batch.push(f);
+                  if (batch.length >= size) flush();
+                },
+              }
+            : {}),
+        });
       });
       flush();
       port.postMessage({ id, ok: true, result } satisfies Reply);
