@@ -88,7 +88,11 @@ export class SplitPool {
         port: port2,
       };
       this.ports.push(port1);
-      this.workers.push(new Worker(WORKER_URL, { workerData: init, transferList: [port2] }));
+      const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
+      // A worker that dies before it is up (its modules fail to load) never says it is ready:
+      // the walk goes on without it. Its error event must not become an uncaught one later.
+      worker.on('error', () => {});
+      this.workers.push(worker);
     }
   }
 
