@@ -16,98 +16,30 @@
  * twice (each subtree is handed once, and its marker is consumed once), nor hang when a worker
  * dies (each worker flags its exit).
  */
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { receiveMessageOnPort } from 'node:worker_threads';
 import { reviveRecord } from '../fields.js';
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import type { Handoff, ScanStats } from '../scan/scan.js';
 import { Store } from '../store/store.js';
-import { closeFd, libcAvailable } from '../sys/libc.js';
+import { closeFd } from '../sys/libc.js';
 import type { FileRecord } from '../types.js';
 import { decodeError } from '../worker-error.js';
+import { SplitPool } from './split-pool.js';
 import {
   CREDITS,
   CTL,
-  CTL_PER_WORKER,
   ctlSlot,
-  MAX_WORKERS,
   type Mode,
   type OrderedItem,
   ROOT_UNIT,
   type ToMain,
   type ToWorker,
-  type WorkerInit,
 } from './split-protocol.js';
 import { UnitRunner } from './split-unit.js';
 
+export { SPLIT_MIN_ENTRIES, SplitPool, splitWorkers } from './split-pool.js';
 export type { OrderedItem } from './split-protocol.js';
-
-const WORKER_URL = new URL('./split-worker.js', import.meta.url);
-
-/** Below this many entries (the last baseline's count) `threads: 0` walks on one thread. */
-export const SPLIT_MIN_ENTRIES = 2048;
-
-/**
- * How many threads a full scan is split over, the caller's included: `threads` as configured
- * (`scan.threads`; 0 is one per CPU, up to 4, unless the tree is known to be small: a worker
- * takes about 200 ms to start here); 1, no split, where the worker's script is not there to load
- * (the tests' TypeScript sources) or libc cannot be used.
- */
-export function splitWorkers(threads: number, expectedEntries?: number): number {
-  if (threads === 0 && expectedEntries !== undefined && expectedEntries < SPLIT_MIN_ENTRIES) return 1;
-  const n = threads > 0 ? threads : Math.min(4, availableParallelism());
-  // Handed directories are opened with openat(2) through libc (a descriptor Node's fs did not
-  // open must not be closed through it in another thread).
-  if (n < 2 || !libcAvailable() || !existsSync(fileURLToPath(WORKER_URL))) return 1;
-  return Math.min(n, MAX_WORKERS);
-}
-
-/**
- * The worker threads of one split scan, started ahead of it: a worker takes 100 to 200 ms to
- * load its modules here, which a command spends on its own start (configuration, keys, the
- * database) when the pool is started first. Used once: the scan it serves closes it.
- */
-export class SplitPool {
-  readonly ctl: Int32Array;
-  readonly progress: Float64Array;
-  readonly workers: (Worker | null)[] = [null];
-  readonly ports: (MessagePort | null)[] = [null];
-
-  private constructor(readonly n: number) {
-    this.ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.base + CTL_PER_WORKER * n)));
-    this.progress = new Float64Array(new SharedArrayBuffer(8 * 6 * n));
-    for (let w = 1; w < n; w++) {
-      const { port1, port2 } = new MessageChannel();
-      const init: WorkerInit & { port: MessagePort } = {
-        worker: w,
-        ctl: this.ctl,
-        progress: this.progress,
-        port: port2,
-      };
-      this.ports.push(port1);
-      const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
-      // A worker that dies before it is up (its modules fail to load) never says it is ready:
-      // the walk goes on without it. Its error event must not become an uncaught one later.
-      worker.on('error', () => {});
-      this.workers.push(worker);
-    }
-  }
-
-  /** Threads for a scan split `n` ways (splitWorkers), this one included; null for no split. */
-  static start(n: number): SplitPool | null {
-    return n > 1 ? new SplitPool(n) : null;
-  }
-
-  close(): void {
-    for (const w of this.workers) void w?.terminate();
-    for (const p of this.ports) p?.close();
-    this.workers.length = 0;
-    this.ports.length = 0;
-  }
-}
 
 export interface SplitOptions {
   mode: Mode;
@@ -196,7 +128,13 @@ export function splitScan(o: SplitOptions): SplitResult {
   let units = 0;
   let ready = 1;
   let lastSignal = -1;
-  const opened = o.mode === 'check' && !o.store ? Store.open(o.database ?? '', { readonly: true }) : null;
+  let opened: Store | null = null;
+  try {
+    opened = o.mode === 'check' && !o.store ? Store.open(o.database ?? '', { readonly: true }) : null;
+  } catch (err) {
+    pool.close();
+    throw err;
+  }
   const own = o.mode === 'check' ? (o.store ?? opened) : null;
 
   const ack = (w: number, unit: number) => {
@@ -302,14 +240,15 @@ export function splitScan(o: SplitOptions): SplitResult {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port))
         handle(w, m.message as ToMain);
     }
-    if (o.onProgress) {
-      const now = Date.now();
-      if (now - lastProgress >= 100) {
-        lastProgress = now;
-        o.onProgress(progressOf(progress, n));
-      }
-    }
     return true;
+  };
+  /** The progress of every thread, at most every 100 ms (also while this one walks alone). */
+  const tick = () => {
+    if (!o.onProgress) return;
+    const now = Date.now();
+    if (now - lastProgress < 100) return;
+    lastProgress = now;
+    o.onProgress(progressOf(progress, n));
   };
   const sleep = (seen: number) => {
     for (let w = 1; w < n; w++)
@@ -337,6 +276,7 @@ export function splitScan(o: SplitOptions): SplitResult {
     },
     between: () => {
       if (poll()) drain();
+      tick();
     },
   });
 
@@ -365,9 +305,10 @@ export function splitScan(o: SplitOptions): SplitResult {
         continue;
       }
       const seen = Atomics.load(ctl, CTL.signal);
-      const any = poll();
+      const heard = poll();
+      tick();
       if (drain()) break;
-      if (!any) sleep(seen);
+      if (!heard) sleep(seen);
     }
   } finally {
     pool.close();

@@ -7,7 +7,11 @@
  * final symlink followed), else "/proc/self/fd/N/name". A plain path would be resolved again at
  * each call, so a directory swapped for a symlink mid-walk would lead the walk out of the tree;
  * and each path stays short, so a tree deeper than PATH_MAX still scans. Listing a directory is
- * readdir of /proc/self/fd/N (Node has no fdopendir).
+ * getdents64(2) on its descriptor (dir.ts).
+ *
+ * A walk can share its work (ScanOptions.split): between two subdirectories it may hand the last
+ * one still to walk in its outermost open directory to another thread, opened and checked here,
+ * as that descriptor; the other thread walks it with `runUnit`, never by its path.
  *
  * It must not: follow symlinks, open FIFOs, sockets or devices, crash on an unreadable or vanishing
  * entry, or hold more than one directory listing per level in memory.

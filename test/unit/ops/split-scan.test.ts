@@ -119,6 +119,23 @@ describe('a scan split over threads', () => {
     expect(Math.min(...units)).toBeGreaterThan(1);
   });
 
+  it('reports progress from every thread, ending at the totals', () => {
+    setUp();
+    const seen: number[] = [];
+    const r = splitScan({
+      mode: 'baseline',
+      workers: 2,
+      policy: policy(),
+      fast: false,
+      awaitWorkers: true,
+      onItem: () => {},
+      onProgress: (s) => void seen.push(s.recorded),
+    });
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toBe(r.stats.recorded);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThanOrEqual(seen[i - 1]!);
+  });
+
   it('stores the records one walk stores, with the same deploy digest, and each root verifies either way', () => {
     setUp();
     const before = openFds();
