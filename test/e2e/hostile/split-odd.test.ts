@@ -1,0 +1,186 @@
+/**
+ * Odd trees split over threads (ops/split-scan.ts): sibling directories named with every byte
+ * value but "/" and NUL, a chain of directories deeper than PATH_MAX below one of them, FIFOs,
+ * symlinks (dangling, looping, pointing out of the tree, and one standing where a directory was
+ * baselined), hard links and an empty directory, walked by two and three threads that wait for
+ * each other, so subtrees are handed over. The records stored and the findings of a check after
+ * changes everywhere are those of one thread, byte for byte and in the same order. Runs from
+ * dist/ (the worker threads load the built modules).
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  linkSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Finding } from '../../../src/types.js';
+import { ROOT, Sandbox } from '../../helpers/fim.js';
+
+const dist = async <T>(p: string): Promise<T> => (await import(join(ROOT, 'dist', p))) as T;
+const { createBaseline } = await dist<typeof import('../../../src/ops/baseline.js')>('ops/baseline.js');
+const { runCheck } = await dist<typeof import('../../../src/ops/check.js')>('ops/check.js');
+const { loadPolicies } = await dist<typeof import('../../../src/policy/policy.js')>('policy/policy.js');
+const { Store } = await dist<typeof import('../../../src/store/store.js')>('store/store.js');
+
+let sb: Sandbox | undefined;
+afterEach(() => {
+  // rm(1) walks by descriptor: Node's rmSync cannot remove a tree deeper than PATH_MAX.
+  if (sb) execFileSync('rm', ['-rf', sb.dir]);
+  sb = undefined;
+});
+
+/** A directory name per byte value 1..255 but "/", in groups (a name of one byte each is too few). */
+function oddNames(): Buffer[] {
+  const out: Buffer[] = [];
+  for (let b = 1; b < 256; b += 5) {
+    const name = Buffer.from([b, b + 1, b + 2, b + 3, b + 4].filter((x) => x !== 0x2f && x < 256));
+    if (name.length > 0) out.push(name);
+  }
+  return out;
+}
+
+/**
+ * The bottom of a chain of `levels` directories of 10-byte names below `top`, open: built and
+ * reached through directory descriptors (/proc/self/fd/N/...), so each call's path stays short
+ * while the whole path is far beyond PATH_MAX.
+ */
+function bottomOf(top: string, make: boolean, levels = 400): number {
+  const chunk = Array.from({ length: 100 }, () => 'dddddddddd').join('/');
+  let fd = openSync(top, constants.O_RDONLY | constants.O_DIRECTORY);
+  for (let i = 0; i < levels / 100; i++) {
+    const next = `/proc/self/fd/${fd}/${chunk}`;
+    if (make) mkdirSync(next, { recursive: true });
+    const nfd = openSync(next, constants.O_RDONLY | constants.O_DIRECTORY);
+    closeSync(fd);
+    fd = nfd;
+  }
+  return fd;
+}
+
+function writeAtBottom(top: string, make: boolean, text: string): void {
+  const fd = bottomOf(top, make);
+  try {
+    writeFileSync(`/proc/self/fd/${fd}/bottom`, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function grow(s: Sandbox): void {
+  const srv = s.path('srv');
+  mkdirSync(srv);
+  const dirs = oddNames();
+  for (const [i, name] of dirs.entries()) {
+    const d = join(srv, `d${i}`);
+    mkdirSync(d);
+    const odd = Buffer.concat([Buffer.from(`${d}/`), name]);
+    mkdirSync(odd);
+    for (let f = 0; f < 4; f++) writeFileSync(Buffer.concat([odd, Buffer.from(`/f${f}`)]), `${i} ${f}\n`);
+    writeFileSync(join(d, 'plain'), `${i}\n`);
+  }
+  // Deeper than PATH_MAX (4096) below one sibling: 400 levels, 4,400 bytes.
+  mkdirSync(join(srv, 'd3', 'deep'));
+  writeAtBottom(join(srv, 'd3', 'deep'), true, 'bottom\n');
+  execFileSync('mkfifo', [join(srv, 'd5', 'fifo')]);
+  symlinkSync('/etc/passwd', join(srv, 'd6', 'out'));
+  symlinkSync('nowhere', join(srv, 'd6', 'dangling'));
+  symlinkSync('loop', join(srv, 'd6', 'loop'));
+  linkSync(join(srv, 'd7', 'plain'), join(srv, 'd8', 'hard'));
+  mkdirSync(join(srv, 'd9', 'empty'));
+  mkdirSync(join(srv, 'd10', 'was-a-dir'));
+  writeFileSync(join(srv, 'd10', 'was-a-dir', 'x'), 'x\n');
+}
+
+describe('odd trees split over threads', () => {
+  it('store and find exactly what one thread does', () => {
+    const s = new Sandbox('fim-split-odd-');
+    sb = s;
+    grow(s);
+    s.policy('  - name: t\n    paths: ["{tree}/srv"]\n    check: readonly\n');
+    const policy = () => loadPolicies([s.policyFile]);
+    const dump = (db: string) => {
+      const store = Store.open(db);
+      try {
+        const b = store.requireBaseline();
+        return [...store.records(b.id)].map(
+          (r) => `${r.key.toString('hex')} ${r.record.type} ${r.record.size}`,
+        );
+      } finally {
+        store.close();
+      }
+    };
+    const baselineWith = (workers: number, db: string) => {
+      const store = Store.open(db, { create: true });
+      try {
+        return createBaseline({
+          store,
+          policy: policy(),
+          host: 'h',
+          label: 'odd',
+          workers,
+          awaitWorkers: true,
+        });
+      } finally {
+        store.close();
+      }
+    };
+    const dbs = [1, 2, 3].map((w) => join(s.dir, `w${w}.db`));
+    const made = [1, 2, 3].map((w, i) => baselineWith(w, dbs[i]!));
+    expect(made[0]!.meta.files).toBeGreaterThan(700);
+    expect(dump(dbs[1]!)).toEqual(dump(dbs[0]!));
+    expect(dump(dbs[2]!)).toEqual(dump(dbs[0]!));
+    expect(made[1]!.deploy).toBe(made[0]!.deploy);
+    expect(made[1]!.errors.map((e) => e.path.toString('hex'))).toEqual(
+      made[0]!.errors.map((e) => e.path.toString('hex')),
+    );
+
+    // Changes in many subtrees, the deepest included; a directory becomes a symlink out.
+    const srv = s.path('srv');
+    const names = oddNames();
+    writeFileSync(Buffer.concat([Buffer.from(`${srv}/d2/`), names[2]!, Buffer.from('/f1')]), 'edited\n');
+    unlinkSync(Buffer.concat([Buffer.from(`${srv}/d11/`), names[11]!, Buffer.from('/f0')]));
+    writeFileSync(Buffer.concat([Buffer.from(`${srv}/d12/`), names[12]!, Buffer.from('/new')]), 'new\n');
+    rmSync(join(srv, 'd13'), { recursive: true });
+    renameSync(join(srv, 'd10', 'was-a-dir'), join(srv, 'd10', 'moved'));
+    symlinkSync('/etc', join(srv, 'd10', 'was-a-dir'));
+    writeAtBottom(join(srv, 'd3', 'deep'), false, 'changed\n');
+    const checkWith = (workers: number, db: string) => {
+      const store = Store.open(db);
+      try {
+        const streamed: Finding[] = [];
+        const r = runCheck({
+          store,
+          policy: policy(),
+          workers,
+          awaitWorkers: true,
+          onFinding: (f) => void streamed.push(f),
+        });
+        return {
+          findings: streamed.map(
+            (f) => `${f.kind} ${f.path.toString('hex')} ${f.changes.map((c) => c.attribute)}`,
+          ),
+          errors: r.errors.map((e) => `${e.path.toString('hex')} ${e.code}`),
+          exit: r.exitCode,
+        };
+      } finally {
+        store.close();
+      }
+    };
+    const one = checkWith(1, dbs[0]!);
+    expect(one.findings.length).toBeGreaterThan(8);
+    // The bottom of the deep chain was found changed, and nothing under /etc was walked.
+    expect(one.findings.some((f) => f.includes(Buffer.from('bottom').toString('hex')))).toBe(true);
+    expect(one.findings.some((f) => f.includes(Buffer.from('passwd').toString('hex')))).toBe(false);
+    expect(checkWith(2, dbs[1]!)).toEqual(one);
+    expect(checkWith(3, dbs[2]!)).toEqual(one);
+  });
+});
