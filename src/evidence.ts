@@ -67,7 +67,12 @@ export function rootSigner(keys: KeyStore | null): RootSigner | undefined {
   return (root, createdNs) => JSON.stringify(signBaselineRoot(keys.currentSigner(), root, createdNs));
 }
 
-export function rootVerifier(cfg: Config): RootVerifier {
+/**
+ * Checks a baseline's signature with the host's public material: `keys`' when the command has
+ * loaded them already (parsing a year of certificates a second time cost a check about 40 ms and
+ * 10 MB), else read from the keys directory now.
+ */
+export function rootVerifier(cfg: Config, keys?: KeyStore | null): RootVerifier {
   return (meta) => {
     const keyed = existsSync(join(cfg.keys, PUBLIC_FILE));
     if (meta.signature === null) {
@@ -90,7 +95,7 @@ export function rootVerifier(cfg: Config): RootVerifier {
     } catch {
       sig = null;
     }
-    if (!verifyBaselineRoot(cfg.keys, meta.root, sig)) {
+    if (!verifyBaselineRoot(keys?.material ?? cfg.keys, meta.root, sig)) {
       throw new BaselineIntegrityError(
         `baseline ${meta.id}'s signature does not verify with the keys in ${cfg.keys}: it was altered or signed by someone else. Do not trust it.`,
       );

@@ -35,7 +35,7 @@ export async function accept(o: AcceptOptions): Promise<AcceptOutcome> {
   try {
     const r = acceptFindings({
       store,
-      verifySignature: rootVerifier(cfg),
+      verifySignature: rootVerifier(cfg, keys),
       ...(sign ? { sign } : {}),
       paths: (o.paths ?? []).map(
         (p) => resolvePathBytes(typeof p === 'string' ? Buffer.from(p, 'utf8') : p) ?? Buffer.from(p),

@@ -126,7 +126,7 @@ async function checkWith(o: CheckOptions, cfg: Config, pool: SplitPool | null): 
         fast: o.fast ?? false,
         workers: pool?.n ?? splitWorkers(cfg.scan.threads, baselineMeta.files),
         pool,
-        verifySignature: rootVerifier(cfg),
+        verifySignature: rootVerifier(cfg, keys),
         explainer: new Explainer(cfg.explain),
         ...(o.rules ? { rules: o.rules } : {}),
         ...(o.minSeverity ? { minSeverity: o.minSeverity as Severity } : {}),
