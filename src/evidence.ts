@@ -69,8 +69,8 @@ export function rootSigner(keys: KeyStore | null): RootSigner | undefined {
 
 /**
  * Checks a baseline's signature with the host's public material: `keys`' when the command has
- * loaded them already (parsing a year of certificates a second time cost a check about 40 ms and
- * 10 MB), else read from the keys directory now.
+ * loaded them already (else a year of hourly certificates is parsed a second time: 1.5 MB of
+ * JSON, 17,616 base64 decodes), else read from the keys directory now.
  */
 export function rootVerifier(cfg: Config, keys?: KeyStore | null): RootVerifier {
   return (meta) => {
