@@ -39,9 +39,16 @@ export function loadKeyStore(
   cfg: Config,
   warn?: (message: string) => void,
   nowMs = Date.now(),
+  /**
+   * Decode every epoch's certificate now (the daemon, which lives through many epochs): a
+   * damaged one refuses the start instead of stopping the daemon at its epoch. A command decodes
+   * only the ones it uses (keys/cert-lines.ts).
+   */
+  checkAll = false,
 ): KeyStore | null {
   if (!hasKeys(cfg)) return null;
   const keys = loadKeys(cfg.keys);
+  if (checkAll) for (let e = 0; e < keys.material.certs.length; e++) keys.material.certs.at(e);
   keys.erasePast(nowMs);
   const end = keysEndMs(keys);
   const at = new Date(end).toISOString();

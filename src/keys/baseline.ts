@@ -109,7 +109,7 @@ export function verifyBaselineRoot(
   if (!checkCertificate(key, epoch, pub, certBuf)) return false;
   // With the full public material at hand, the epoch key must also be the one generated for it.
   if ('certs' in key) {
-    const known = key.certs[epoch];
+    const known = epoch >= 0 ? key.certs.at(epoch) : undefined;
     if (!known?.pub.equals(pub)) return false;
   }
   const created = BigInt(createdNs);

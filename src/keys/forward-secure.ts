@@ -86,7 +86,8 @@ class FileKeyStore implements KeyStore {
         `the private key of epoch ${epoch} was already erased (clock moved back, or keys damaged): check the time`,
       );
     }
-    const cert = m.certs[epoch]!;
+    const cert = m.certs.at(epoch);
+    if (!cert) throw new KeyError(`keys in ${this.dir} hold no certificate for epoch ${epoch}`);
     const key = privateKeyFromSeed(seed);
     const erased = { value: false };
     const { startMs, endMs } = epochBounds(m, epoch);

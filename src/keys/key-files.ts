@@ -14,8 +14,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicSync } from '../atomic-file.js';
 import { errnoCode, KeyError } from '../errors.js';
+import { certLines, certsHeader } from './cert-lines.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES } from './ed25519.js';
-import type { EpochCert, PublicMaterial } from './types.js';
+import type { EpochCert, EpochCerts, PublicMaterial } from './types.js';
 
 export const PRIVATE_FILE = 'epoch-keys.json';
 export const PUBLIC_FILE = 'epoch-certs.json';
@@ -47,9 +48,14 @@ export function formatPrivateKeys(host: string, keys: ReadonlyMap<number, Buffer
 }
 
 export function formatPublicMaterial(m: PublicMaterial): string {
-  const certs = m.certs.map(
-    (c) => `{"epoch":${c.epoch},"pub":"${c.pub.toString('base64')}","cert":"${c.cert.toString('base64')}"}`,
-  );
+  const certs: string[] = [];
+  for (let e = 0; e < m.certs.length; e++) {
+    const c = m.certs.at(e);
+    if (!c) throw new KeyError(`no certificate for epoch ${e} to write`);
+    certs.push(
+      `{"epoch":${c.epoch},"pub":"${c.pub.toString('base64')}","cert":"${c.cert.toString('base64')}"}`,
+    );
+  }
   const head = {
     format: PUBLIC_FORMAT,
     host: m.host,
@@ -126,15 +132,28 @@ export function readPrivateKeys(path: string): PrivateKeys {
   return parsePrivateKeys(readKeyFile(path), path);
 }
 
-/** Parses the public material's text; `path` names it in errors. */
+/**
+ * Parses the public material's text; `path` names it in errors. In fim's own layout (one
+ * certificate per line, as formatPublicMaterial writes it) the certificates are checked for their
+ * layout and decoded one at a time when used (cert-lines.ts); any other valid JSON is read whole.
+ */
 export function parsePublicMaterial(text: string, path: string): PublicMaterial {
-  const obj = parseJson(text, path);
-  if (obj['format'] !== PUBLIC_FORMAT || typeof obj['host'] !== 'string' || !Array.isArray(obj['certs'])) {
-    throw new KeyError(`key file ${path} is not a fim public key file (${PUBLIC_FORMAT})`);
+  const header = certsHeader(text);
+  if (header !== null) {
+    let head: unknown;
+    try {
+      head = JSON.parse(header);
+    } catch {
+      head = null;
+    }
+    if (isRecord(head)) {
+      const certs = certLines(text, path, typeof head['epochs'] === 'number' ? head['epochs'] : 0);
+      if (certs) return materialOf(head, certs, path);
+    }
   }
-  const master =
-    typeof obj['master'] === 'string' ? decodeBase64Strict(obj['master'], ED25519_KEY_BYTES) : null;
-  if (!master) throw new KeyError(`key file ${path}: bad master public key`);
+  const obj = parseJson(text, path);
+  if (!Array.isArray(obj['certs']))
+    throw new KeyError(`key file ${path} is not a fim public key file (${PUBLIC_FORMAT})`);
   const certs: EpochCert[] = [];
   for (const entry of obj['certs'] as unknown[]) {
     if (!isRecord(entry) || typeof entry['pub'] !== 'string' || typeof entry['cert'] !== 'string') {
@@ -146,7 +165,22 @@ export function parsePublicMaterial(text: string, path: string): PublicMaterial 
     if (!pub || !cert) throw new KeyError(`key file ${path}: bad key or certificate for epoch ${epoch}`);
     certs[epoch] = { epoch, pub, cert };
   }
-  const m: PublicMaterial = {
+  const m = materialOf(obj, certs, path);
+  for (let e = 0; e < m.epochs; e++) {
+    if (!certs[e]) throw new KeyError(`key file ${path}: no certificate for epoch ${e}`);
+  }
+  return m;
+}
+
+/** The header's fields, checked, around the certificates. */
+function materialOf(obj: Record<string, unknown>, certs: EpochCerts, path: string): PublicMaterial {
+  if (obj['format'] !== PUBLIC_FORMAT || typeof obj['host'] !== 'string') {
+    throw new KeyError(`key file ${path} is not a fim public key file (${PUBLIC_FORMAT})`);
+  }
+  const master =
+    typeof obj['master'] === 'string' ? decodeBase64Strict(obj['master'], ED25519_KEY_BYTES) : null;
+  if (!master) throw new KeyError(`key file ${path}: bad master public key`);
+  return {
     host: obj['host'],
     master,
     startMs: intField(obj, 'startMs', path),
@@ -154,10 +188,6 @@ export function parsePublicMaterial(text: string, path: string): PublicMaterial 
     epochs: intField(obj, 'epochs', path, 1),
     certs,
   };
-  for (let e = 0; e < m.epochs; e++) {
-    if (!m.certs[e]) throw new KeyError(`key file ${path}: no certificate for epoch ${e}`);
-  }
-  return m;
 }
 
 /** Reads the public material (`epoch-certs.json`) of a keys directory. No permission check: it is public. */

@@ -12,9 +12,18 @@ export interface EpochCert {
   cert: Buffer;
 }
 
+/**
+ * The epoch certificates by epoch: an array (a new key set), or those of a key file, decoded one
+ * at a time when asked for (keys/cert-lines.ts).
+ */
+export interface EpochCerts {
+  readonly length: number;
+  at(epoch: number): EpochCert | undefined;
+}
+
 /** Everything public the host keeps: the enrolment plus every epoch key and certificate. */
 export interface PublicMaterial extends EnrolledKey {
-  certs: EpochCert[];
+  certs: EpochCerts;
 }
 
 /** Signs with one epoch's key. After the epoch's key is erased, `sign` throws. */

@@ -88,7 +88,7 @@ export class Daemon {
     this.cfgHash = configHash(this.cfg);
     this.policy = loadPolicies(this.cfg.policies);
     this.index = new RuleIndex(this.policy.rules);
-    this.keys = loadKeyStore(this.cfg, (m) => this.log(Pri.warning, m));
+    this.keys = loadKeyStore(this.cfg, (m) => this.log(Pri.warning, m), Date.now(), true);
     this.clock = daemonClock(this.keys, this.opts.pauseThresholdMs, {
       guard: (fn) => this.guard(fn),
       notify: (pri, msg, alert) => this.notify(pri, msg, alert),

@@ -50,7 +50,7 @@ describe.skipIf(!rsyslogAvailable())('alerts through a real rsyslogd', () => {
       keys: { seed: string }[];
     };
     const key = privateKeyFromSeed(Buffer.from(seeds.keys[0]!.seed, 'base64'));
-    const cert0 = readPublicMaterial(join(dir, 'keys')).certs[0]!;
+    const cert0 = readPublicMaterial(join(dir, 'keys')).certs.at(0)!;
     stolenEpoch0 = {
       host: 'web-1',
       epoch: 0,
@@ -121,7 +121,7 @@ describe.skipIf(!rsyslogAvailable())('alerts through a real rsyslogd', () => {
   });
 
   test('a forged message sent with logger is caught', async () => {
-    const cert = readPublicMaterial(join(dir, 'keys')).certs[3]!;
+    const cert = readPublicMaterial(join(dir, 'keys')).certs.at(3)!;
     const before = rs.lines().length;
     execFileSync('logger', [
       '--rfc5424=notq',

@@ -2,7 +2,9 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { defaultConfig } from '../../../src/config.js';
 import { ExitCode, KeyError } from '../../../src/errors.js';
+import { loadKeyStore } from '../../../src/evidence.js';
 import { verifyRaw } from '../../../src/keys/ed25519.js';
 import { loadKeys } from '../../../src/keys/forward-secure.js';
 import { generateKeys } from '../../../src/keys/generate.js';
@@ -32,6 +34,25 @@ describe('loadKeys', () => {
     expect(() => loadKeys(dir)).toThrow(
       new KeyError(`${join(dir, PRIVATE_FILE)} is for host b but ${join(dir, PUBLIC_FILE)} for a`),
     );
+  });
+});
+
+describe('a damaged certificate of a later epoch', () => {
+  test('a command signs in its own epoch; the daemon (every certificate decoded at start) refuses to start', () => {
+    generateKeys({ dir, host: 'h', epochs: 5, epochSeconds: 1, start: 10_000 });
+    const file = join(dir, PUBLIC_FILE);
+    const text = readFileSync(file, 'utf8');
+    const last = text.trimEnd().split('\n').at(-2)!;
+    const cert = /"cert":"([^"]+)"/.exec(last)![1]!;
+    writeFileSync(file, text.replace(cert, `*${cert.slice(1)}`), { mode: 0o600 });
+    const cfg = { ...defaultConfig(), keys: dir };
+    expect(loadKeyStore(cfg, undefined, 10_500)?.currentSigner(10_500).epoch).toBe(0);
+    expect(() => loadKeyStore(cfg, undefined, 10_500, true)).toThrow(KeyError);
+    expect(() => loadKeyStore(cfg, undefined, 10_500, true)).toThrow(/epoch 4/);
+    // The command's store reaches the damaged epoch only when it comes.
+    const keys = loadKeys(dir);
+    expect(keys.currentSigner(10_500).epoch).toBe(0);
+    expect(() => keys.currentSigner(14_500)).toThrow(/bad key or certificate for epoch 4/);
   });
 });
 

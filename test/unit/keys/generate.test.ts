@@ -51,7 +51,7 @@ describe('generateKeys', () => {
     expect(priv.host).toBe('h');
     expect([...priv.keys.keys()]).toEqual([0, 1, 2]);
     for (const [epoch, seed] of priv.keys) {
-      const cert = m.certs[epoch]!;
+      const cert = m.certs.at(epoch)!;
       // The private file holds exactly the epoch seeds: each one's public key is its epoch's.
       expect(publicOf(seed).equals(cert.pub)).toBe(true);
       expect(publicOf(seed).equals(m.master)).toBe(false);

@@ -18,7 +18,7 @@ import {
   readPublicMaterial,
   writeKeyFile,
 } from '../../../src/keys/key-files.js';
-import type { PublicMaterial } from '../../../src/keys/types.js';
+import type { EpochCert, PublicMaterial } from '../../../src/keys/types.js';
 
 let dir: string;
 beforeEach(() => {
@@ -29,17 +29,25 @@ afterEach(() => {
 });
 
 const seed = (n: number) => Buffer.alloc(32, n);
+const certList: EpochCert[] = [
+  { epoch: 0, pub: Buffer.alloc(32, 1), cert: Buffer.alloc(64, 2) },
+  { epoch: 1, pub: Buffer.alloc(32, 3), cert: Buffer.alloc(64, 4) },
+];
 const material: PublicMaterial = {
   host: 'web-1',
   master: Buffer.alloc(32, 9),
   startMs: 1000,
   epochMs: 500,
   epochs: 2,
-  certs: [
-    { epoch: 0, pub: Buffer.alloc(32, 1), cert: Buffer.alloc(64, 2) },
-    { epoch: 1, pub: Buffer.alloc(32, 3), cert: Buffer.alloc(64, 4) },
-  ],
+  certs: certList,
 };
+
+/** A material's fields and every certificate, as plain data (the certificates may be lazy). */
+function plain(m: PublicMaterial): unknown {
+  const certs: (EpochCert | undefined)[] = [];
+  for (let e = 0; e < m.certs.length; e++) certs.push(m.certs.at(e));
+  return { ...m, certs };
+}
 
 describe('formats', () => {
   test('the private key file is byte for byte what fim has always written: one entry per line, by epoch', () => {
@@ -67,7 +75,7 @@ describe('formats', () => {
     const text = formatPublicMaterial(material);
     expect(text).toBe(
       `{"format":"fim-epoch-public/1","host":"web-1","master":"${material.master.toString('base64')}","startMs":1000,"epochMs":500,"epochs":2,"certs":[\n` +
-        material.certs
+        certList
           .map(
             (c) =>
               `{"epoch":${c.epoch},"pub":"${c.pub.toString('base64')}","cert":"${c.cert.toString('base64')}"}`,
@@ -75,7 +83,50 @@ describe('formats', () => {
           .join(',\n') +
         '\n]}\n',
     );
-    expect(parsePublicMaterial(text, 'p')).toEqual(material);
+    expect(plain(parsePublicMaterial(text, 'p'))).toEqual(plain(material));
+  });
+
+  test("the public material in fim's layout reads as the same certificates as read whole, epoch by epoch", () => {
+    const many: PublicMaterial = {
+      ...material,
+      epochs: 120,
+      certs: Array.from({ length: 120 }, (_, e) => ({
+        epoch: e,
+        pub: Buffer.alloc(32, e % 251),
+        cert: Buffer.alloc(64, (e * 7) % 251),
+      })),
+    };
+    const text = formatPublicMaterial(many);
+    const lazy = parsePublicMaterial(text, 'p');
+    // The same JSON with other whitespace is not fim's layout: it is read whole, and agrees.
+    const whole = parsePublicMaterial(JSON.stringify(JSON.parse(text), null, 1), 'p');
+    expect(Array.isArray(whole.certs)).toBe(true);
+    expect(Array.isArray(lazy.certs)).toBe(false);
+    expect(plain(lazy)).toEqual(plain(whole));
+    expect(plain(lazy)).toEqual(plain(many));
+    expect(lazy.certs.at(-1)).toBeUndefined();
+    expect(lazy.certs.at(120)).toBeUndefined();
+    expect(lazy.certs.at(1.5)).toBeUndefined();
+  });
+
+  test('a layout off by anything is read whole, and refused where the whole read refuses it', () => {
+    const text = formatPublicMaterial(material);
+    const lines = text.split('\n');
+    // A certificate line missing: the whole read finds no certificate for that epoch.
+    expect(() =>
+      parsePublicMaterial([lines[0], lines[1]!.replace(/,$/, ''), ']}', ''].join('\n'), 'p'),
+    ).toThrow(/no certificate for epoch 1/);
+    // Epochs swapped in order (valid JSON): not fim's layout, read whole, the same material.
+    const swapped = [lines[0], `${lines[2]},`, lines[1]!.replace(/,$/, ''), ']}', ''].join('\n');
+    expect(plain(parsePublicMaterial(swapped, 'p'))).toEqual(plain(material));
+    // Something after the end: not JSON, refused.
+    expect(() => parsePublicMaterial(`${text}x`, 'p')).toThrow(KeyError);
+    // A certificate's base64 damaged in place (its length kept): that epoch is refused when used,
+    // with the file and the epoch named; the others still read.
+    const c1 = material.certs.at(1)!.cert.toString('base64');
+    const damaged = parsePublicMaterial(text.replace(c1, `*${c1.slice(1)}`), 'p');
+    expect(damaged.certs.at(0)).toEqual(material.certs.at(0));
+    expect(() => damaged.certs.at(1)).toThrow(/key file p: bad key or certificate for epoch 1/);
   });
 
   test('an entry overwritten by an interrupted erasure is read as gone', () => {

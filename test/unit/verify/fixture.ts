@@ -51,8 +51,8 @@ export function makeHostKeys(host = 'h1'): HostKeys {
         epoch,
         startMs: T0 + epoch * EPOCH_MS,
         endMs: T0 + (epoch + 1) * EPOCH_MS,
-        publicKey: material.certs[epoch]!.pub,
-        certificate: material.certs[epoch]!.cert,
+        publicKey: material.certs.at(epoch)!.pub,
+        certificate: material.certs.at(epoch)!.cert,
         sign: (d) => signRaw(key, d),
       };
     },

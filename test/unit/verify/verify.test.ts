@@ -48,8 +48,8 @@ beforeAll(() => {
       epoch,
       startMs: start + epoch * 60_000,
       endMs: start + (epoch + 1) * 60_000,
-      publicKey: material.certs[epoch]!.pub,
-      certificate: material.certs[epoch]!.cert,
+      publicKey: material.certs.at(epoch)!.pub,
+      certificate: material.certs.at(epoch)!.cert,
       sign: (d) => signRaw(key, d),
     };
   };
