@@ -30,17 +30,22 @@ export class Comparer {
   uncovered = 0;
   /** Directories we could not list: baseline entries below them are unknown, not removed. */
   private readonly unlisted: Buffer[] = [];
-  private pending: IteratorResult<KeyedRecord, unknown>;
+  /** The next record not yet read into `buf`; read on first use, inside the caller's transaction. */
+  private pending: IteratorResult<KeyedRecord, unknown> | null = null;
   /** Records read but not yet consumed (see the header). */
   private buf: KeyedRecord[] = [];
   private head = 0;
 
-  constructor(private readonly o: ComparerOptions) {
-    this.pending = o.rows.next();
+  constructor(private readonly o: ComparerOptions) {}
+
+  private current(): IteratorResult<KeyedRecord, unknown> {
+    this.pending ??= this.o.rows.next();
+    return this.pending;
   }
 
   private pull(): KeyedRecord | undefined {
-    if (this.pending.done) return undefined;
+    const p = this.current();
+    if (p.done) return undefined;
     // Drop what was consumed: the buffer holds only entries ahead of the walk's output.
     if (this.head === this.buf.length) {
       this.buf = [];
@@ -49,7 +54,7 @@ export class Comparer {
       this.buf = this.buf.slice(this.head);
       this.head = 0;
     }
-    const e = this.pending.value;
+    const e = p.value;
     this.buf.push(e);
     this.pending = this.o.rows.next();
     return e;
@@ -146,8 +151,8 @@ export class Comparer {
   finish(): void {
     for (; this.head < this.buf.length; this.head++)
       this.baselineOnly(this.buf[this.head]!.key, this.buf[this.head]!.record);
-    while (!this.pending.done) {
-      this.baselineOnly(this.pending.value.key, this.pending.value.record);
+    for (let p = this.current(); !p.done; p = this.current()) {
+      this.baselineOnly(p.value.key, p.value.record);
       this.pending = this.o.rows.next();
     }
   }
