@@ -1,20 +1,20 @@
 /**
  * A full scan split over threads by subtree, for `fim baseline` and `fim check`: both cores walk,
  * stat, hash and compare, where one thread did it all while the other waited. The main thread is
- * one of the walkers (each worker thread costs about 25 MB) and walks from the root; whenever
- * another is idle, a walk hands it the last subdirectory
- * still to walk in its outermost open directory, opened and checked against its lstat there (the
- * receiver starts from that descriptor: the walk stays descriptor-relative and never follows a
- * symlink), and leaves a splice marker at that subdirectory's place. The main thread consumes each
- * unit's ordered items (directory parts of the root, errors, findings) in key order by following
- * the markers, and stores a baseline's records as they come (SQLite keeps its own order).
+ * one of the walkers (each worker thread costs 30 to 40 MB here) and walks from the root. Whenever
+ * another is idle, a walk hands it the last subdirectory still to walk in its outermost open
+ * directory, opened and checked against its lstat there (the receiver starts from that
+ * descriptor: the walk stays descriptor-relative and never follows a symlink), and leaves a splice
+ * marker at that subdirectory's place. The main thread consumes each unit's ordered items
+ * (directory parts of the root, errors, findings) in key order by following the markers, and
+ * stores a baseline's records as they come (SQLite keeps its own order).
  *
  * It is synchronous, as the scan it stands in for: the main thread reads the workers' messages
  * with receiveMessageOnPort between its own directories, and sleeps on a shared word the workers
  * bump after each message when it has nothing to walk, so a baseline still commits in one
- * transaction of the caller. It must not let a unit go unwalked or walked
- * twice (each subtree is handed once, and its marker is consumed once), nor hang when a worker
- * dies (each worker flags its exit).
+ * transaction of the caller. It must not let a unit go unwalked or walked twice (each subtree is
+ * handed once, and its marker is consumed once), nor hang when a worker dies (each worker flags
+ * its exit).
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
 import { reviveRecord } from '../fields.js';
