@@ -11,7 +11,7 @@ import { DeployDigest } from '../store/deploy-digest.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, Store } from '../store/store.js';
 import type { FileRecord, ScanError } from '../types.js';
-import { type SplitPool, splitScan } from './split-scan.js';
+import { SplitPool, splitScan } from './split-scan.js';
 
 /** Signs a new baseline root; returns the serialised signature stored beside it. */
 export type RootSigner = (root: Buffer, createdNs: bigint) => string;
@@ -67,43 +67,43 @@ export function createBaseline(opts: {
     };
     const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
     const onMissing = (path: Buffer, rule: string) => missing.push({ path, rule });
-    const workers = opts.pool?.n ?? opts.workers ?? 1;
-    const stats =
-      workers > 1 && policy.sources
-        ? splitScan({
-            mode: 'baseline',
-            workers,
-            pool: opts.pool ?? null,
-            policy,
-            fast: false,
-            // Stored as they come; the root and the deploy digest take each directory's part in
-            // key order instead (format 3, store/dir-parts.ts).
-            onRecords: (rs) => {
-              for (const [key, r] of rs) write(key, r);
-            },
-            onItem: (it) => {
-              if (it.k === 'part') {
-                root.addPart({ code: it.code, count: it.count, digest: it.root });
-                deploy.addPart({ code: it.code, count: it.count, digest: it.deploy ?? Buffer.alloc(0) });
-              } else if (it.k === 'error') errors.push(it.error);
-              else if (it.k === 'missing') onMissing(it.path, it.rule);
-            },
-            ...progress,
-            ...(opts.awaitWorkers ? { awaitWorkers: true } : {}),
-          }).stats
-        : scanTree({
-            index,
-            onItem: (item) => {
-              if (item.kind === 'record') add(item.key, item.record);
-              else {
-                errors.push(item.error);
-                // What lstat told is still worth keeping: the other attributes stay checked.
-                if (item.kind === 'error' && item.record) add(item.key, item.record);
-              }
-            },
-            onMissing: (path, rule) => onMissing(path, rule.name),
-            ...progress,
-          });
+    // Split when threads are asked for and can be had (else this thread walks, as it always did).
+    const pool = policy.sources ? (opts.pool ?? SplitPool.start(opts.workers ?? 1)) : null;
+    const stats = pool
+      ? splitScan({
+          mode: 'baseline',
+          workers: pool.n,
+          pool,
+          policy,
+          fast: false,
+          // Stored as they come; the root and the deploy digest take each directory's part in
+          // key order instead (format 3, store/dir-parts.ts).
+          onRecords: (rs) => {
+            for (const [key, r] of rs) write(key, r);
+          },
+          onItem: (it) => {
+            if (it.k === 'part') {
+              root.addPart({ code: it.code, count: it.count, digest: it.root });
+              deploy.addPart({ code: it.code, count: it.count, digest: it.deploy ?? Buffer.alloc(0) });
+            } else if (it.k === 'error') errors.push(it.error);
+            else if (it.k === 'missing') onMissing(it.path, it.rule);
+          },
+          ...progress,
+          ...(opts.awaitWorkers ? { awaitWorkers: true } : {}),
+        }).stats
+      : scanTree({
+          index,
+          onItem: (item) => {
+            if (item.kind === 'record') add(item.key, item.record);
+            else {
+              errors.push(item.error);
+              // What lstat told is still worth keeping: the other attributes stay checked.
+              if (item.kind === 'error' && item.record) add(item.key, item.record);
+            }
+          },
+          onMissing: (path, rule) => onMissing(path, rule.name),
+          ...progress,
+        });
     const createdNs = nowNs();
     const meta: BaselineMeta = {
       id,

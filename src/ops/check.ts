@@ -17,7 +17,7 @@ import type { BaselineMeta, Store } from '../store/store.js';
 import type { Finding, ScanError, Severity } from '../types.js';
 import { checkRoot, nowNs, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
 import { Comparer } from './comparer.js';
-import { type SplitPool, splitScan } from './split-scan.js';
+import { SplitPool, splitScan } from './split-scan.js';
 
 export interface CheckOptions {
   store: Store;
@@ -175,7 +175,7 @@ function splitCompare(
   o: CheckOptions & {
     baseline: BaselineMeta;
     index: RuleIndex;
-    workers: number;
+    pool: SplitPool;
     onFinding: (f: Finding) => void;
   },
 ): CompareResult {
@@ -185,8 +185,8 @@ function splitCompare(
   const notes: string[] = [];
   const r = splitScan({
     mode: 'check',
-    workers: o.workers,
-    pool: o.pool ?? null,
+    workers: o.pool.n,
+    pool: o.pool,
     policy: o.policy,
     fast: o.fast ?? false,
     database: store.file,
@@ -263,12 +263,12 @@ function checkIn(o: CheckOptions): CheckResult {
     else shown.push(f);
   };
   const index = new RuleIndex(policy.rules);
-  const workers = o.pool?.n ?? o.workers ?? 1;
   // Split over threads: a full check of a baseline hashed by directory (format 3), whose policy
-  // texts can be handed to the workers.
-  const split = full && workers > 1 && baseline.format >= 3 && policy.sources !== undefined;
-  const r = split
-    ? splitCompare({ ...o, baseline, index, workers, onFinding: keep })
+  // texts can be handed to the workers, when threads are asked for and can be had.
+  const splittable = full && baseline.format >= 3 && policy.sources !== undefined;
+  const pool = splittable ? (o.pool ?? SplitPool.start(o.workers ?? 1)) : null;
+  const r = pool
+    ? splitCompare({ ...o, baseline, index, pool, onFinding: keep })
     : compareScope({
         store,
         baselineId: baseline.id,

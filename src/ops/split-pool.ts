@@ -43,7 +43,16 @@ export class SplitPool {
   private constructor(readonly n: number) {
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.base + CTL_PER_WORKER * n)));
     this.progress = new Float64Array(new SharedArrayBuffer(8 * 6 * n));
-    for (let w = 1; w < n; w++) {
+    try {
+      this.spawn();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private spawn(): void {
+    for (let w = 1; w < this.n; w++) {
       const { port1, port2 } = new MessageChannel();
       const init: WorkerInit & { port: MessagePort } = {
         worker: w,
@@ -60,9 +69,17 @@ export class SplitPool {
     }
   }
 
-  /** Threads for a scan split `n` ways (splitWorkers), this one included; null for no split. */
+  /**
+   * Threads for a scan split `n` ways (splitWorkers), this one included; null for no split, and
+   * where a worker thread cannot be started (the scan then walks on one thread, as without it).
+   */
   static start(n: number): SplitPool | null {
-    return n > 1 ? new SplitPool(n) : null;
+    if (n < 2) return null;
+    try {
+      return new SplitPool(n);
+    } catch {
+      return null;
+    }
   }
 
   close(): void {
