@@ -153,7 +153,7 @@ export function canonicalRecord(key: Buffer, r: FileRecord, format: RootFormat =
 }
 
 // Structured clone (worker threads) turns a Buffer into a plain Uint8Array: wrap it back, no copy.
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+export const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 /** Restore the Buffers of a record that crossed a worker boundary. */
 export function reviveRecord(r: FileRecord): FileRecord {

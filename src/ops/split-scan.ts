@@ -17,10 +17,10 @@
  * its exit).
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { reviveRecord } from '../fields.js';
+import { asBuffer, reviveRecord } from '../fields.js';
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
-import type { Handoff, ScanStats } from '../scan/scan.js';
+import { addStats, type Handoff, type ScanStats } from '../scan/scan.js';
 import { Store } from '../store/store.js';
 import { closeFd } from '../sys/libc.js';
 import type { FileRecord } from '../types.js';
@@ -80,26 +80,24 @@ interface Stream {
   ended: boolean;
 }
 
-const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
 /** Restore the Buffers of an item that crossed the thread boundary. */
 function revive(it: OrderedItem): OrderedItem {
   switch (it.k) {
     case 'part':
       return {
         ...it,
-        code: buf(it.code),
-        root: buf(it.root),
-        ...(it.deploy ? { deploy: buf(it.deploy) } : {}),
+        code: asBuffer(it.code),
+        root: asBuffer(it.root),
+        ...(it.deploy ? { deploy: asBuffer(it.deploy) } : {}),
       };
     case 'error':
-      it.error.path = buf(it.error.path);
+      it.error.path = asBuffer(it.error.path);
       return it;
     case 'missing':
-      it.path = buf(it.path);
+      it.path = asBuffer(it.path);
       return it;
     case 'finding':
-      it.finding.path = buf(it.finding.path);
+      it.finding.path = asBuffer(it.finding.path);
       reviveRecord(it.finding.record);
       return it;
     default:
@@ -158,7 +156,7 @@ export function splitScan(o: SplitOptions): SplitResult {
       case 'fail':
         throw decodeError(m.error);
       case 'split': {
-        const handoff = w === 0 ? m.handoff : { ...m.handoff, path: buf(m.handoff.path) };
+        const handoff = w === 0 ? m.handoff : { ...m.handoff, path: asBuffer(m.handoff.path) };
         const to = idle.pop();
         if (to === undefined) waiting.push({ unit: m.child, handoff });
         else assign(to, m.child, handoff);
@@ -170,7 +168,7 @@ export function splitScan(o: SplitOptions): SplitResult {
         if (m.records) {
           // From a worker, Buffers arrive as plain Uint8Arrays; from this thread, as they were.
           if (w !== 0) for (const r of m.records) reviveRecord(r[1]);
-          o.onRecords?.(w === 0 ? m.records : m.records.map((r) => [buf(r[0]), r[1]]));
+          o.onRecords?.(w === 0 ? m.records : m.records.map((r) => [asBuffer(r[0]), r[1]]));
         }
         // A baseline's batches count as handled when stored (their ordered items are small); a
         // check's when consumed in key order (its findings may be many).
@@ -183,12 +181,7 @@ export function splitScan(o: SplitOptions): SplitResult {
         if (!s) throw new Error(`split scan: the end of unit ${m.unit}, which was never handed out`);
         s.ended = true;
         units++;
-        stats.entries += m.stats.entries;
-        stats.recorded += m.stats.recorded;
-        stats.files += m.stats.files;
-        stats.bytes += m.stats.bytes;
-        stats.hashedBytes += m.stats.hashedBytes;
-        stats.errors += m.stats.errors;
+        addStats(stats, m.stats);
         uncovered += m.uncovered;
         const next = waiting.shift();
         if (next) assign(w, next.unit, next.handoff);

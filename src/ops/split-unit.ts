@@ -13,7 +13,7 @@
  */
 import { dirCode, joinKey } from '../path-key.js';
 import type { RuleIndex } from '../policy/rule-index.js';
-import { type Handoff, Scanner, type ScanSplit, type ScanStats } from '../scan/scan.js';
+import { addStats, type Handoff, Scanner, type ScanSplit, type ScanStats } from '../scan/scan.js';
 import { deployBytes } from '../store/deploy-digest.js';
 import { type DirPart, DirRuns } from '../store/dir-parts.js';
 import { rootRuns } from '../store/root.js';
@@ -191,13 +191,7 @@ export class UnitRunner {
     } finally {
       cmp?.close();
     }
-    const t = this.total;
-    t.entries += stats.entries;
-    t.recorded += stats.recorded;
-    t.files += stats.files;
-    t.bytes += stats.bytes;
-    t.hashedBytes += stats.hashedBytes;
-    t.errors += stats.errors;
+    addStats(this.total, stats);
     this.publish(null);
     env.post({ t: 'end', unit, stats, uncovered: cmp?.uncovered ?? 0 });
   }

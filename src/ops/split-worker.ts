@@ -4,10 +4,11 @@
  * the units it is given, each walked by split-unit.ts. Messages go to the main thread through a
  * port it reads synchronously, each followed by a bump of the shared signal word it sleeps on.
  *
- * It must not outlive a failure silently: any error is posted as data (worker-error.ts), and its
+ * It must not outlive a failure silently: every error is posted as data (worker-error.ts), and its
  * exit, however it comes, is flagged in the control words.
  */
 import { isMainThread, type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import { asBuffer } from '../fields.js';
 import { policyFromSources } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { Store } from '../store/store.js';
@@ -82,7 +83,5 @@ function start(data: WorkerInit & { port: MessagePort }): void {
     }
   });
 }
-
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 if (!isMainThread && parentPort) start(workerData as WorkerInit & { port: MessagePort });

@@ -84,3 +84,13 @@ export interface ScanSplit {
   hand(h: Handoff): number;
   splice(unit: number): void;
 }
+
+/** Adds `b`'s counts to `a` (the units of a split scan, each counted by its own walk). */
+export function addStats(a: ScanStats, b: ScanStats): void {
+  a.entries += b.entries;
+  a.recorded += b.recorded;
+  a.files += b.files;
+  a.bytes += b.bytes;
+  a.hashedBytes += b.hashedBytes;
+  a.errors += b.errors;
+}

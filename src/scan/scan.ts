@@ -29,6 +29,7 @@ import type { Handoff, ScanOptions, ScanStats } from './scan-types.js';
 import { buildScopeTrie, mergeNames, type Scope } from './scope.js';
 
 export type { Handoff, ScanItem, ScanOptions, ScanSplit, ScanStats } from './scan-types.js';
+export { addStats } from './scan-types.js';
 
 /** What walking into an open directory needs to know of it. */
 interface Place {

@@ -7,7 +7,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Explainer, type ExplainSettings } from '../explain/explainer.js';
-import { reviveRecord } from '../fields.js';
+import { asBuffer, reviveRecord } from '../fields.js';
 import { verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { loadPolicies } from '../policy/policy.js';
@@ -47,19 +47,16 @@ type Reply =
  */
 const CREDITS = 4;
 
-// Structured clone turns a Buffer into a plain Uint8Array: wrap them back, without copying.
-const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
 function reviveFinding(f: Finding): void {
-  f.path = buf(f.path);
+  f.path = asBuffer(f.path);
   reviveRecord(f.record);
-  if (f.explanation) f.explanation.manifest = buf(f.explanation.manifest);
+  if (f.explanation) f.explanation.manifest = asBuffer(f.explanation.manifest);
 }
 
 export function reviveResult(r: CompareResult): CompareResult {
   for (const f of r.findings as Finding[]) reviveFinding(f);
-  for (const e of r.errors as ScanError[]) e.path = buf(e.path);
-  r.directories = r.directories.map(buf);
+  for (const e of r.errors as ScanError[]) e.path = asBuffer(e.path);
+  r.directories = r.directories.map(asBuffer);
   return r;
 }
 
@@ -217,7 +214,7 @@ if (!isMainThread && parentPort) {
           // Every full check re-reads the whole baseline against the signed root first: a record
           // edited while the daemon runs is refused before any finding is drawn from it.
           const v = req.verify;
-          verifyBaseline(s, { ...v, root: buf(v.root), policyHash: buf(v.policyHash) });
+          verifyBaseline(s, { ...v, root: asBuffer(v.root), policyHash: asBuffer(v.policyHash) });
         }
         let batch: Finding[] = [];
         flush = () => {
@@ -231,7 +228,7 @@ if (!isMainThread && parentPort) {
           store: s,
           baselineId: req.baselineId,
           index: idx,
-          ...(req.scope ? { scope: req.scope.map(buf) } : {}),
+          ...(req.scope ? { scope: req.scope.map(asBuffer) } : {}),
           ...(req.scopeDepth !== undefined ? { scopeDepth: req.scopeDepth } : {}),
           fast: req.fast,
           collectDirectories: true,

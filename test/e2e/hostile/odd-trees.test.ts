@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import {
   closeSync,
-  constants,
   mkdirSync,
   openSync,
   statfsSync,
@@ -18,6 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DEEP_NAME, deepBottom } from '../../helpers/deep-tree.js';
 import { type CheckJson, Sandbox } from '../../helpers/fim.js';
 
 const LONG = process.env.FIM_LONG_TESTS !== undefined && process.env.FIM_LONG_TESTS !== '';
@@ -66,21 +66,10 @@ const b64 = (p: Buffer | string) => Buffer.from(p).toString('base64');
 describe('a 1,000-level deep tree (paths far beyond PATH_MAX)', () => {
   it('is baselined whole, checks clean, and a change at the bottom is reported at its exact path', () => {
     const s = sandbox();
-    const name = 'dddddddddd';
-    const chunk = Array.from({ length: 100 }, () => name).join('/');
-    // Built through directory descriptors (/proc/self/fd/N/...), like the scanner walks: each
-    // call's path is short, while the whole path is 11,000 bytes.
-    const bottom = (make: boolean): number => {
-      let fd = openSync(s.tree, constants.O_RDONLY | constants.O_DIRECTORY);
-      for (let i = 0; i < 10; i++) {
-        const next = `/proc/self/fd/${fd}/${chunk}`;
-        if (make) mkdirSync(next, { recursive: true });
-        const nfd = openSync(next, constants.O_RDONLY | constants.O_DIRECTORY);
-        closeSync(fd);
-        fd = nfd;
-      }
-      return fd;
-    };
+    const name = DEEP_NAME;
+    // Built through directory descriptors, like the scanner walks: each call's path is short,
+    // while the whole path is 11,000 bytes.
+    const bottom = (make: boolean): number => deepBottom(s.tree, make, 1000);
     let fd = bottom(true);
     writeFileSync(`/proc/self/fd/${fd}/leaf`, 'bottom\n');
     closeSync(fd);

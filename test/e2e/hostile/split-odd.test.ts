@@ -10,10 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import {
   closeSync,
-  constants,
   linkSync,
   mkdirSync,
-  openSync,
   renameSync,
   rmSync,
   symlinkSync,
@@ -23,6 +21,7 @@ import {
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Finding } from '../../../src/types.js';
+import { deepBottom } from '../../helpers/deep-tree.js';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
 
 const dist = async <T>(p: string): Promise<T> => (await import(join(ROOT, 'dist', p))) as T;
@@ -48,26 +47,8 @@ function oddNames(): Buffer[] {
   return out;
 }
 
-/**
- * The bottom of a chain of `levels` directories of 10-byte names below `top`, open: built and
- * reached through directory descriptors (/proc/self/fd/N/...), so each call's path stays short
- * while the whole path is far beyond PATH_MAX.
- */
-function bottomOf(top: string, make: boolean, levels = 400): number {
-  const chunk = Array.from({ length: 100 }, () => 'dddddddddd').join('/');
-  let fd = openSync(top, constants.O_RDONLY | constants.O_DIRECTORY);
-  for (let i = 0; i < levels / 100; i++) {
-    const next = `/proc/self/fd/${fd}/${chunk}`;
-    if (make) mkdirSync(next, { recursive: true });
-    const nfd = openSync(next, constants.O_RDONLY | constants.O_DIRECTORY);
-    closeSync(fd);
-    fd = nfd;
-  }
-  return fd;
-}
-
 function writeAtBottom(top: string, make: boolean, text: string): void {
-  const fd = bottomOf(top, make);
+  const fd = deepBottom(top, make, 400);
   try {
     writeFileSync(`/proc/self/fd/${fd}/bottom`, text);
   } finally {
