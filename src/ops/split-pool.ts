@@ -9,7 +9,9 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { libcAvailable } from '../sys/libc.js';
 import { CTL, CTL_PER_WORKER, MAX_WORKERS, type WorkerInit } from './split-protocol.js';
 
-const WORKER_URL = new URL('./split-worker.js', import.meta.url);
+// The worker's one-file bundle (scripts/bundle.mjs), named from dist/'s top: the same from
+// dist/ops/ and from the CLI's bundle in dist/bundle/, one folder deep too.
+const WORKER_URL = new URL('../bundle/split-worker.js', import.meta.url);
 
 /** Below this many entries (the last baseline's count) `threads: 0` walks on one thread. */
 export const SPLIT_MIN_ENTRIES = 2048;

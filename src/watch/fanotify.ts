@@ -91,7 +91,9 @@ export class FanotifyWatcher {
   private startReader(): void {
     Atomics.store(this.control, 1, READER_CREDITS);
     const data: ReaderData = { fd: this.fd, control: this.control };
-    const worker = new Worker(new URL('./fanotify-reader.js', import.meta.url), {
+    // The reader's bundle (scripts/bundle.mjs), named from dist/'s top: the same from dist/watch/
+    // and from the CLI's bundle in dist/bundle/.
+    const worker = new Worker(new URL('../bundle/fanotify-reader.js', import.meta.url), {
       workerData: data,
       resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 },
     });

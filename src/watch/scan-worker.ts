@@ -103,7 +103,9 @@ export class ScanWorker {
     const credits = new Int32Array(new SharedArrayBuffer(4));
     credits[0] = CREDITS;
     this.credits = credits;
-    const worker = new Worker(new URL(import.meta.url), {
+    // This module is the worker's script too, run from its bundle (scripts/bundle.mjs), named
+    // from dist/'s top: the same from dist/watch/ and from the CLI's bundle in dist/bundle/.
+    const worker = new Worker(new URL('../bundle/scan-worker.js', import.meta.url), {
       workerData: { database: this.database, credits },
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 4 },
     });

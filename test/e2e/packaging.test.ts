@@ -83,6 +83,7 @@ describe('quick start and packaging', () => {
         // no dev tools inside: the package runs from its built code
         const listing = execFileSync('tar', ['-tzf', join(dir, tgz)], { encoding: 'utf8' });
         expect(listing).toContain('package/dist/cli/main.js');
+        expect(listing).toContain('package/dist/bundle/fim.js');
         expect(listing).toContain('package/docs/fim.1');
         expect(listing).not.toContain('package/src/');
         // `man fim` works after a global install

@@ -1,0 +1,53 @@
+// The CLI as one file, dist/bundle/fim.js, which bin/fim runs: every command started by loading
+// about 270 modules (fim's own, yaml's 84, commander's), 80-100 ms of a 0.2 s `fim check` here
+// before any work; one file of the same code loads in about a third of that (docs/performance.md,
+// "Start"). It bundles dist/ (tsc's output, which it needs first) with the JavaScript
+// dependencies; the native ones stay packages, loaded as Node loads them.
+//
+// The worker threads' scripts are bundled beside it, and named as dist/bundle/NAME.js from any
+// module one folder below dist/ (new URL('../bundle/split-worker.js', import.meta.url)): the same
+// from dist/ops/split-pool.js and from the bundle. The TypeScript sources under test have no
+// bundle beside them, and scan on one thread (split-pool.ts).
+
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entry = join(root, 'dist/cli/main.js');
+if (!existsSync(entry)) {
+  console.error('scripts/bundle.mjs: dist/cli/main.js is missing: run "tsc -p tsconfig.build.json" first');
+  process.exit(1);
+}
+
+await build({
+  // The CLI, and each worker thread's script: a worker loads its own modules, so it starts faster
+  // from one file too.
+  entryPoints: {
+    fim: entry,
+    'split-worker': join(root, 'dist/ops/split-worker.js'),
+    'scan-worker': join(root, 'dist/watch/scan-worker.js'),
+    'fanotify-reader': join(root, 'dist/watch/fanotify-reader.js'),
+  },
+  outdir: join(root, 'dist/bundle'),
+  bundle: true,
+  // Each command's module is loaded when it runs (cli/main.ts): split at those imports, a check
+  // loads the chunks of a check, not the daemon's or the demo's. Chunks shared by the CLI and the
+  // workers are loaded once per thread, as modules are.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  // Error classes are known by name across a worker's port (worker-error.ts): a bundle must not
+  // rename PolicyError to _PolicyError.
+  keepNames: true,
+  // Native addons find their .node files from their own package folders.
+  external: ['better-sqlite3', 'koffi', '@napi-rs/blake-hash'],
+  // yaml and commander are CommonJS: their require() of Node's modules needs a real require.
+  banner: {
+    js: "import { createRequire as fimBundleRequire } from 'node:module';\nconst require = fimBundleRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});

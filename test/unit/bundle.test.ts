@@ -1,0 +1,78 @@
+/**
+ * The CLI's bundle (scripts/bundle.mjs): bin/fim runs it, it is one set of files that loads no
+ * module of dist/ (which would load fim's code twice and undo the faster start), and every worker
+ * thread's script that the code names in dist/bundle/ is there. A worker added without its entry
+ * in the bundle would leave a split scan on one thread and the daemon without its scan worker.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIM, ROOT } from '../helpers/fim.js';
+
+const BUNDLE = join(ROOT, 'dist', 'bundle');
+const NATIVE = ['better-sqlite3', 'koffi', '@napi-rs/blake-hash'];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** Every module specifier a file of the bundle imports, statically or dynamically. */
+function specifiers(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']/gm))
+    out.push(m[1] ?? '');
+  for (const m of text.matchAll(/(?:^|[\s;])import\s*["']([^"']+)["']/gm)) out.push(m[1] ?? '');
+  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) out.push(m[1] ?? '');
+  return out;
+}
+
+describe('the CLI bundle', () => {
+  it('is what bin/fim runs', () => {
+    expect(readFileSync(FIM, 'utf8')).toMatch(/from '\.\.\/dist\/bundle\/fim\.js'/);
+    const r = spawnSync(FIM, ['--version'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(
+      (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    );
+  });
+
+  it('imports only Node, the native packages and its own chunks', () => {
+    const files = readdirSync(BUNDLE).filter((f) => f.endsWith('.js'));
+    expect(files).toContain('fim.js');
+    const bad: string[] = [];
+    for (const f of files) {
+      for (const s of specifiers(readFileSync(join(BUNDLE, f), 'utf8'))) {
+        const own = /^\.\/[^/]+\.js$/.test(s) && files.includes(s.slice(2));
+        if (!(own || s.startsWith('node:') || NATIVE.includes(s))) bad.push(`${f}: ${s}`);
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('holds the script of every worker thread the code starts from it', () => {
+    const named = new Set<string>();
+    for (const file of sources(join(ROOT, 'src'))) {
+      for (const m of readFileSync(file, 'utf8').matchAll(/new URL\('\.\.\/bundle\/([^']+)'/g)) {
+        named.add(`${relative(ROOT, file)}: ${m[1]}`);
+        expect(
+          existsSync(join(BUNDLE, m[1] ?? '')),
+          `${relative(ROOT, file)} names dist/bundle/${m[1]}`,
+        ).toBe(true);
+      }
+    }
+    // The split scan's workers, the daemon's scan worker, the fanotify reader.
+    expect([...named].map((n) => n.split(': ')[1]).sort()).toEqual([
+      'fanotify-reader.js',
+      'scan-worker.js',
+      'split-worker.js',
+    ]);
+    // And no worker started from the module's own URL, which in the bundle is the bundle's.
+    for (const file of sources(join(ROOT, 'src')))
+      expect(readFileSync(file, 'utf8'), relative(ROOT, file)).not.toMatch(
+        /new Worker\(new URL\(import\.meta\.url\)/,
+      );
+  });
+});
