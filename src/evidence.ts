@@ -40,15 +40,15 @@ export function loadKeyStore(
   warn?: (message: string) => void,
   nowMs = Date.now(),
   /**
-   * Decode every epoch's certificate now (the daemon, which lives through many epochs): a
-   * damaged one refuses the start instead of stopping the daemon at its epoch. A command decodes
-   * only the ones it uses (keys/cert-lines.ts).
+   * Decode every epoch's certificate and private seed now (the daemon, which lives through many
+   * epochs): a damaged one refuses the start instead of stopping the daemon at its epoch. A
+   * command decodes only the ones it uses (keys/cert-lines.ts, keys/seed-lines.ts).
    */
   checkAll = false,
 ): KeyStore | null {
   if (!hasKeys(cfg)) return null;
   const keys = loadKeys(cfg.keys);
-  if (checkAll) for (let e = 0; e < keys.material.certs.length; e++) keys.material.certs.at(e);
+  if (checkAll) keys.checkAll();
   keys.erasePast(nowMs);
   const end = keysEndMs(keys);
   const at = new Date(end).toISOString();

@@ -17,20 +17,21 @@ import {
   assertPrivateMode,
   PRIVATE_FILE,
   PUBLIC_FILE,
-  readPrivateKeys,
+  readPrivateSeeds,
   readPublicMaterial,
 } from './key-files.js';
 import { epochAt, epochBounds, toMs } from './material.js';
+import type { HeldSeeds } from './seed-lines.js';
 import type { EpochSigner, KeyStore, PublicMaterial } from './types.js';
 
 class FileKeyStore implements KeyStore {
   readonly dir: string;
   readonly host: string;
   readonly material: PublicMaterial;
-  private readonly seeds: Map<number, Buffer>;
+  private readonly seeds: HeldSeeds;
   private readonly signers = new Map<number, { signer: EpochSigner; erased: { value: boolean } }>();
 
-  constructor(dir: string, material: PublicMaterial, seeds: Map<number, Buffer>) {
+  constructor(dir: string, material: PublicMaterial, seeds: HeldSeeds) {
     this.dir = dir;
     this.host = material.host;
     this.material = material;
@@ -38,12 +39,17 @@ class FileKeyStore implements KeyStore {
   }
 
   heldEpochs(): number[] {
-    return [...this.seeds.keys()].sort((a, b) => a - b);
+    return this.seeds.epochs();
+  }
+
+  checkAll(): void {
+    for (let e = 0; e < this.material.certs.length; e++) this.material.certs.at(e);
+    for (const e of this.seeds.epochs()) this.seeds.seed(e)?.fill(0);
   }
 
   erasePast(now?: number | Date): number {
     const current = epochAt(this.material, toMs(now));
-    const past = [...this.seeds.keys()].filter((e) => e < current);
+    const past = this.seeds.epochs().filter((e) => e < current);
     if (past.length === 0) return 0;
     // The files may hold another key set by now (keygen --rotate or --force under a running
     // daemon): erasing by our epoch numbers would destroy the new set's current keys.
@@ -55,8 +61,7 @@ class FileKeyStore implements KeyStore {
     // already have erased more, and writing our in-memory set would resurrect keys it destroyed.
     eraseEndedKeys(this.dir, current);
     for (const e of past) {
-      this.seeds.get(e)?.fill(0);
-      this.seeds.delete(e);
+      this.seeds.forget(e);
       const s = this.signers.get(e);
       if (s) s.erased.value = true;
       this.signers.delete(e);
@@ -80,7 +85,7 @@ class FileKeyStore implements KeyStore {
     this.erasePast(nowMs);
     const cached = this.signers.get(epoch);
     if (cached) return cached.signer;
-    const seed = this.seeds.get(epoch);
+    const seed = this.seeds.seed(epoch);
     if (!seed) {
       throw new KeyError(
         `the private key of epoch ${epoch} was already erased (clock moved back, or keys damaged): check the time`,
@@ -89,6 +94,8 @@ class FileKeyStore implements KeyStore {
     const cert = m.certs.at(epoch);
     if (!cert) throw new KeyError(`keys in ${this.dir} hold no certificate for epoch ${epoch}`);
     const key = privateKeyFromSeed(seed);
+    // The KeyObject holds the key now; this copy is not needed (the held one is zeroed at erasure).
+    seed.fill(0);
     const erased = { value: false };
     const { startMs, endMs } = epochBounds(m, epoch);
     const dir = this.dir;
@@ -117,9 +124,9 @@ export function loadKeys(dir: string): KeyStore {
   assertPrivateMode(privatePath);
   assertPrivateMode(publicPath);
   const material = readPublicMaterial(dir);
-  const priv = readPrivateKeys(privatePath);
-  if (priv.host !== material.host) {
-    throw new KeyError(`${privatePath} is for host ${priv.host} but ${publicPath} for ${material.host}`);
+  const seeds = readPrivateSeeds(privatePath);
+  if (seeds.host !== material.host) {
+    throw new KeyError(`${privatePath} is for host ${seeds.host} but ${publicPath} for ${material.host}`);
   }
-  return new FileKeyStore(dir, material, priv.keys);
+  return new FileKeyStore(dir, material, seeds);
 }

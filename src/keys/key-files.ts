@@ -16,6 +16,7 @@ import { writeFileAtomicSync } from '../atomic-file.js';
 import { errnoCode, KeyError } from '../errors.js';
 import { certLines, certsHeader } from './cert-lines.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES } from './ed25519.js';
+import { type HeldSeeds, MapSeeds, seedLines } from './seed-lines.js';
 import type { EpochCert, EpochCerts, PublicMaterial } from './types.js';
 
 export const PRIVATE_FILE = 'epoch-keys.json';
@@ -105,15 +106,26 @@ function intField(obj: Record<string, unknown>, name: string, path: string, min 
   return v;
 }
 
+/** The private key file's header fields: its host, or a KeyError naming the file. */
+function privateHeader(obj: unknown, path: string): string {
+  if (
+    !isRecord(obj) ||
+    obj['format'] !== PRIVATE_FORMAT ||
+    typeof obj['host'] !== 'string' ||
+    !Array.isArray(obj['keys'])
+  ) {
+    throw new KeyError(`key file ${path} is not a fim private key file (${PRIVATE_FORMAT})`);
+  }
+  return obj['host'];
+}
+
 /**
  * Parses the private key file's text; `path` names it in errors. An entry whose seed was
  * overwritten by an interrupted erasure (ERASED_SEED_TEXT) is left out: that key is gone.
  */
 export function parsePrivateKeys(text: string, path: string): PrivateKeys {
   const obj = parseJson(text, path);
-  if (obj['format'] !== PRIVATE_FORMAT || typeof obj['host'] !== 'string' || !Array.isArray(obj['keys'])) {
-    throw new KeyError(`key file ${path} is not a fim private key file (${PRIVATE_FORMAT})`);
-  }
+  const host = privateHeader(obj, path);
   const keys = new Map<number, Buffer>();
   for (const entry of obj['keys'] as unknown[]) {
     if (!isRecord(entry) || typeof entry['seed'] !== 'string')
@@ -124,12 +136,39 @@ export function parsePrivateKeys(text: string, path: string): PrivateKeys {
     if (!seed) throw new KeyError(`key file ${path}: bad seed for epoch ${epoch}`);
     keys.set(epoch, seed);
   }
-  return { host: obj['host'], keys };
+  return { host, keys };
 }
 
 /** Reads the private key file at `path`. No permission check here: see assertPrivateMode. */
 export function readPrivateKeys(path: string): PrivateKeys {
   return parsePrivateKeys(readKeyFile(path), path);
+}
+
+/**
+ * The seeds of the private key file's bytes, as a key store holds them: in fim's own layout each
+ * is decoded when its epoch is used (seed-lines.ts), else the whole file is parsed. Takes `bytes`
+ * (kept, or zeroed after a whole parse).
+ */
+export function privateSeeds(bytes: Buffer, path: string): HeldSeeds {
+  const lazy = seedLines(bytes, path, ERASED_SEED_TEXT, (obj) => privateHeader(obj, path));
+  if (lazy) return lazy;
+  try {
+    const whole = parsePrivateKeys(bytes.toString('utf8'), path);
+    return new MapSeeds(whole.host, whole.keys);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** Reads the private key file at `path` for a key store (privateSeeds). No permission check here. */
+export function readPrivateSeeds(path: string): HeldSeeds {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (err: unknown) {
+    throw unreadableKeyFile(path, err);
+  }
+  return privateSeeds(bytes, path);
 }
 
 /**

@@ -52,6 +52,11 @@ export interface KeyStore extends SignerSource {
   heldEpochs(): number[];
   /** Erases every private key of an epoch that ended before `now`. Returns how many were erased. */
   erasePast(now?: number | Date): number;
+  /**
+   * Decodes every certificate and every held seed now, throwing a KeyError at the first damaged
+   * one: for the daemon, which lives through many epochs. A command decodes only what it uses.
+   */
+  checkAll(): void;
 }
 
 export interface GenerateKeysOptions {

@@ -56,6 +56,23 @@ describe('a damaged certificate of a later epoch', () => {
   });
 });
 
+describe('a damaged private seed of a later epoch', () => {
+  test('a command signs in its own epoch; the daemon (every seed decoded at start) refuses to start', () => {
+    generateKeys({ dir, host: 'h', epochs: 5, epochSeconds: 1, start: 10_000 });
+    const file = join(dir, PRIVATE_FILE);
+    const text = readFileSync(file, 'utf8');
+    const last = /"seed":"([^"]+)"\}\n\]\}\n$/.exec(text)![1]!;
+    writeFileSync(file, text.replace(last, `*${last.slice(1)}`), { mode: 0o600 });
+    const cfg = { ...defaultConfig(), keys: dir };
+    expect(loadKeyStore(cfg, undefined, 10_500)?.currentSigner(10_500).epoch).toBe(0);
+    expect(() => loadKeyStore(cfg, undefined, 10_500, true)).toThrow(KeyError);
+    expect(() => loadKeyStore(cfg, undefined, 10_500, true)).toThrow(/bad seed for epoch 4/);
+    const keys = loadKeys(dir);
+    expect(keys.currentSigner(10_500).epoch).toBe(0);
+    expect(() => keys.currentSigner(14_500)).toThrow(/bad seed for epoch 4/);
+  });
+});
+
 describe('currentSigner', () => {
   test('signs with the epoch key its certificate vouches for, inside the epoch bounds', () => {
     generateKeys({ dir, host: 'h', epochs: 3, epochSeconds: 1, start: 10_000 });
