@@ -7,7 +7,7 @@
  */
 import { isTagged } from './extended/value.js';
 import { splitTime } from './ns-time.js';
-import { FILE_TYPES, type FileRecord, type FileType } from './types.js';
+import { FILE_TYPES, type FileRecord, type FileType, type Finding } from './types.js';
 
 /** The fields of a FileRecord that are stored (the path is the key; `prefix` is never stored). */
 export type RecordField = Exclude<keyof FileRecord, 'path' | 'prefix'>;
@@ -165,4 +165,12 @@ export function reviveRecord(r: FileRecord): FileRecord {
   }
   if (r.prefix) r.prefix = { length: r.prefix.length, hash: asBuffer(r.prefix.hash) };
   return r;
+}
+
+/** Restore the Buffers of a finding that crossed a worker boundary (its path, record, manifest). */
+export function reviveFinding(f: Finding): Finding {
+  f.path = asBuffer(f.path);
+  reviveRecord(f.record);
+  if (f.explanation) f.explanation.manifest = asBuffer(f.explanation.manifest);
+  return f;
 }

@@ -17,7 +17,7 @@
  * its exit).
  */
 import { receiveMessageOnPort } from 'node:worker_threads';
-import { asBuffer, reviveRecord } from '../fields.js';
+import { asBuffer, reviveFinding, reviveRecord } from '../fields.js';
 import type { Policy } from '../policy/policy.js';
 import { RuleIndex } from '../policy/rule-index.js';
 import { addStats, type Handoff, type ScanStats } from '../scan/scan.js';
@@ -97,8 +97,7 @@ function revive(it: OrderedItem): OrderedItem {
       it.path = asBuffer(it.path);
       return it;
     case 'finding':
-      it.finding.path = asBuffer(it.finding.path);
-      reviveRecord(it.finding.record);
+      reviveFinding(it.finding);
       return it;
     default:
       return it;

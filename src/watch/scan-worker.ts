@@ -7,7 +7,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Explainer, type ExplainSettings } from '../explain/explainer.js';
-import { asBuffer, reviveRecord } from '../fields.js';
+import { asBuffer, reviveFinding } from '../fields.js';
 import { verifyBaseline } from '../ops/baseline.js';
 import { type CompareResult, compareScope } from '../ops/check.js';
 import { loadPolicies } from '../policy/policy.js';
@@ -46,12 +46,6 @@ type Reply =
  * through a bounded window instead of queueing all of them in the main thread's message port.
  */
 const CREDITS = 4;
-
-function reviveFinding(f: Finding): void {
-  f.path = asBuffer(f.path);
-  reviveRecord(f.record);
-  if (f.explanation) f.explanation.manifest = asBuffer(f.explanation.manifest);
-}
 
 export function reviveResult(r: CompareResult): CompareResult {
   for (const f of r.findings as Finding[]) reviveFinding(f);

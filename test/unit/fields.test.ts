@@ -7,8 +7,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ABSENT, presentValue, UNSUPPORTED } from '../../src/extended/value.js';
-import { canonicalRecord, RECORD_FIELDS, reviveRecord } from '../../src/fields.js';
-import { FILE_TYPES, type FileRecord } from '../../src/types.js';
+import { canonicalRecord, RECORD_FIELDS, reviveFinding, reviveRecord } from '../../src/fields.js';
+import { FILE_TYPES, type FileRecord, type Finding } from '../../src/types.js';
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((u) => Buffer.from(u));
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
@@ -150,6 +150,33 @@ describe('the worker revive', () => {
     const cloned = reviveRecord(structuredClone(r));
     expect(Buffer.isBuffer(cloned.path) && Buffer.isBuffer(cloned.target)).toBe(true);
     expect(cloned).toEqual(r);
+  });
+
+  it('gives a finding its Buffers back: path, record and manifest (the scan worker and a split scan)', () => {
+    const record = GOLDEN[1]![0];
+    const f: Finding = {
+      kind: 'changed',
+      path: record.path,
+      rule: 'app',
+      severity: 'high',
+      changes: [],
+      record,
+      explanation: {
+        source: 'pip',
+        strength: 'pip-record',
+        manifest: Buffer.from('/srv/venv/lib/x.dist-info/RECORD'),
+        package: 'x',
+        version: '1',
+        verdict: 'matches',
+        digest: 'sha256',
+      },
+    };
+    const cloned = structuredClone(f);
+    expect(Buffer.isBuffer(cloned.path)).toBe(false);
+    const back = reviveFinding(cloned);
+    expect(Buffer.isBuffer(back.path) && Buffer.isBuffer(back.record.path)).toBe(true);
+    expect(Buffer.isBuffer(back.explanation?.manifest)).toBe(true);
+    expect(back).toEqual(f);
   });
 });
 
