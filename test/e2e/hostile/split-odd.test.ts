@@ -20,13 +20,11 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Finding } from '../../../src/types.js';
 import { deepBottom } from '../../helpers/deep-tree.js';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
+import { baselineWith, checkWith } from '../../helpers/split.js';
 
 const dist = async <T>(p: string): Promise<T> => (await import(join(ROOT, 'dist', p))) as T;
-const { createBaseline } = await dist<typeof import('../../../src/ops/baseline.js')>('ops/baseline.js');
-const { runCheck } = await dist<typeof import('../../../src/ops/check.js')>('ops/check.js');
 const { loadPolicies } = await dist<typeof import('../../../src/policy/policy.js')>('policy/policy.js');
 const { Store } = await dist<typeof import('../../../src/store/store.js')>('store/store.js');
 
@@ -99,23 +97,8 @@ describe('odd trees split over threads', () => {
         store.close();
       }
     };
-    const baselineWith = (workers: number, db: string) => {
-      const store = Store.open(db, { create: true });
-      try {
-        return createBaseline({
-          store,
-          policy: policy(),
-          host: 'h',
-          label: 'odd',
-          workers,
-          awaitWorkers: true,
-        });
-      } finally {
-        store.close();
-      }
-    };
     const dbs = [1, 2, 3].map((w) => join(s.dir, `w${w}.db`));
-    const made = [1, 2, 3].map((w, i) => baselineWith(w, dbs[i]!));
+    const made = [1, 2, 3].map((w, i) => baselineWith(dbs[i]!, policy(), w, 'odd'));
     expect(made[0]!.meta.files).toBeGreaterThan(700);
     expect(dump(dbs[1]!)).toEqual(dump(dbs[0]!));
     expect(dump(dbs[2]!)).toEqual(dump(dbs[0]!));
@@ -134,34 +117,13 @@ describe('odd trees split over threads', () => {
     renameSync(join(srv, 'd10', 'was-a-dir'), join(srv, 'd10', 'moved'));
     symlinkSync('/etc', join(srv, 'd10', 'was-a-dir'));
     writeAtBottom(join(srv, 'd3', 'deep'), false, 'changed\n');
-    const checkWith = (workers: number, db: string) => {
-      const store = Store.open(db);
-      try {
-        const streamed: Finding[] = [];
-        const r = runCheck({
-          store,
-          policy: policy(),
-          workers,
-          awaitWorkers: true,
-          onFinding: (f) => void streamed.push(f),
-        });
-        return {
-          findings: streamed.map(
-            (f) => `${f.kind} ${f.path.toString('hex')} ${f.changes.map((c) => c.attribute)}`,
-          ),
-          errors: r.errors.map((e) => `${e.path.toString('hex')} ${e.code}`),
-          exit: r.exitCode,
-        };
-      } finally {
-        store.close();
-      }
-    };
-    const one = checkWith(1, dbs[0]!);
+    const checkOf = (workers: number, db: string) => checkWith(db, policy(), workers, { stream: true });
+    const one = checkOf(1, dbs[0]!);
     expect(one.findings.length).toBeGreaterThan(8);
     // The bottom of the deep chain was found changed, and nothing under /etc was walked.
     expect(one.findings.some((f) => f.includes(Buffer.from('bottom').toString('hex')))).toBe(true);
     expect(one.findings.some((f) => f.includes(Buffer.from('passwd').toString('hex')))).toBe(false);
-    expect(checkWith(2, dbs[1]!)).toEqual(one);
-    expect(checkWith(3, dbs[2]!)).toEqual(one);
+    expect(checkOf(2, dbs[1]!)).toEqual(one);
+    expect(checkOf(3, dbs[2]!)).toEqual(one);
   });
 });

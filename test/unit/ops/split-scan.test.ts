@@ -8,13 +8,12 @@
 import { chmodSync, mkdirSync, readdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Finding } from '../../../src/types.js';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
+import { checkWith } from '../../helpers/split.js';
 
 const dist = async <T>(p: string): Promise<T> => (await import(join(ROOT, 'dist', p))) as T;
 const { createBaseline, deployDigestOf, verifyBaseline } =
   await dist<typeof import('../../../src/ops/baseline.js')>('ops/baseline.js');
-const { runCheck } = await dist<typeof import('../../../src/ops/check.js')>('ops/check.js');
 const { splitScan } = await dist<typeof import('../../../src/ops/split-scan.js')>('ops/split-scan.js');
 const { loadPolicies } = await dist<typeof import('../../../src/policy/policy.js')>('policy/policy.js');
 const { Store } = await dist<typeof import('../../../src/store/store.js')>('store/store.js');
@@ -65,32 +64,9 @@ function baseline(workers: number, db = sb.db) {
   }
 }
 
-function check(workers: number, o: { fast?: boolean; stream?: boolean } = {}) {
-  const store = Store.open(sb.db);
-  try {
-    const streamed: Finding[] = [];
-    const r = runCheck({
-      store,
-      policy: policy(),
-      workers,
-      awaitWorkers: true,
-      fast: o.fast ?? false,
-      ...(o.stream ? { onFinding: (f: Finding) => void streamed.push(f) } : {}),
-    });
-    const findings = (o.stream ? streamed : r.findings).map(
-      (f) => `${f.kind} ${f.path.toString()} ${f.changes.map((c) => c.attribute).join(',')}`,
-    );
-    return {
-      findings,
-      errors: r.errors.map((e) => `${e.path.toString()} ${e.code}`),
-      notes: r.notes,
-      exitCode: r.exitCode,
-      scanned: r.stats.recorded,
-    };
-  } finally {
-    store.close();
-  }
-}
+/** A check of the sandbox's baseline over `workers` threads, as comparable text (helpers/split.ts). */
+const check = (workers: number, o: { fast?: boolean; stream?: boolean } = {}) =>
+  checkWith(sb.db, policy(), workers, o);
 
 function big(_k: string, v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();
