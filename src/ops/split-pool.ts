@@ -42,7 +42,10 @@ export class SplitPool {
   readonly workers: (Worker | null)[] = [null];
   readonly ports: (MessagePort | null)[] = [null];
 
-  private constructor(readonly n: number) {
+  private constructor(
+    readonly n: number,
+    private readonly script: URL,
+  ) {
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * (CTL.base + CTL_PER_WORKER * n)));
     this.progress = new Float64Array(new SharedArrayBuffer(8 * 6 * n));
     try {
@@ -63,7 +66,7 @@ export class SplitPool {
         port: port2,
       };
       this.ports.push(port1);
-      const worker = new Worker(WORKER_URL, { workerData: init, transferList: [port2] });
+      const worker = new Worker(this.script, { workerData: init, transferList: [port2] });
       // A worker that dies before it is up (its modules fail to load) never says it is ready:
       // the walk goes on without it. Its error event must not become an uncaught one later.
       worker.on('error', () => {});
@@ -74,11 +77,12 @@ export class SplitPool {
   /**
    * Threads for a scan split `n` ways (splitWorkers), this one included; null for no split, and
    * where a worker thread cannot be started (the scan then walks on one thread, as without it).
+   * `script`: the workers' script (the tests give one that cannot start).
    */
-  static start(n: number): SplitPool | null {
+  static start(n: number, script: URL = WORKER_URL): SplitPool | null {
     if (n < 2) return null;
     try {
-      return new SplitPool(n);
+      return new SplitPool(n, script);
     } catch {
       return null;
     }
