@@ -9,7 +9,7 @@
 // from dist/ops/split-pool.js and from the bundle. The TypeScript sources under test have no
 // bundle beside them, and scan on one thread (split-pool.ts).
 
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -20,6 +20,10 @@ if (!existsSync(entry)) {
   console.error('scripts/bundle.mjs: dist/cli/main.js is missing: run "tsc -p tsconfig.build.json" first');
   process.exit(1);
 }
+
+// Chunks are named by their content's hash: a new build leaves the old ones behind unless the
+// folder is emptied first (npm pack would ship them).
+rmSync(join(root, 'dist/bundle'), { recursive: true, force: true });
 
 await build({
   // The CLI, and each worker thread's script: a worker loads its own modules, so it starts faster

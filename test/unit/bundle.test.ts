@@ -52,6 +52,19 @@ describe('the CLI bundle', () => {
     expect(bad).toEqual([]);
   });
 
+  it('holds no chunk its entries do not load (a stale one would ship with the package)', () => {
+    const files = readdirSync(BUNDLE).filter((f) => f.endsWith('.js'));
+    const reached = new Set<string>();
+    const todo = ['fim.js', 'split-worker.js', 'scan-worker.js', 'fanotify-reader.js'];
+    for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+      if (reached.has(f)) continue;
+      reached.add(f);
+      for (const s of specifiers(readFileSync(join(BUNDLE, f), 'utf8')))
+        if (s.startsWith('./')) todo.push(s.slice(2));
+    }
+    expect(files.filter((f) => !reached.has(f))).toEqual([]);
+  });
+
   it('holds the script of every worker thread the code starts from it', () => {
     const named = new Set<string>();
     for (const file of sources(join(ROOT, 'src'))) {

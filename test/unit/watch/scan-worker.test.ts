@@ -157,3 +157,63 @@ describe('ScanWorker', () => {
     }
   });
 });
+
+describe('ScanWorker, a full check against its baseline', () => {
+  // The verification and the comparison share one read transaction (scan-worker.ts). This test
+  // shows the comparison's half: an edit committed while it runs is not seen, and the next
+  // verification refuses it. The gap between the two reads cannot be hit from outside the worker;
+  // runCheck's test (ops/check-snapshot.test.ts) checks that both run in the transaction.
+  it('compares the rows it verified, whatever another connection commits while it compares', async () => {
+    await using sb = new Sandbox('fim-scan-worker-snapshot-');
+    for (let i = 0; i < 12; i++) sb.write(`app/f${String(i).padStart(2, '0')}.py`, `${i}\n`);
+    sb.write('zz/z.txt', 'Z\n');
+    sb.policy(`  - name: code\n    severity: high\n    paths: ["{tree}"]\n    check: readonly\n`);
+    expect(sb.fim(['baseline']).code).toBe(0);
+    for (let i = 0; i < 12; i++) sb.write(`app/f${String(i).padStart(2, '0')}.py`, `changed ${i}\n`);
+    const reader = Store.open(sb.db, { readonly: true });
+    const meta = reader.requireBaseline();
+    reader.close();
+    const intruder = Store.open(sb.db);
+    const code = Buffer.concat(
+      sb
+        .path('zz')
+        .split('/')
+        .filter(Boolean)
+        .map((c) => Buffer.concat([Buffer.from([0, 1]), Buffer.from(c)])),
+    );
+    const edit = intruder.db.prepare(
+      'UPDATE record SET mode = 511 WHERE baseline = ? AND name = ? AND dir = (SELECT id FROM dir WHERE baseline = ? AND code = ?)',
+    );
+    const req = {
+      baselineId: meta.id,
+      policyFiles: [sb.policyFile],
+      policyHash: createHash('sha256').update(readFileSync(sb.policyFile)).digest('hex'),
+      fast: false,
+      verify: meta,
+      batch: 1,
+    };
+    const w = new ScanWorker(sb.db, 150);
+    try {
+      const seen: string[] = [];
+      let edited = 0;
+      await w.compare(req, (fs) => {
+        // At the first batch the worker is at most a few findings ahead (its credits): the
+        // baseline's row of zz/z.txt, verified but not yet compared, is edited.
+        if (seen.length === 0) edited = edit.run(meta.id, Buffer.from('z.txt'), meta.id, code).changes;
+        for (const f of fs) seen.push(`${f.kind} ${f.path}`);
+      });
+      expect(edited).toBe(1);
+      expect(seen).toContain(`changed ${sb.path('app/f11.py')}`);
+      expect(seen.filter((s) => s.includes('z.txt'))).toEqual([]);
+      // The edit is real: the next full check's verification refuses the baseline.
+      const err: unknown = await w.compare(req).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(errors.BaselineIntegrityError);
+    } finally {
+      await w.close();
+      intruder.close();
+    }
+  });
+});
