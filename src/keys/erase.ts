@@ -10,7 +10,8 @@
  * It owns only those bytes. Which epochs have ended, and the keys held in memory, belong to
  * forward-secure.ts. Limits, stated so nobody relies on more: on a copy-on-write file system
  * (btrfs, ZFS), with data journalling, or on an SSD, old blocks may survive until they are reused;
- * a JS string holding the file's text cannot be wiped (the Buffers we hold are zeroed).
+ * in fim's own layout no seed becomes a JS string (the file's bytes and the rewrite are Buffers,
+ * zeroed); a file in another layout is parsed as text, and a JS string cannot be wiped.
  */
 import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,9 +21,12 @@ import {
   formatPrivateKeys,
   PRIVATE_FILE,
   parsePrivateKeys,
+  privateKeysHead,
+  privateSeedLines,
   unreadableKeyFile,
   writeKeyFile,
 } from './key-files.js';
+import type { LazySeeds } from './seed-lines.js';
 
 function readAll(fd: number): Buffer {
   const size = fstatSync(fd).size;
@@ -40,6 +44,32 @@ function readAll(fd: number): Buffer {
 function overwrite(fd: number, position: number, data: Buffer): void {
   let off = 0;
   while (off < data.length) off += writeSync(fd, data, off, data.length - off, position + off);
+}
+
+/** `eraseEndedKeys` of a file in fim's layout, whose bytes `lines` holds (see there for the steps). */
+function eraseInLayout(dir: string, path: string, fd: number, lines: LazySeeds, firstKept: number): number {
+  const held = lines.epochs();
+  const ended = held.filter((e) => e < firstKept);
+  if (ended.length === 0) return 0;
+  const erased = Buffer.from(ERASED_SEED_TEXT, 'ascii');
+  try {
+    for (const e of ended) overwrite(fd, lines.seedOffset(e), erased);
+    fdatasyncSync(fd);
+  } catch (err: unknown) {
+    throw new KeyError(`cannot overwrite ended keys in ${path}: ${errnoCode(err) ?? String(err)}`, {
+      cause: err,
+    });
+  }
+  const rest = lines.withOnly(
+    held.filter((e) => e >= firstKept),
+    privateKeysHead(lines.host),
+  );
+  try {
+    writeKeyFile(dir, PRIVATE_FILE, rest);
+  } finally {
+    rest.fill(0);
+  }
+  return ended.length;
 }
 
 /**
@@ -64,6 +94,11 @@ export function eraseEndedKeys(dir: string, firstKept: number): number {
     } catch (err: unknown) {
       throw unreadableKeyFile(path, err);
     }
+    // fim's own layout (every file fim wrote): the ended seeds' places are known from the line
+    // check, and the rest is copied line by line; no seed is decoded (a year of them was 25 ms
+    // and 13 MB at every hourly check, the command that erases on a host without the daemon).
+    const lines = privateSeedLines(bytes, path);
+    if (lines) return eraseInLayout(dir, path, fd, lines, firstKept);
     const onDisk = parsePrivateKeys(bytes.toString('utf8'), path);
     for (const s of onDisk.keys.values()) seeds.push(s);
     const ended = [...onDisk.keys.entries()].filter(([epoch]) => epoch < firstKept);

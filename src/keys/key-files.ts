@@ -16,7 +16,7 @@ import { writeFileAtomicSync } from '../atomic-file.js';
 import { errnoCode, KeyError } from '../errors.js';
 import { certLines, certsHeader } from './cert-lines.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES, ED25519_SIG_BYTES } from './ed25519.js';
-import { type HeldSeeds, MapSeeds, seedLines } from './seed-lines.js';
+import { type HeldSeeds, type LazySeeds, MapSeeds, seedLines } from './seed-lines.js';
 import type { EpochCert, EpochCerts, PublicMaterial } from './types.js';
 
 export const PRIVATE_FILE = 'epoch-keys.json';
@@ -40,12 +40,17 @@ export interface PrivateKeys {
   keys: Map<number, Buffer>;
 }
 
+/** The private key file's text up to its first entry (formatPrivateKeys). */
+export function privateKeysHead(host: string): string {
+  return `{"format":"${PRIVATE_FORMAT}","host":${JSON.stringify(host)},"keys":[\n`;
+}
+
 export function formatPrivateKeys(host: string, keys: ReadonlyMap<number, Buffer>): string {
   const entries = [...keys.entries()]
     .sort((a, b) => a[0] - b[0])
     .map(([epoch, seed]) => `{"epoch":${epoch},"seed":"${seed.toString('base64')}"}`);
   // One entry per line keeps the rewrite simple to inspect.
-  return `{"format":"${PRIVATE_FORMAT}","host":${JSON.stringify(host)},"keys":[\n${entries.join(',\n')}\n]}\n`;
+  return `${privateKeysHead(host)}${entries.join(',\n')}\n]}\n`;
 }
 
 export function formatPublicMaterial(m: PublicMaterial): string {
@@ -150,7 +155,7 @@ export function readPrivateKeys(path: string): PrivateKeys {
  * (kept, or zeroed after a whole parse).
  */
 export function privateSeeds(bytes: Buffer, path: string): HeldSeeds {
-  const lazy = seedLines(bytes, path, ERASED_SEED_TEXT, (obj) => privateHeader(obj, path));
+  const lazy = privateSeedLines(bytes, path);
   if (lazy) return lazy;
   try {
     const whole = parsePrivateKeys(bytes.toString('utf8'), path);
@@ -158,6 +163,11 @@ export function privateSeeds(bytes: Buffer, path: string): HeldSeeds {
   } finally {
     bytes.fill(0);
   }
+}
+
+/** The private key file's bytes in fim's own layout, held (seed-lines.ts); null for any other layout. */
+export function privateSeedLines(bytes: Buffer, path: string): LazySeeds | null {
+  return seedLines(bytes, path, ERASED_SEED_TEXT, (obj) => privateHeader(obj, path));
 }
 
 /** Reads the private key file at `path` for a key store (privateSeeds). No permission check here. */
@@ -279,7 +289,7 @@ export function assertKeysDir(dir: string): void {
 }
 
 /** Writes the key file `name` in `dir`: atomically (see atomic-file.ts), mode 0600 from the start. */
-export function writeKeyFile(dir: string, name: string, data: string): void {
+export function writeKeyFile(dir: string, name: string, data: string | Buffer): void {
   const path = join(dir, name);
   try {
     writeFileAtomicSync(path, data, { mode: KEY_FILE_MODE });

@@ -68,7 +68,7 @@ function at(bytes: Buffer, pos: number, what: Buffer): boolean {
   return true;
 }
 
-class LazySeeds implements HeldSeeds {
+export class LazySeeds implements HeldSeeds {
   /** 1 where an epoch's seed was forgotten. */
   private readonly gone: Uint8Array;
 
@@ -121,6 +121,32 @@ class LazySeeds implements HeldSeeds {
     this.bytes.fill(0, p, p + SEED_CHARS);
     this.gone[i] = 1;
   }
+
+  /** For erase.ts: where `epoch`'s seed text starts in the file (-1 when not held). */
+  seedOffset(epoch: number): number {
+    const i = this.index(epoch);
+    return i < 0 ? -1 : this.seedAt[i]!;
+  }
+
+  /**
+   * For erase.ts: the file with only the held seeds of `epochs` (ascending), as formatPrivateKeys
+   * writes it, each line copied from the file's bytes (a seed is not decoded to be rewritten). A
+   * Buffer, for the caller to zero once written.
+   */
+  withOnly(epochs: readonly number[], header: string): Buffer {
+    const lines: Buffer[] = [];
+    for (const e of epochs) {
+      const p = this.seedOffset(e);
+      if (p < 0) continue;
+      // The line runs from its '{' to the '}' after the seed: `{"epoch":N,"seed":"` before it.
+      const start = this.bytes.lastIndexOf(EPOCH, p);
+      lines.push(this.bytes.subarray(start, p + SEED_CHARS + END.length));
+    }
+    const parts: Buffer[] = [Buffer.from(header)];
+    lines.forEach((l, i) => parts.push(...(i === 0 ? [l] : [NEXT, l])));
+    parts.push(LAST);
+    return Buffer.concat(parts);
+  }
 }
 
 /** The decimal epoch number at `pos` (no sign, no leading zero): its value and end, or null. */
@@ -146,7 +172,7 @@ export function seedLines(
   path: string,
   erased: string,
   header: (obj: unknown) => string,
-): HeldSeeds | null {
+): LazySeeds | null {
   const head = bytes.indexOf(KEYS_START);
   if (head < 0) return null;
   let obj: unknown;

@@ -18,6 +18,7 @@ import { eraseEndedKeys } from '../../../src/keys/erase.js';
 import { generateKeys } from '../../../src/keys/generate.js';
 import {
   ERASED_SEED_TEXT,
+  formatPrivateKeys,
   PRIVATE_FILE,
   parsePrivateKeys,
   readPrivateKeys,
@@ -55,6 +56,38 @@ describe('eraseEndedKeys', () => {
     expect(storedSeeds(path)).toEqual(new Map([3, 4].map((e) => [e, before.get(e)!])));
     expect(statSync(path).mode & 0o7777).toBe(0o600);
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('in fim layout the rest is rewritten byte for byte as formatPrivateKeys writes it, twice over', () => {
+    generateKeys({ dir, host: 'web-1.example:a_b', epochs: 6, start: 0 });
+    const all = readPrivateKeys(path);
+    expect(eraseEndedKeys(dir, 2)).toBe(2);
+    const left = (from: number) => new Map([...all.keys].filter(([e]) => e >= from));
+    expect(readFileSync(path, 'utf8')).toBe(formatPrivateKeys('web-1.example:a_b', left(2)));
+    expect(eraseEndedKeys(dir, 5)).toBe(3);
+    expect(readFileSync(path, 'utf8')).toBe(formatPrivateKeys('web-1.example:a_b', left(5)));
+    // All ended: the file holds no entry, and reads back so.
+    expect(eraseEndedKeys(dir, 6)).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe(formatPrivateKeys('web-1.example:a_b', new Map()));
+    expect(readPrivateKeys(path).keys.size).toBe(0);
+    expect(eraseEndedKeys(dir, 6)).toBe(0);
+  });
+
+  test('a seed of a later epoch damaged in place does not stop the erasure; its line is kept as it is', () => {
+    generateKeys({ dir, host: 'h', epochs: 5, start: 0 });
+    const before = storedSeeds(path);
+    const bad = `*${before.get(4)!.slice(1)}`;
+    writeFileSync(path, readFileSync(path, 'utf8').replace(before.get(4)!, bad), { mode: 0o600 });
+    expect(eraseEndedKeys(dir, 2)).toBe(2);
+    const bytes = readFileSync(path);
+    for (const e of [0, 1]) expect(gone(bytes, before.get(e)!)).toBe(true);
+    expect(storedSeeds(path)).toEqual(
+      new Map([
+        [2, before.get(2)!],
+        [3, before.get(3)!],
+        [4, bad],
+      ]),
+    );
   });
 
   test('the old file itself is overwritten before it is replaced: a hard link to it keeps no ended seed', () => {
