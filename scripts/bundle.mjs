@@ -1,7 +1,7 @@
 // The CLI as one file, dist/bundle/fim.js, which bin/fim runs: every command started by loading
 // about 270 modules (fim's own, yaml's 84, commander's), 80-100 ms of a 0.2 s `fim check` here
-// before any work; one file of the same code loads in about a third of that (docs/performance.md,
-// "Start"). It bundles dist/ (tsc's output, which it needs first) with the JavaScript
+// before any work; from the bundle a small check started 30-70 ms sooner (docs/performance.md,
+// "Start and keys"). It bundles dist/ (tsc's output, which it needs first) with the JavaScript
 // dependencies; the native ones stay packages, loaded as Node loads them.
 //
 // The worker threads' scripts are bundled beside it, and named as dist/bundle/NAME.js from any

@@ -2,7 +2,7 @@
  * The private seeds a key store holds (`HeldSeeds`), and the reading of the private key file in
  * fim's own layout (key-files.ts formatPrivateKeys: a JSON header, then one seed per line) without
  * decoding every seed: a year of hourly epochs is 8,808 of them, and a command signs with one or
- * two. Parsed whole, they cost a command 23-25 ms and 13 MB of peak memory here (JSON.parse's
+ * two. Parsed whole, they cost a command 23-28 ms and 13 MB of peak memory here (JSON.parse's
  * objects and strings, a Buffer per seed).
  *
  * The file's bytes are kept in one Buffer, so a forgotten (erased) epoch's seed is zeroed where it
