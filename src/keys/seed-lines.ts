@@ -143,7 +143,10 @@ export class LazySeeds implements HeldSeeds {
       lines.push(this.bytes.subarray(start, p + SEED_CHARS + END.length));
     }
     const parts: Buffer[] = [Buffer.from(header)];
-    lines.forEach((l, i) => parts.push(...(i === 0 ? [l] : [NEXT, l])));
+    for (let i = 0; i < lines.length; i++) {
+      if (i > 0) parts.push(NEXT);
+      parts.push(lines[i]!);
+    }
     parts.push(LAST);
     return Buffer.concat(parts);
   }
