@@ -11,7 +11,9 @@
  * strictly, when its epoch is asked for. Any other layout (valid JSON written by hand) returns null
  * and is for the full parse in key-files.ts, whose seeds `MapSeeds` holds.
  *
- * It must not accept a layout the full parse would refuse, nor hand out a forgotten seed.
+ * It must not accept a layout the full parse would refuse, nor hand out a forgotten seed. (A seed
+ * whose base64 is damaged in place is refused when its epoch is used, as a certificate is in
+ * cert-lines.ts; the daemon decodes all of them at start.)
  */
 import { KeyError } from '../errors.js';
 import { decodeBase64Strict, ED25519_KEY_BYTES } from './ed25519.js';
