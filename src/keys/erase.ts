@@ -46,20 +46,32 @@ function overwrite(fd: number, position: number, data: Buffer): void {
   while (off < data.length) off += writeSync(fd, data, off, data.length - off, position + off);
 }
 
-/** `eraseEndedKeys` of a file in fim's layout, whose bytes `lines` holds (see there for the steps). */
-function eraseInLayout(dir: string, path: string, fd: number, lines: LazySeeds, firstKept: number): number {
-  const held = lines.epochs();
-  const ended = held.filter((e) => e < firstKept);
-  if (ended.length === 0) return 0;
-  const erased = Buffer.from(ERASED_SEED_TEXT, 'ascii');
+/**
+ * Writes `data` over each of `at` in `fd`, then syncs it: the blocks that held the seeds now hold
+ * the marker. A KeyError naming the file when either fails.
+ */
+function overwriteSynced(fd: number, path: string, at: readonly number[], data: Buffer): void {
   try {
-    for (const e of ended) overwrite(fd, lines.seedOffset(e), erased);
+    for (const position of at) overwrite(fd, position, data);
     fdatasyncSync(fd);
   } catch (err: unknown) {
     throw new KeyError(`cannot overwrite ended keys in ${path}: ${errnoCode(err) ?? String(err)}`, {
       cause: err,
     });
   }
+}
+
+/** `eraseEndedKeys` of a file in fim's layout, whose bytes `lines` holds (see there for the steps). */
+function eraseInLayout(dir: string, path: string, fd: number, lines: LazySeeds, firstKept: number): number {
+  const held = lines.epochs();
+  const ended = held.filter((e) => e < firstKept);
+  if (ended.length === 0) return 0;
+  overwriteSynced(
+    fd,
+    path,
+    ended.map((e) => lines.seedOffset(e)),
+    Buffer.from(ERASED_SEED_TEXT, 'ascii'),
+  );
   const rest = lines.withOnly(
     held.filter((e) => e >= firstKept),
     privateKeysHead(lines.host),
@@ -106,21 +118,14 @@ export function eraseEndedKeys(dir: string, firstKept: number): number {
 
     // Our writer never escapes base64, but a file written by hand might: a seed whose text is not
     // in the file verbatim cannot be overwritten in place, so the whole old file is wiped instead.
-    const erased = Buffer.from(ERASED_SEED_TEXT, 'ascii');
-    let allInPlace = true;
-    try {
-      for (const [epoch, seed] of ended) {
-        const at = bytes.indexOf(`"${seed.toString('base64')}"`, 0, 'ascii');
-        if (at < 0) allInPlace = false;
-        else overwrite(fd, at + 1, erased);
-        onDisk.keys.delete(epoch);
-      }
-      fdatasyncSync(fd);
-    } catch (err: unknown) {
-      throw new KeyError(`cannot overwrite ended keys in ${path}: ${errnoCode(err) ?? String(err)}`, {
-        cause: err,
-      });
+    const at: number[] = [];
+    for (const [epoch, seed] of ended) {
+      const i = bytes.indexOf(`"${seed.toString('base64')}"`, 0, 'ascii');
+      if (i >= 0) at.push(i + 1);
+      onDisk.keys.delete(epoch);
     }
+    const allInPlace = at.length === ended.length;
+    overwriteSynced(fd, path, at, Buffer.from(ERASED_SEED_TEXT, 'ascii'));
 
     writeKeyFile(dir, PRIVATE_FILE, formatPrivateKeys(onDisk.host, onDisk.keys));
 
@@ -128,14 +133,7 @@ export function eraseEndedKeys(dir: string, firstKept: number): number {
       // The old inode is no longer the key file (the rename replaced it): zero all of it. A reader
       // that opened it just before the rename may then fail to parse it; that is a KeyError to
       // retry, and only a hand-written file can lead here.
-      try {
-        overwrite(fd, 0, Buffer.alloc(bytes.length));
-        fdatasyncSync(fd);
-      } catch (err: unknown) {
-        throw new KeyError(`cannot overwrite ended keys in ${path}: ${errnoCode(err) ?? String(err)}`, {
-          cause: err,
-        });
-      }
+      overwriteSynced(fd, path, [0], Buffer.alloc(bytes.length));
     }
     return ended.length;
   } finally {
