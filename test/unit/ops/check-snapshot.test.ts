@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runCheck } from '../../../src/ops/check.js';
+import { dirCode } from '../../../src/path-key.js';
 import { loadPolicies } from '../../../src/policy/policy.js';
 import { Store } from '../../../src/store/store.js';
 import type { Finding } from '../../../src/types.js';
@@ -62,13 +63,7 @@ describe('a check and its baseline', () => {
           seen.push(f);
           // At the first finding (a.txt), the baseline's row of z.txt, not yet compared, is edited.
           if (seen.length === 1) {
-            const code = Buffer.concat(
-              sb
-                .path('zz')
-                .split('/')
-                .filter(Boolean)
-                .map((c) => Buffer.concat([Buffer.from([0, 1]), Buffer.from(c)])),
-            );
+            const code = dirCode(Buffer.from(sb.path('zz')));
             edited = edit.run(id, Buffer.from('z.txt'), id, code).changes;
           }
         },

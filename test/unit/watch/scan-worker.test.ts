@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dirCode } from '../../../src/path-key.js';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
 import { waitFor } from '../../helpers/wait.js';
 
@@ -174,13 +175,7 @@ describe('ScanWorker, a full check against its baseline', () => {
     const meta = reader.requireBaseline();
     reader.close();
     const intruder = Store.open(sb.db);
-    const code = Buffer.concat(
-      sb
-        .path('zz')
-        .split('/')
-        .filter(Boolean)
-        .map((c) => Buffer.concat([Buffer.from([0, 1]), Buffer.from(c)])),
-    );
+    const code = dirCode(Buffer.from(sb.path('zz')));
     const edit = intruder.db.prepare(
       'UPDATE record SET mode = 511 WHERE baseline = ? AND name = ? AND dir = (SELECT id FROM dir WHERE baseline = ? AND code = ?)',
     );
