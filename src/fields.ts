@@ -6,7 +6,7 @@
  * through this list and the codecs below.
  */
 import { isTagged } from './extended/value.js';
-import { splitTime } from './ns-time.js';
+import { NS } from './ns-time.js';
 import { FILE_TYPES, type FileRecord, type FileType, type Finding } from './types.js';
 
 /** The fields of a FileRecord that are stored (the path is the key; `prefix` is never stored). */
@@ -99,7 +99,122 @@ const U32_MAX = 0xffff_ffff;
 const FIELDS_OF: ReadonlyMap<RootFormat, readonly FieldSpec[]> = new Map(
   ROOT_FORMATS.map((v) => [v, RECORD_FIELDS.filter((f) => (f.since ?? 1) <= v)]),
 );
-const FIXED_BYTES: Record<Exclude<FieldKind, 'bytes' | 'time'>, number> = { type: 1, u32: 4, u64: 8 };
+
+/**
+ * How each field of a format is written, as a small number (a switch on it is what the writer
+ * runs per field): a type code, a u32, a u64, a time as 64-bit nanoseconds (format 1) or as 64-bit
+ * seconds and 32-bit nanoseconds, a length-prefixed byte string.
+ */
+const Put = { Type: 0, U32: 1, U64: 2, Time64: 3, Time96: 4, Bytes: 5 } as const;
+type Put = (typeof Put)[keyof typeof Put];
+const PUT_OF: Record<FieldKind, Put> = {
+  type: Put.Type,
+  u32: Put.U32,
+  u64: Put.U64,
+  time: Put.Time96,
+  bytes: Put.Bytes,
+};
+const PUTS: ReadonlyMap<RootFormat, readonly { field: RecordField; put: Put }[]> = new Map(
+  ROOT_FORMATS.map((v) => [
+    v,
+    (FIELDS_OF.get(v) ?? []).map((f) => ({
+      field: f.field,
+      put: f.kind === 'time' && v === 1 ? Put.Time64 : PUT_OF[f.kind],
+    })),
+  ]),
+);
+const TYPE_CODE: ReadonlyMap<string, number> = new Map(FILE_TYPES.map((t, i) => [t, i]));
+/** The length of `canonicalRecord(key, r, format)`, without building it. */
+export function canonicalSize(key: Buffer, r: FileRecord, format: RootFormat = ROOT_FORMAT): number {
+  let size = 4 + key.length;
+  for (const f of PUTS.get(format) ?? []) {
+    switch (f.put) {
+      case Put.Type:
+        size += 1;
+        break;
+      case Put.U32:
+        size += 4;
+        break;
+      case Put.U64:
+      case Put.Time64:
+        size += 8;
+        break;
+      case Put.Time96:
+        size += 12;
+        break;
+      case Put.Bytes:
+        size += 4 + ((r[f.field] as Buffer | null)?.length ?? 0);
+        break;
+    }
+  }
+  return size;
+}
+
+/**
+ * Writes `canonicalRecord(key, r, format)` into `out` at `at` (`view` is a DataView of the same
+ * bytes, `out` must have canonicalSize bytes free there) and returns where it ends: how the root
+ * and the directory digests gather many records in one buffer for one call into the hasher.
+ */
+export function writeCanonical(
+  out: Buffer,
+  view: DataView,
+  at: number,
+  key: Buffer,
+  r: FileRecord,
+  format: RootFormat = ROOT_FORMAT,
+): number {
+  let o = at;
+  view.setUint32(o, key.length);
+  o += 4 + key.copy(out, o + 4);
+  for (const f of PUTS.get(format) ?? []) {
+    const v = r[f.field];
+    switch (f.put) {
+      case Put.Type:
+        out[o++] = (TYPE_CODE.get(v as FileType) ?? -1) & 0xff;
+        break;
+      case Put.U32:
+        view.setUint32(o, (v as number) >>> 0);
+        o += 4;
+        break;
+      case Put.U64:
+        view.setBigUint64(o, v as bigint);
+        o += 8;
+        break;
+      case Put.Time64:
+        view.setBigInt64(o, v as bigint);
+        o += 8;
+        break;
+      case Put.Time96: {
+        // Whole seconds (floor) and the nanoseconds past them. Times come from a kernel timespec
+        // (64-bit seconds); the store refuses anything else, and one past them is written as 0
+        // seconds and 0xffffffff nanoseconds, which no real time has.
+        const ns = v as bigint;
+        let sec = ns / NS;
+        let nsec = Number(ns - sec * NS);
+        if (nsec < 0) {
+          sec -= 1n;
+          nsec += 1_000_000_000;
+        }
+        if (sec !== BigInt.asIntN(64, sec)) {
+          sec = 0n;
+          nsec = U32_MAX;
+        }
+        view.setBigInt64(o, sec);
+        view.setUint32(o + 8, nsec);
+        o += 12;
+        break;
+      }
+      case Put.Bytes: {
+        const b = v as Buffer | null;
+        view.setUint32(o, b === null ? U32_MAX : b.length);
+        o += 4;
+        if (b !== null) o += b.copy(out, o);
+        break;
+      }
+    }
+  }
+  return o;
+}
 
 /**
  * The root's canonical bytes of one record in a root format: the key, length-prefixed, then each
@@ -108,47 +223,8 @@ const FIXED_BYTES: Record<Exclude<FieldKind, 'bytes' | 'time'>, number> = { type
  * strings prefixed by their length (0xffffffff for null).
  */
 export function canonicalRecord(key: Buffer, r: FileRecord, format: RootFormat = ROOT_FORMAT): Buffer {
-  const fields = FIELDS_OF.get(format) ?? RECORD_FIELDS;
-  const timeBytes = format === 1 ? 8 : 12;
-  let size = 4 + key.length;
-  for (const f of fields) {
-    if (f.kind === 'bytes') size += 4 + ((r[f.field] as Buffer | null)?.length ?? 0);
-    else size += f.kind === 'time' ? timeBytes : FIXED_BYTES[f.kind];
-  }
-  const out = Buffer.allocUnsafe(size);
-  let o = out.writeUInt32BE(key.length, 0);
-  o += key.copy(out, o);
-  for (const f of fields) {
-    const v = r[f.field];
-    switch (f.kind) {
-      case 'type':
-        o = out.writeUInt8(FILE_TYPES.indexOf(v as FileType) & 0xff, o);
-        break;
-      case 'u32':
-        o = out.writeUInt32BE((v as number) >>> 0, o);
-        break;
-      case 'u64':
-        o = out.writeBigUInt64BE(BigInt.asUintN(64, v as bigint), o);
-        break;
-      case 'time': {
-        if (format === 1) {
-          o = out.writeBigInt64BE(BigInt.asIntN(64, v as bigint), o);
-          break;
-        }
-        // Times come from a kernel timespec (64-bit seconds); the store refuses anything else.
-        const t = splitTime(v as bigint) ?? { sec: 0n, nsec: U32_MAX };
-        o = out.writeBigInt64BE(t.sec, o);
-        o = out.writeUInt32BE(t.nsec, o);
-        break;
-      }
-      case 'bytes': {
-        const b = v as Buffer | null;
-        o = out.writeUInt32BE(b === null ? U32_MAX : b.length, o);
-        if (b !== null) o += b.copy(out, o);
-        break;
-      }
-    }
-  }
+  const out = Buffer.allocUnsafe(canonicalSize(key, r, format));
+  writeCanonical(out, new DataView(out.buffer, out.byteOffset, out.length), 0, key, r, format);
   return out;
 }
 

@@ -14,7 +14,7 @@
 import { dirCode, joinKey } from '../path-key.js';
 import type { RuleIndex } from '../policy/rule-index.js';
 import { addStats, type Handoff, Scanner, type ScanSplit, type ScanStats } from '../scan/scan.js';
-import { deployBytes } from '../store/deploy-digest.js';
+import { DEPLOY_BYTES } from '../store/deploy-digest.js';
 import { type DirPart, DirRuns } from '../store/dir-parts.js';
 import { rootRuns } from '../store/root.js';
 import { type KeyedRecord, Skips, type Store, subtreeEnd } from '../store/store.js';
@@ -124,7 +124,7 @@ export class UnitRunner {
     const add = (key: Buffer, r: FileRecord) => {
       records.push([key, r]);
       root.add(key, r);
-      deploy.add(key, deployBytes(key, r));
+      deploy.addRecord(key, r, DEPLOY_BYTES);
       if (records.length >= BATCH_ITEMS) flush();
     };
     const split: ScanSplit = {

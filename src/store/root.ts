@@ -11,10 +11,10 @@
  * row-check.ts has done by the time a record gets here.
  */
 
-import { canonicalRecord, ROOT_FORMAT, type RootFormat } from '../fields.js';
+import { canonicalRecord, canonicalSize, ROOT_FORMAT, type RootFormat, writeCanonical } from '../fields.js';
 import { Blake3 } from '../hash/blake3.js';
 import type { FileRecord } from '../types.js';
-import { DirChain, type DirPart, DirRuns } from './dir-parts.js';
+import { DirChain, type DirPart, DirRuns, type RecordBytes } from './dir-parts.js';
 
 /** Each format's domain string: no set of records has the same root in two formats. */
 const DOMAIN: Record<RootFormat, string> = {
@@ -25,6 +25,12 @@ const DOMAIN: Record<RootFormat, string> = {
 /** Format 3's chain of directory parts starts with its own domain (dir-parts.ts). */
 const RUNS_DOMAIN = 'fim baseline root v3 directories';
 
+/** Format 3's record bytes: format 2's canonical bytes, written into the runs' batch. */
+const CANONICAL_3: RecordBytes = {
+  size: (key, r) => canonicalSize(key, r, 3),
+  write: (out, view, at, key, r) => writeCanonical(out, view, at, key, r, 3),
+};
+
 /** Format 3: one directory's run of records, hashed where it was read (a scan worker). */
 export function rootRuns(out: (p: DirPart) => void): {
   add(key: Buffer, r: FileRecord): void;
@@ -33,7 +39,7 @@ export function rootRuns(out: (p: DirPart) => void): {
 } {
   const runs = new DirRuns(out);
   return {
-    add: (key, r) => runs.add(key, canonicalRecord(key, r, 3)),
+    add: (key, r) => runs.addRecord(key, r, CANONICAL_3),
     flush: () => runs.flush(),
     get pending() {
       return runs.pending;

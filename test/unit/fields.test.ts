@@ -122,6 +122,20 @@ describe('canonical record (the bytes every signed root covers)', () => {
     expect(canonicalRecord(keyOf(GOLDEN_2), GOLDEN_2, 2).toString('hex')).toBe(GOLDEN_2_HEX);
   });
 
+  it('in format 2 writes a time past 64-bit seconds as 0 s and 0xffffffff ns, which no real time has', () => {
+    // The store refuses such a time (row-check.ts); the bytes still must not wrap into a real one.
+    const far = {
+      ...GOLDEN_2,
+      mtime: (1n << 64n) * 1_000_000_000n + 5n,
+      ctime: -(1n << 64n) * 1_000_000_000n,
+    };
+    const hex = canonicalRecord(keyOf(far), far, 2).toString('hex');
+    const times = GOLDEN_2_HEX.indexOf('000000026cb5db0000000001ffffffff7c55818000000000');
+    expect(hex.slice(times, times + 48)).toBe(`0000000000000000ffffffff`.repeat(2));
+    expect(hex.slice(0, times)).toBe(GOLDEN_2_HEX.slice(0, times));
+    expect(hex.slice(times + 48)).toBe(GOLDEN_2_HEX.slice(times + 48));
+  });
+
   it('in format 1 leaves out what format 2 added (old baselines verify as they did)', () => {
     const r = GOLDEN[0]![0];
     const more = { ...r, sha256: Buffer.alloc(32), caps: ABSENT, flags: UNSUPPORTED };
