@@ -8,7 +8,29 @@
  * result's native memory (measured: +97 to +129 MB RSS over 300,000 calls, which made a scan's
  * memory grow with the number of files); `digest('hex')` does not.
  */
-import { Blake3Hasher } from '@napi-rs/blake-hash';
+import { createRequire } from 'node:module';
+import type { Blake3Hasher as Hasher } from '@napi-rs/blake-hash';
+
+type Binding = { Blake3Hasher: typeof Hasher };
+
+/**
+ * The package's loader asks `process.report.getReport()` whether libc is musl before it loads its
+ * binding: about 5 ms here, at every start of a command and of each worker thread. On x64 Linux
+ * the glibc binding (its optional dependency) is loaded directly; where that fails (musl, another
+ * layout) the loader decides, as it always did.
+ */
+function binding(): Binding {
+  const require = createRequire(import.meta.url);
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    try {
+      return require('@napi-rs/blake-hash-linux-x64-gnu') as Binding;
+    } catch {
+      // not glibc, or not installed beside the package: the loader below finds the right one
+    }
+  }
+  return require('@napi-rs/blake-hash') as Binding;
+}
+const { Blake3Hasher } = binding();
 
 export class Blake3 {
   private readonly h = new Blake3Hasher();
