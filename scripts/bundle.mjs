@@ -31,6 +31,7 @@ await build({
   entryPoints: {
     fim: entry,
     'split-worker': join(root, 'dist/ops/split-worker.js'),
+    'row-process': join(root, 'dist/ops/row-process.js'),
     'scan-worker': join(root, 'dist/watch/scan-worker.js'),
     'fanotify-reader': join(root, 'dist/watch/fanotify-reader.js'),
   },

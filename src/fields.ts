@@ -5,8 +5,9 @@
  * structured clone). The store, the root, the journal and the scan worker read records only
  * through this list and the codecs below.
  */
-import { isTagged } from './extended/value.js';
+import { ABSENT, isTagged, TAG_ABSENT, TAG_UNSUPPORTED, UNSUPPORTED } from './extended/value.js';
 import { NS } from './ns-time.js';
+import { keyToPath } from './path-key.js';
 import { FILE_TYPES, type FileRecord, type FileType, type Finding } from './types.js';
 
 /** The fields of a FileRecord that are stored (the path is the key; `prefix` is never stored). */
@@ -226,6 +227,96 @@ export function canonicalRecord(key: Buffer, r: FileRecord, format: RootFormat =
   const out = Buffer.allocUnsafe(canonicalSize(key, r, format));
   writeCanonical(out, new DataView(out.buffer, out.byteOffset, out.length), 0, key, r, format);
   return out;
+}
+
+/** A byte string of the canonical form at `at` (length-prefixed; 0xffffffff is null), as a view. */
+function bytesAt(buf: Buffer, view: DataView, at: number): Buffer | null {
+  const n = view.getUint32(at);
+  if (n === U32_MAX) return null;
+  const b = buf.subarray(at + 4, at + 4 + n);
+  if (b.length !== n) throw new RangeError('a packed record past the end of its buffer');
+  return b;
+}
+
+/** A tagged value: "unsupported" and "absent" as the shared constants, anything else as a view. */
+function taggedAt(buf: Buffer, view: DataView, at: number): Buffer | null {
+  const b = bytesAt(buf, view, at);
+  if (b === null || b.length !== 1) return b;
+  return b[0] === TAG_ABSENT ? ABSENT : b[0] === TAG_UNSUPPORTED ? UNSUPPORTED : b;
+}
+
+const len = (b: Buffer | null) => 4 + (b === null ? 0 : b.length);
+const timeAt = (view: DataView, at: number) => view.getBigInt64(at) * NS + BigInt(view.getUint32(at + 8));
+
+/**
+ * The record whose format-2 canonical bytes start at `at` in `buf` (`view` a DataView of the same
+ * bytes), and where they end: how the process that read and checked a baseline's rows hands them
+ * to a check (ops/row-stream.ts). The key and byte strings are views of `buf`; a one-byte
+ * "unsupported" or "absent" value is the shared constant. It trusts its input (bytes fim wrote
+ * from checked rows): a short buffer throws a RangeError.
+ *
+ * Written out field by field in RECORD_FIELDS order (one object shape, no dispatch per field);
+ * test/unit/fields.test.ts reads back every field writeCanonical writes, so a new one cannot be
+ * missed here.
+ */
+export function readCanonical(
+  buf: Buffer,
+  view: DataView,
+  at: number,
+): { key: Buffer; record: FileRecord; end: number } {
+  const key = bytesAt(buf, view, at);
+  if (key === null) throw new RangeError('a packed record without a key');
+  let o = at + 4 + key.length;
+  if (o + 65 > buf.length) throw new RangeError('a packed record past the end of its buffer');
+  const type = FILE_TYPES[view.getUint8(o)] ?? 'unknown';
+  const mode = view.getUint32(o + 1);
+  const uid = view.getUint32(o + 5);
+  const gid = view.getUint32(o + 9);
+  const nlink = view.getUint32(o + 13);
+  const size = view.getBigUint64(o + 17);
+  const mtime = timeAt(view, o + 25);
+  const ctime = timeAt(view, o + 37);
+  const inode = view.getBigUint64(o + 49);
+  const dev = view.getBigUint64(o + 57);
+  o += 65;
+  const target = bytesAt(buf, view, o);
+  o += len(target);
+  const content = bytesAt(buf, view, o);
+  o += len(content);
+  const sha256 = bytesAt(buf, view, o);
+  o += len(sha256);
+  const caps = taggedAt(buf, view, o);
+  o += len(caps);
+  const acl = taggedAt(buf, view, o);
+  o += len(acl);
+  const selinux = taggedAt(buf, view, o);
+  o += len(selinux);
+  const xattrs = taggedAt(buf, view, o);
+  o += len(xattrs);
+  const flags = taggedAt(buf, view, o);
+  o += len(flags);
+  const record: FileRecord = {
+    path: keyToPath(key),
+    type,
+    mode,
+    uid,
+    gid,
+    size,
+    mtime,
+    ctime,
+    inode,
+    dev,
+    nlink,
+    target,
+    content,
+    sha256,
+    caps,
+    acl,
+    selinux,
+    xattrs,
+    flags,
+  };
+  return { key, record, end: o };
 }
 
 // Structured clone (worker threads) turns a Buffer into a plain Uint8Array: wrap it back, no copy.

@@ -15,6 +15,7 @@ import { nowNs } from '../ops/baseline.js';
 import { runCheck } from '../ops/check.js';
 import { hostIdNames } from '../ops/id-names.js';
 import { CheckJournal, journalRun } from '../ops/journal.js';
+import { RowReader } from '../ops/row-stream.js';
 import { SplitPool, splitWorkers } from '../ops/split-scan.js';
 import { resolvePathBytes } from '../path-key.js';
 import {
@@ -54,17 +55,28 @@ const BATCH = 256;
 
 export async function check(o: CheckOptions): Promise<CheckReport> {
   const cfg = loadConfig(o);
-  // Threads asked for: the workers load while this one reads the policy, the keys and the database.
+  // More threads than one: a full check splits its walk (ops/split-scan.ts); a --fast one, which
+  // hashes little, has a second process read the baseline's rows beside the walk instead
+  // (ops/row-stream.ts: a split walk's second thread cost it more than it saved). Either loads
+  // while this one reads the policy, the keys and the database.
+  const more = !o.paths?.length && splitWorkers(cfg.scan.threads) > 1;
+  const reader = more && o.fast ? RowReader.start(cfg.database) : null;
   const pool =
-    !o.paths?.length && cfg.scan.threads > 1 ? SplitPool.start(splitWorkers(cfg.scan.threads)) : null;
+    more && !o.fast && cfg.scan.threads > 1 ? SplitPool.start(splitWorkers(cfg.scan.threads)) : null;
   try {
-    return await checkWith(o, cfg, pool);
+    return await checkWith(o, cfg, pool, reader);
   } finally {
     pool?.close();
+    reader?.close();
   }
 }
 
-async function checkWith(o: CheckOptions, cfg: Config, pool: SplitPool | null): Promise<CheckReport> {
+async function checkWith(
+  o: CheckOptions,
+  cfg: Config,
+  pool: SplitPool | null,
+  reader: RowReader | null,
+): Promise<CheckReport> {
   const policy = loadPolicy(cfg);
   const paths = o.paths ?? [];
   if (o.minSeverity !== undefined && !(SEVERITIES as readonly string[]).includes(o.minSeverity)) {
@@ -89,6 +101,9 @@ async function checkWith(o: CheckOptions, cfg: Config, pool: SplitPool | null): 
     const startedNs = nowNs();
     const baselineMeta = store.requireBaseline();
     o.onTotals?.({ entries: baselineMeta.files, bytes: baselineMeta.bytes });
+    // `threads: 0` reads a small baseline here: waiting for the reader would take longer.
+    const rows = reader && splitWorkers(cfg.scan.threads, baselineMeta.files) > 1 ? reader : null;
+    if (!rows) reader?.close();
     // Streaming writes the journal (and a stream transport's outbox) while the baseline is still
     // being read: SQLite allows no write on a connection that is iterating, so the writes go
     // through a second connection to the same file (WAL: the reader keeps its snapshot).
@@ -124,8 +139,9 @@ async function checkWith(o: CheckOptions, cfg: Config, pool: SplitPool | null): 
         policy,
         scope,
         fast: o.fast ?? false,
-        workers: pool?.n ?? splitWorkers(cfg.scan.threads, baselineMeta.files),
+        workers: rows ? 1 : (pool?.n ?? splitWorkers(cfg.scan.threads, baselineMeta.files)),
         pool,
+        rowReader: rows,
         verifySignature: rootVerifier(cfg, keys),
         explainer: new Explainer(cfg.explain),
         ...(o.rules ? { rules: o.rules } : {}),

@@ -13,10 +13,11 @@ import { type Policy, type PolicySource, policyFromSources } from '../policy/pol
 import { RuleIndex } from '../policy/rule-index.js';
 import { type ScanStats, scanTree } from '../scan/scan.js';
 import { RootBuilder } from '../store/root.js';
-import type { BaselineMeta, Store } from '../store/store.js';
+import type { BaselineMeta, KeyedRecord, Store } from '../store/store.js';
 import type { Finding, ScanError, Severity } from '../types.js';
 import { checkRoot, nowNs, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
 import { Comparer } from './comparer.js';
+import type { RowReader } from './row-stream.js';
 import { SplitPool, splitScan } from './split-scan.js';
 
 export interface CheckOptions {
@@ -43,6 +44,11 @@ export interface CheckOptions {
   awaitWorkers?: boolean;
   /** Split: workers started ahead (SplitPool.start), instead of `workers`. */
   pool?: SplitPool | null;
+  /**
+   * A full check that is not split: its baseline rows read and verified by another process while
+   * this one walks (ops/row-stream.ts). Used once, and closed whether it is used or not.
+   */
+  rowReader?: RowReader | null;
 }
 
 export interface CompareResult {
@@ -102,6 +108,8 @@ export function compareScope(o: {
   collectDirectories?: boolean;
   /** Verify the whole baseline in the same read (full scans only); throws BaselineIntegrityError. */
   verify?: BaselineMeta;
+  /** A full scan's baseline records from elsewhere, verified before they end (RowReader). */
+  rows?: Iterator<KeyedRecord, unknown>;
   onProgress?: (s: ScanStats) => void;
   explainer?: Explainer;
   /**
@@ -135,12 +143,12 @@ export function compareScope(o: {
   const directories: Buffer[] = [];
   const pack = packedCopies();
 
-  if (o.verify && scopeKeys.length) throw new Error('compareScope: verify needs a full scan');
+  if ((o.verify || o.rows) && scopeKeys.length) throw new Error('compareScope: verify needs a full scan');
   const root = o.verify ? new RootBuilder(o.verify.format) : null;
   const source = scopeKeys.length
     ? store.recordsUnderMany(o.baselineId, scopeKeys, depth)
     : store.records(o.baselineId);
-  const iter = o.verify && root ? rootTee(store, o.verify, source, root) : source;
+  const iter = o.rows ?? (o.verify && root ? rootTee(store, o.verify, source, root) : source);
   const cmp = new Comparer({ index, rows: iter, inScope, emit });
   let stats: ScanStats;
   try {
@@ -267,13 +275,23 @@ function checkIn(o: CheckOptions): CheckResult {
   // texts can be handed to the workers, when threads are asked for and can be had.
   const splittable = full && baseline.format >= 3 && policy.sources !== undefined;
   const pool = splittable ? (o.pool ?? SplitPool.start(o.workers ?? 1)) : null;
+  // Rows from another process only where the result waits for their root check: a streamed
+  // finding must come from a baseline verified before the scan.
+  const reader = !pool && full && !verifyFirst ? (o.rowReader ?? null) : null;
+  if (!reader) o.rowReader?.close();
   const r = pool
     ? splitCompare({ ...o, baseline, index, pool, onFinding: keep })
     : compareScope({
         store,
         baselineId: baseline.id,
         index,
-        ...(full ? (verifyFirst ? {} : { verify: baseline }) : { scope: o.scope! }),
+        ...(full
+          ? verifyFirst
+            ? {}
+            : reader
+              ? { rows: reader.records(store, baseline) }
+              : { verify: baseline }
+          : { scope: o.scope! }),
         fast: o.fast ?? false,
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),
         ...(o.explainer ? { explainer: o.explainer } : {}),

@@ -34,12 +34,14 @@ const CANONICAL_3: RecordBytes = {
 /** Format 3: one directory's run of records, hashed where it was read (a scan worker). */
 export function rootRuns(out: (p: DirPart) => void): {
   add(key: Buffer, r: FileRecord): void;
+  addBytes(key: Buffer, bytes: Buffer): void;
   flush(): void;
   readonly pending: number;
 } {
   const runs = new DirRuns(out);
   return {
     add: (key, r) => runs.addRecord(key, r, CANONICAL_3),
+    addBytes: (key, bytes) => runs.add(key, bytes),
     flush: () => runs.flush(),
     get pending() {
       return runs.pending;
@@ -82,6 +84,23 @@ export class RootBuilder {
     this.lastKey = key;
     this.count++;
     this.h.update(canonicalRecord(key, r, this.format));
+  }
+
+  /**
+   * A record given as its format-2 canonical bytes (canonicalRecord(key, r, 2)), for formats 2 and
+   * 3, whose roots hash exactly those: the reader of a check's rows (ops/row-process.ts) has them
+   * written already. Format 1 hashes other bytes and takes `add`.
+   */
+  addCanonical(key: Buffer, bytes: Buffer): void {
+    if (this.format < 2) throw new Error('root format 1 has other canonical bytes');
+    if (this.runs) {
+      this.runs.addBytes(key, bytes);
+      return;
+    }
+    if (this.lastKey && Buffer.compare(this.lastKey, key) >= 0) throw new Error('records out of key order');
+    this.lastKey = key;
+    this.count++;
+    this.h.update(bytes);
   }
 
   /**

@@ -41,6 +41,8 @@ interface Libc {
   getdents64: ((fd: number, buf: Buffer, size: number) => Ret) | null;
   /** null: this libc has no statx (glibc before 2.28). */
   statx: ((dirfd: number, name: Buffer, flags: number, mask: number, buf: Buffer) => Ret) | null;
+  pipe2: (fds: Buffer, flags: number) => Ret;
+  fcntl: (fd: number, cmd: number, arg: number) => Ret;
 }
 
 function load(): Libc | null {
@@ -62,6 +64,8 @@ function load(): Libc | null {
       ioctl: f('int ioctl(int fd, unsigned long request, void *arg)'),
       openat: f('int openat(int dirfd, const void *name, int flags)'),
       close: f('int close(int fd)'),
+      pipe2: f('int pipe2(void *fds, int flags)'),
+      fcntl: f('int fcntl(int fd, int cmd, int arg)'),
       getdents64: optional(() => f('intptr_t getdents64(int fd, void *buf, size_t size)')),
       statx: optional(() =>
         f('int statx(int dirfd, const void *name, int flags, unsigned int mask, void *buf)'),
@@ -295,4 +299,23 @@ export function getDents(fd: number, buf: Buffer): SysResult | undefined {
   const c = get();
   if (!c?.getdents64) return undefined;
   return result(c, c.getdents64(fd, buf, buf.length));
+}
+
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * pipe2(2) with O_CLOEXEC: a pipe whose write end a child process gets as one of its descriptors
+ * (Node's spawn has no other way to a pipe this process can read synchronously), asked to hold
+ * `size` bytes (F_SETPIPE_SZ; the kernel's default is 64 KiB, and its limit for anyone 1 MiB).
+ * undefined when libc cannot be used or the call fails.
+ */
+export function pipe(size = 0): { read: number; write: number } | undefined {
+  const c = get();
+  if (!c) return undefined;
+  const fds = Buffer.alloc(8);
+  if (Number(c.pipe2(fds, 0o2000000)) !== 0) return undefined;
+  const read = fds.readInt32LE(0);
+  // A smaller pipe only costs more context switches: a refusal is not an error.
+  if (size > 0) c.fcntl(read, F_SETPIPE_SZ, size);
+  return { read, write: fds.readInt32LE(4) };
 }

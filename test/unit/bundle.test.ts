@@ -1,7 +1,7 @@
 /**
  * The CLI's bundle (scripts/bundle.mjs): bin/fim runs it, it is one set of files that loads no
  * module of dist/ (which would load fim's code twice and undo the faster start), and every worker
- * thread's script that the code names in dist/bundle/ is there. A worker added without its entry
+ * thread's (and the row reader process's) script that the code names in dist/bundle/ is there. A worker added without its entry
  * in the bundle would leave a split scan on one thread and the daemon without its scan worker.
  */
 import { spawnSync } from 'node:child_process';
@@ -55,7 +55,7 @@ describe('the CLI bundle', () => {
   it('holds no chunk its entries do not load (a stale one would ship with the package)', () => {
     const files = readdirSync(BUNDLE).filter((f) => f.endsWith('.js'));
     const reached = new Set<string>();
-    const todo = ['fim.js', 'split-worker.js', 'scan-worker.js', 'fanotify-reader.js'];
+    const todo = ['fim.js', 'split-worker.js', 'scan-worker.js', 'fanotify-reader.js', 'row-process.js'];
     for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
       if (reached.has(f)) continue;
       reached.add(f);
@@ -76,9 +76,11 @@ describe('the CLI bundle', () => {
         ).toBe(true);
       }
     }
-    // The split scan's workers, the daemon's scan worker, the fanotify reader.
+    // The split scan's workers, the daemon's scan worker, the fanotify reader, and the process
+    // that reads a --fast check's rows.
     expect([...named].map((n) => n.split(': ')[1]).sort()).toEqual([
       'fanotify-reader.js',
+      'row-process.js',
       'scan-worker.js',
       'split-worker.js',
     ]);

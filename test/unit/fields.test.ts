@@ -7,7 +7,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ABSENT, presentValue, UNSUPPORTED } from '../../src/extended/value.js';
-import { canonicalRecord, RECORD_FIELDS, reviveFinding, reviveRecord } from '../../src/fields.js';
+import {
+  canonicalRecord,
+  RECORD_FIELDS,
+  readCanonical,
+  reviveFinding,
+  reviveRecord,
+} from '../../src/fields.js';
+import { keyToPath } from '../../src/path-key.js';
 import { FILE_TYPES, type FileRecord, type Finding } from '../../src/types.js';
 
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((u) => Buffer.from(u));
@@ -112,6 +119,34 @@ const GOLDEN_2_HEX =
   '0000000101' +
   '0000000100' +
   '000000050200080010';
+
+describe('reading format 2 canonical bytes back (how a check gets its rows from their reader)', () => {
+  it('gives back every stored field and the key, at any offset, and says where the record ends', () => {
+    fc.assert(
+      fc.property(arbRecord, bytes(30), bytes(20), (r, key, before) => {
+        const one = canonicalRecord(key, r, 2);
+        const buf = Buffer.concat([before, one, Buffer.from([0xee])]);
+        const got = readCanonical(buf, new DataView(buf.buffer, buf.byteOffset, buf.length), before.length);
+        expect(got.end).toBe(before.length + one.length);
+        expect(got.key.equals(key)).toBe(true);
+        expect(got.record).toEqual({ ...r, path: keyToPath(key) });
+        // Every field the table stores, and nothing else.
+        expect(Object.keys(got.record).sort()).toEqual(['path', ...RECORD_FIELDS.map((f) => f.field)].sort());
+      }),
+    );
+  });
+
+  it('refuses bytes cut short instead of reading past them', () => {
+    const r = GOLDEN_2;
+    const one = canonicalRecord(keyOf(r), r, 2);
+    for (const cut of [2, 10, 30, one.length - 1]) {
+      const buf = Buffer.from(one.subarray(0, cut));
+      expect(() => readCanonical(buf, new DataView(buf.buffer, buf.byteOffset, buf.length), 0)).toThrow(
+        RangeError,
+      );
+    }
+  });
+});
 
 describe('canonical record (the bytes every signed root covers)', () => {
   it.each(GOLDEN)('is byte for byte the v0.1 encoding in format 1 (%#)', (r, hex) => {
