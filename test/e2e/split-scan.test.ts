@@ -7,6 +7,7 @@
  */
 import { rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { fim, Sandbox } from '../helpers/fim.js';
 
@@ -54,5 +55,21 @@ describe('scan.threads', () => {
     expect(one.findings.length).toBeGreaterThan(60);
     expect(report(2)).toEqual(one);
     expect(report(2, ['--fast'])).toEqual(report(1, ['--fast']));
+  });
+
+  it('a --fast check over two threads (its rows read by a second process) refuses an edited baseline', async () => {
+    await using sb = new Sandbox('fim-split-e2e-');
+    for (let f = 0; f < 200; f++) sb.write(`srv/d${f % 5}/f${f}.py`, `${f}\n`);
+    sb.policy(`  - name: code\n    severity: high\n    paths: ["{tree}/srv"]\n    check: readonly\n`);
+    const args = withThreads(sb, 2);
+    expect(fim(['baseline', '-q', ...args]).code).toBe(0);
+    expect(fim(['check', '--fast', '-q', ...args]).code).toBe(0);
+    const db = new Database(sb.db);
+    db.prepare("UPDATE record SET mode = 2541 WHERE name = CAST('f17.py' AS BLOB)").run();
+    db.close();
+    const r = fim(['check', '--fast', ...args]);
+    expect(r.code).toBe(18);
+    expect(r.stderr).toMatch(/fails its integrity check/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
