@@ -76,14 +76,8 @@ export class RootBuilder {
   }
 
   add(key: Buffer, r: FileRecord): void {
-    if (this.runs) {
-      this.runs.add(key, r);
-      return;
-    }
-    if (this.lastKey && Buffer.compare(this.lastKey, key) >= 0) throw new Error('records out of key order');
-    this.lastKey = key;
-    this.count++;
-    this.h.update(canonicalRecord(key, r, this.format));
+    if (this.runs) this.runs.add(key, r);
+    else this.stream(key, canonicalRecord(key, r, this.format));
   }
 
   /**
@@ -93,10 +87,12 @@ export class RootBuilder {
    */
   addCanonical(key: Buffer, bytes: Buffer): void {
     if (this.format < 2) throw new Error('root format 1 has other canonical bytes');
-    if (this.runs) {
-      this.runs.addBytes(key, bytes);
-      return;
-    }
+    if (this.runs) this.runs.addBytes(key, bytes);
+    else this.stream(key, bytes);
+  }
+
+  /** Formats 1 and 2: one record's bytes into the one stream, in key order. */
+  private stream(key: Buffer, bytes: Buffer): void {
     if (this.lastKey && Buffer.compare(this.lastKey, key) >= 0) throw new Error('records out of key order');
     this.lastKey = key;
     this.count++;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { BaselineIntegrityError } from '../../../src/errors.js';
 import { presentValue } from '../../../src/extended/value.js';
+import { canonicalRecord } from '../../../src/fields.js';
 import { verifyBaseline } from '../../../src/ops/baseline.js';
 import { pathToKey } from '../../../src/path-key.js';
 import type { DirPart } from '../../../src/store/dir-parts.js';
@@ -41,6 +42,33 @@ describe('root formats', () => {
       s.close();
     },
   );
+
+  it.each([2, 3] as const)(
+    'format %i: records given as their canonical bytes (the row reader) give the same root',
+    (format) => {
+      const m = meta(1, { files: 3, format });
+      const rs = [
+        record('/srv/a'),
+        record('/srv/b', { caps: presentValue(Buffer.from('01', 'hex')) }),
+        record('/srv/d/x'),
+      ];
+      const root = new RootBuilder(format);
+      for (const r of rs) root.addCanonical(pathToKey(r.path), canonicalRecord(pathToKey(r.path), r, 2));
+      expect(root.finish(m).equals(rootOf(format, rs, m))).toBe(true);
+      const again = new RootBuilder(format);
+      again.addCanonical(pathToKey(rs[1]!.path), canonicalRecord(pathToKey(rs[1]!.path), rs[1]!, 2));
+      expect(() =>
+        again.addCanonical(pathToKey(rs[0]!.path), canonicalRecord(pathToKey(rs[0]!.path), rs[0]!, 2)),
+      ).toThrow(/out of key order/);
+    },
+  );
+
+  it('format 1 hashes other bytes: it takes no canonical bytes of format 2', () => {
+    const r = record('/srv/a');
+    expect(() =>
+      new RootBuilder(1).addCanonical(pathToKey(r.path), canonicalRecord(pathToKey(r.path), r, 2)),
+    ).toThrow(/format 1/);
+  });
 
   it('format 1 does not cover the new fields, so only format 2 sees an edited capability', () => {
     const m = meta(1, { files: records.length });
