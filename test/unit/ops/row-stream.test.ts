@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT, Sandbox } from '../../helpers/fim.js';
+import { meta, record, writeBaseline } from '../store/fixture.js';
 
 const dist = async <T>(p: string): Promise<T> => (await import(join(ROOT, 'dist', p))) as T;
 const { createBaseline } = await dist<typeof import('../../../src/ops/baseline.js')>('ops/baseline.js');
@@ -18,6 +19,9 @@ const { RowReader } = await dist<typeof import('../../../src/ops/row-stream.js')
 const { runCheck } = await dist<typeof import('../../../src/ops/check.js')>('ops/check.js');
 const { loadPolicies } = await dist<typeof import('../../../src/policy/policy.js')>('policy/policy.js');
 const { Store } = await dist<typeof import('../../../src/store/store.js')>('store/store.js');
+const { RootBuilder } = await dist<typeof import('../../../src/store/root.js')>('store/root.js');
+const { pathToKey } = await dist<typeof import('../../../src/path-key.js')>('path-key.js');
+const { presentValue } = await dist<typeof import('../../../src/extended/value.js')>('extended/value.js');
 type Store = import('../../../src/store/store.js').Store;
 
 const fixture = (name: string) => pathToFileURL(join(ROOT, 'test/fixtures', name));
@@ -108,6 +112,37 @@ describe('rows read by a second process', () => {
       store.close();
     }
   });
+
+  it.each([1, 2, 3] as const)(
+    'of a baseline in root format %i verify in that format, and an edit fails them',
+    (format) => {
+      const rs = [
+        record('/srv/a'),
+        record('/srv/b', { caps: presentValue(Buffer.from('01', 'hex')) }),
+        record('/srv/d/x', { mtime: 10413792000000000001n }),
+      ];
+      const m = meta(1, { files: rs.length, format });
+      const root = new RootBuilder(format);
+      for (const r of rs) root.add(pathToKey(r.path), r);
+      m.root = root.finish(m);
+      const store = Store.open(sb.db, { create: true });
+      try {
+        writeBaseline(store, rs, m);
+        const own = store.readTransaction(() => text(store.records(1)));
+        expect(readAll(store)).toEqual(own);
+      } finally {
+        store.close();
+      }
+      // Format 1's root does not cover caps (format 2 added it): edit what every format covers.
+      edit("UPDATE record SET uid = uid + 1 WHERE name = CAST('x' AS BLOB)");
+      const again = Store.open(sb.db);
+      try {
+        expect(() => readAll(again)).toThrow(/fails its integrity check/);
+      } finally {
+        again.close();
+      }
+    },
+  );
 
   it('come from this snapshot when a baseline was made after it (the reader sees another)', () => {
     baseline('first');
