@@ -17,6 +17,7 @@ export {
   type RootVerifier,
   readFailure,
   rootTee,
+  verifiedRecords,
   verifyBaseline,
 } from './verify-baseline.js';
 

@@ -15,7 +15,7 @@ import { type ScanStats, scanTree } from '../scan/scan.js';
 import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, KeyedRecord, Store } from '../store/store.js';
 import type { Finding, ScanError, Severity } from '../types.js';
-import { checkRoot, nowNs, type RootVerifier, rootTee, verifyBaseline } from './baseline.js';
+import { checkRoot, nowNs, type RootVerifier, verifiedRecords, verifyBaseline } from './baseline.js';
 import { Comparer } from './comparer.js';
 import type { RowReader } from './row-stream.js';
 import { SplitPool, splitScan } from './split-scan.js';
@@ -144,11 +144,12 @@ export function compareScope(o: {
   const pack = packedCopies();
 
   if ((o.verify || o.rows) && scopeKeys.length) throw new Error('compareScope: verify needs a full scan');
-  const root = o.verify ? new RootBuilder(o.verify.format) : null;
   const source = scopeKeys.length
     ? store.recordsUnderMany(o.baselineId, scopeKeys, depth)
     : store.records(o.baselineId);
-  const iter = o.rows ?? (o.verify && root ? rootTee(store, o.verify, source, root) : source);
+  // Verified as they end: the comparer reads them to the end (finish), so a baseline that fails
+  // its root throws there.
+  const iter = o.rows ?? (o.verify ? verifiedRecords(store, o.verify, source) : source);
   const cmp = new Comparer({ index, rows: iter, inScope, emit });
   let stats: ScanStats;
   try {
@@ -167,7 +168,6 @@ export function compareScope(o: {
   } finally {
     cmp.close();
   }
-  if (o.verify && root) checkRoot(store, o.verify, root);
   if (cmp.uncovered > 0)
     notes.push(`${cmp.uncovered} baseline entries are no longer covered by the policy and were ignored`);
   return { findings, errors: cmp.errors, notes, stats, directories };

@@ -21,12 +21,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readCanonical } from '../fields.js';
-import { RootBuilder } from '../store/root.js';
 import type { BaselineMeta, KeyedRecord, Store } from '../store/store.js';
 import { pipe } from '../sys/libc.js';
 import { decodeError, type WireError } from '../worker-error.js';
 import { decodeMeta, FRAME, HEADER_BYTES, MAX_FRAME, sameMeta } from './row-frames.js';
-import { checkRoot, rootTee } from './verify-baseline.js';
+import { verifiedRecords } from './verify-baseline.js';
 
 // The reader's one-file bundle (scripts/bundle.mjs), named as from dist/'s top (split-pool.ts).
 const SCRIPT_URL = new URL('../bundle/row-process.js', import.meta.url);
@@ -90,7 +89,7 @@ export class RowReader {
         !sameMeta(decodeMeta(JSON.parse(first.body.toString())), meta)
       ) {
         this.close();
-        yield* here(store, meta);
+        yield* verifiedRecords(store, meta);
         return;
       }
       for (;;) {
@@ -145,11 +144,4 @@ export class RowReader {
     this.fd = null;
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill();
   }
-}
-
-/** The rows read here, in this snapshot, verified as a check without a reader does. */
-function* here(store: Store, meta: BaselineMeta): Generator<KeyedRecord> {
-  const root = new RootBuilder(meta.format);
-  yield* rootTee(store, meta, store.records(meta.id), root);
-  checkRoot(store, meta, root);
 }

@@ -14,8 +14,21 @@ export type RootVerifier = (meta: BaselineMeta) => void;
 /** Recompute a baseline's root from its records and check its signature: all or nothing. */
 export function verifyBaseline(store: Store, meta: BaselineMeta, verifySignature?: RootVerifier): void {
   verifySignature?.(meta);
+  for (const _ of verifiedRecords(store, meta));
+}
+
+/**
+ * A baseline's records (by default all of them, from the store) passed through and hashed into its
+ * root; the root check runs when they end, so whoever reads them to the end has read a verified
+ * baseline, and a failing one throws instead of ending.
+ */
+export function* verifiedRecords(
+  store: Store,
+  meta: BaselineMeta,
+  records: Iterable<{ key: Buffer; record: FileRecord }> = store.records(meta.id),
+): Generator<{ key: Buffer; record: FileRecord }> {
   const root = new RootBuilder(meta.format);
-  for (const _ of rootTee(store, meta, store.records(meta.id), root));
+  yield* rootTee(store, meta, records, root);
   checkRoot(store, meta, root);
 }
 
