@@ -45,9 +45,11 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  // Error classes are known by name across a worker's port (worker-error.ts): a bundle must not
-  // rename PolicyError to _PolicyError.
-  keepNames: true,
+  // No keepNames: it wraps every function in `__name(fn, "name")`, an Object.defineProperty each
+  // time a closure is created (the hasher's per-file closures: about 8% of a check, measured). The
+  // error classes keep their names without it (esbuild renames a top-level name only where two
+  // collide in one chunk): FimError takes its name from new.target, and a worker's errors travel by
+  // name (worker-error.ts). test/unit/bundle.test.ts checks both.
   // Native addons find their .node files from their own package folders.
   external: ['better-sqlite3', 'koffi', '@napi-rs/blake-hash'],
   // yaml and commander are CommonJS: their require() of Node's modules needs a real require.

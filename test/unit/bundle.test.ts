@@ -90,4 +90,22 @@ describe('the CLI bundle', () => {
         /new Worker\(new URL\(import\.meta\.url\)/,
       );
   });
+
+  it("keeps every error class's name, and wraps no function to keep its name", () => {
+    // FimError's name is new.target.name and a worker's errors are rebuilt by name
+    // (worker-error.ts): a class renamed for a collision (PolicyError2) would change both.
+    const errors = readFileSync(join(ROOT, 'src', 'errors.ts'), 'utf8');
+    const classes = [...errors.matchAll(/^export class (\w+) extends/gm)].map((m) => m[1] ?? '');
+    expect(classes).toContain('PolicyError');
+    const text = readdirSync(BUNDLE)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(join(BUNDLE, f), 'utf8'))
+      .join('\n');
+    // `var X = class extends` is named X; `var X = class _X extends` (a class that names itself in
+    // its body) is named _X.
+    for (const c of classes)
+      expect(text, c).toMatch(new RegExp(`\\b(?:class ${c}|var ${c} = class) extends\\b`));
+    // esbuild's keepNames defines `name` on every closure as it is created (about 8% of a check).
+    expect(text).not.toMatch(/\b__name\(/);
+  });
 });
