@@ -94,6 +94,20 @@ describe('path keys', () => {
     expect(keyToPath(Buffer.alloc(0)).toString()).toBe('/');
   });
 
+  it('round-trips names of every length, short ones copied byte by byte and long ones at once', () => {
+    // path-key.ts copies a component of more than 64 bytes with one set(): both ways, mixed.
+    const long = fc.integer({ min: 1, max: 300 }).map((n) => Buffer.alloc(n, 0x61 + (n % 26)));
+    const mixed = fc
+      .array(fc.oneof(nameArb, long), { minLength: 1, maxLength: 6 })
+      .map((cs) => Buffer.from(`/${cs.map((c) => c.toString('latin1')).join('/')}`, 'latin1'));
+    fc.assert(
+      fc.property(mixed, (p) => {
+        const key = pathToKey(p);
+        return key.equals(keyByDefinition(p)) && keyToPath(key).equals(p);
+      }),
+    );
+  });
+
   it('byte order of keys is the walk order: entries first, then subdirectories', () => {
     fc.assert(
       fc.property(fc.array(pathArb, { minLength: 1, maxLength: 12 }), (paths) => {
