@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { StorageError } from '../../../src/errors.js';
 import { ABSENT, presentValue, UNSUPPORTED } from '../../../src/extended/value.js';
 import { pathToKey } from '../../../src/path-key.js';
-import { RECORD_COLUMNS, recordToRow, rowToRecord } from '../../../src/store/record-codec.js';
+import { recordFromStat } from '../../../src/scan/record.js';
+import { RECORD_COLUMNS, recordToRow, rowToRecord, valuesToRecord } from '../../../src/store/record-codec.js';
 import { Store } from '../../../src/store/store.js';
 import { FILE_TYPES } from '../../../src/types.js';
 import { Sandbox } from '../../helpers/fim.js';
@@ -145,7 +146,41 @@ describe('record codec', () => {
     }
   });
 
+  it('decodes a row read as an array (after its name) to what the object form gives, in the scanner field order', () => {
+    fc.assert(
+      fc.property(recordArb, (r) => {
+        const stored = asStored(recordToRow(r));
+        const values = [Buffer.from('name'), ...RECORD_COLUMNS.map((c) => stored[c])];
+        const got = valuesToRecord(values, 1, pathToKey(r.path));
+        expect(got).toEqual(rowToRecord(stored, pathToKey(r.path)));
+        // One hidden class for records scanned and records read back (record-codec.ts).
+        const st = {
+          type: 'file',
+          mode: 0,
+          uid: 0,
+          gid: 0,
+          nlink: 1,
+          size: 0n,
+          mtimeNs: 0n,
+          ctimeNs: 0n,
+          ino: 1n,
+          dev: 1n,
+        } as const;
+        expect(Object.keys(got)).toEqual(Object.keys(recordFromStat(r.path, st)));
+      }),
+    );
+    expect(() => valuesToRecord([Buffer.from('n')], 1, pathToKey(Buffer.from('/a')))).toThrow(StorageError);
+  });
+
   for (const [column, value, why] of bad) {
+    it(`refuses ${column} = ${String(value)} in a row read as an array, naming the column`, () => {
+      const r = record('/srv/app/x.py');
+      const stored = { ...asStored(recordToRow(r)), [column]: value };
+      const values = [Buffer.from('x.py'), ...RECORD_COLUMNS.map((c) => stored[c])];
+      expect(() => valuesToRecord(values, 1, pathToKey(r.path))).toThrow(
+        `table record, column ${column} (path /srv/app/x.py)`,
+      );
+    });
     it(`refuses ${column} = ${String(value)} (${why}), naming the column and the path`, () => {
       const r = record('/srv/app/x.py');
       const row = { ...asStored(recordToRow(r)), [column]: value };
