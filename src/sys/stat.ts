@@ -45,7 +45,7 @@ export function typeOfMode(mode: number): FileType {
   return TYPES.get(mode & S_IFMT) ?? 'unknown';
 }
 
-export function fromBigIntStats(st: BigIntStats): EntryStat {
+export function fromBigIntStats(st: BigIntStats): FdStat {
   const mode = Number(st.mode);
   return {
     type: typeOfMode(mode),
@@ -58,6 +58,7 @@ export function fromBigIntStats(st: BigIntStats): EntryStat {
     ctimeNs: st.ctimeNs,
     ino: st.ino,
     dev: st.dev,
+    blocks: st.blocks,
   };
 }
 
@@ -77,9 +78,17 @@ export function makeDev(major: number, minor: number): bigint {
   return ((ma & 0xfffn) << 8n) | ((ma & 0xfffff000n) << 32n) | (mi & 0xffn) | ((mi & 0xffffff00n) << 12n);
 }
 
-/** A struct statx as an EntryStat; undefined when the kernel did not fill a field it needs. */
-export function decodeStatx(b: Buffer): EntryStat | undefined {
-  if ((b.readUInt32LE(0) & NEEDED) !== NEEDED) return undefined;
+const STATX_BLOCKS = 0x400;
+
+/**
+ * A struct statx as an EntryStat; undefined when the kernel did not fill a field it needs. It
+ * carries `blocks` too (-1 when the kernel did not fill it), so that an entry's stat and a
+ * descriptor's have one shape: a spread adding `blocks` afterwards took V8's slow path for every
+ * fstat (2% of a check in a profile).
+ */
+export function decodeStatx(b: Buffer): FdStat | undefined {
+  const mask = b.readUInt32LE(0);
+  if ((mask & NEEDED) !== NEEDED) return undefined;
   const mode = b.readUInt16LE(28);
   return {
     type: typeOfMode(mode),
@@ -92,11 +101,11 @@ export function decodeStatx(b: Buffer): EntryStat | undefined {
     ctimeNs: b.readBigInt64LE(96) * NS + BigInt(b.readUInt32LE(104)),
     ino: b.readBigUInt64LE(32),
     dev: makeDev(b.readUInt32LE(136), b.readUInt32LE(140)),
+    blocks: (mask & STATX_BLOCKS) !== 0 ? b.readBigUInt64LE(48) : -1n,
   };
 }
 
 const fdBuf = Buffer.alloc(STATX_SIZE);
-const STATX_BLOCKS = 0x400;
 
 /**
  * fstat(2) of an open descriptor: statx(fd, "", AT_EMPTY_PATH) where libc serves (about 1 µs
@@ -107,7 +116,6 @@ export function fstatOf(fd: number): FdStat {
   const r = statxFd(fd, fdBuf);
   if (r && !r.ok) throw errnoError(r.errno, 'fstat');
   const st = r ? decodeStatx(fdBuf) : undefined;
-  if (st && (fdBuf.readUInt32LE(0) & STATX_BLOCKS) !== 0) return { ...st, blocks: fdBuf.readBigUInt64LE(48) };
-  const b = fstatSync(fd, { bigint: true });
-  return { ...fromBigIntStats(b), blocks: b.blocks };
+  if (st && st.blocks >= 0n) return st;
+  return fromBigIntStats(fstatSync(fd, { bigint: true }));
 }
