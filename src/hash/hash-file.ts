@@ -20,6 +20,8 @@ const ZEROS = Buffer.alloc(1 << 20);
 const BASE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 const NOATIME = constants.O_NOATIME ?? 0;
 const MAX_ATTEMPTS = 3;
+/** No SHA-256 or MD5 asked for: most files (no array per file). */
+const NO_EXTRA: readonly (Hash | null)[] = [];
 /** Linux's O_CLOEXEC: Node sets it on its own opens; openat through libc must ask for it. */
 const O_CLOEXEC = 0o2000000;
 
@@ -42,7 +44,7 @@ export type HashOutcome =
     }
   | { ok: false; code: string; message: string; vanished?: boolean };
 
-type Also = { sha256?: boolean; md5?: boolean; withFd?: (fd: number) => void };
+type Also = { sha256?: boolean; md5?: boolean; withFd?: ((fd: number) => void) | undefined };
 
 /**
  * One hasher and one read buffer, reused for every file: a new native hasher per file grows memory
@@ -101,7 +103,10 @@ export class FileHasher {
         const slack = this.slackFor(before.size);
         // Fewer 512-byte blocks than the size needs: the file has holes.
         const sparse = before.blocks * 512n < before.size;
-        const extra = [also.sha256 ? createHash('sha256') : null, also.md5 ? createHash('md5') : null];
+        const extra =
+          also.sha256 || also.md5
+            ? [also.sha256 ? createHash('sha256') : null, also.md5 ? createHash('md5') : null]
+            : NO_EXTRA;
         const r = this.read(fd, prefixLength, before.size + slack, sparse, extra, before.size);
         if (r.overflow) {
           lastProblem = `still growing while being read (past ${before.size} bytes by more than ${slack}; ${attempt + 1} attempts)`;
@@ -115,7 +120,8 @@ export class FileHasher {
           r.total === after.size
         ) {
           also.withFd?.(fd);
-          const [sha256 = null, md5 = null] = extra.map((x) => x?.digest() ?? null);
+          const sha256 = extra[0]?.digest() ?? null;
+          const md5 = extra[1]?.digest() ?? null;
           return {
             ok: true,
             stat: after,
@@ -176,7 +182,7 @@ export class FileHasher {
     prefixLength: bigint | undefined,
     limit: bigint,
     sparse: boolean,
-    extra: (Hash | null)[],
+    extra: readonly (Hash | null)[],
     /** The size fstat gave before the read, if known: a short read that reaches it is the end. */
     size?: bigint,
   ): { total: bigint; content: Buffer; prefix: { length: bigint; hash: Buffer } | null; overflow?: true } {

@@ -199,11 +199,16 @@ export class RecordReader {
     }
     const prefixLen = rule.check.growing && old?.type === 'file' ? old.size : undefined;
     const box: { ext?: ExtendedOutcome } = {};
+    // One shape whatever the rule asks (a spread of an optional withFd made two, and every load
+    // from it in the hasher missed its inline cache).
     const also = {
       sha256,
-      ...(wantsExtended
-        ? { withFd: (fd: number) => (box.ext = this.extended.read(fd, 'file', st.dev, want, fd)) }
-        : {}),
+      md5: false,
+      withFd: wantsExtended
+        ? (fd: number) => {
+            box.ext = this.extended.read(fd, 'file', st.dev, want, fd);
+          }
+        : undefined,
     };
     // Opened through openat(2) on the walk's descriptor where libc serves; else by the procfs path.
     const target = at && libcAvailable() ? at : access();
