@@ -4,7 +4,7 @@
  * exists in both records (a file hashed at baseline but unreadable now yields a scan error, not a
  * fake content change).
  */
-import { ATTRIBUTE_BY_NAME, ATTRIBUTES } from '../attributes.js';
+import { ATTRIBUTE_BY_NAME, ATTRIBUTES, type AttributeSpec } from '../attributes.js';
 import type { Rule } from '../policy/policy.js';
 import type { AttributeChange, FileRecord, Finding } from '../types.js';
 
@@ -37,11 +37,24 @@ export function compareRecords(
   return { kind: 'changed', path: cur.path, rule: rule.name, severity: rule.severity, changes, record: cur };
 }
 
+/**
+ * The attributes a rule checks, in ATTRIBUTES order, worked out once per rule's attribute set:
+ * asking the set of every attribute for every entry compared was a lookup each.
+ */
+const checkedSpecs = new WeakMap<ReadonlySet<string>, readonly AttributeSpec[]>();
+function specsOf(attributes: ReadonlySet<string>): readonly AttributeSpec[] {
+  let specs = checkedSpecs.get(attributes);
+  if (!specs) {
+    specs = ATTRIBUTES.filter((a) => attributes.has(a.name));
+    checkedSpecs.set(attributes, specs);
+  }
+  return specs;
+}
+
 export function diffAttributes(old: FileRecord, cur: FileRecord, rule: Rule): AttributeChange[] {
   const changes: AttributeChange[] = [];
   const { attributes, growing } = rule.check;
-  for (const spec of ATTRIBUTES) {
-    if (!attributes.has(spec.name)) continue;
+  for (const spec of specsOf(attributes)) {
     if (!spec.present(old) || !spec.present(cur)) {
       // A link target appearing or vanishing is a change only together with a type change,
       // which `type` reports; content appearing is not comparable.
