@@ -39,6 +39,17 @@ describe('the CLI bundle', () => {
     );
   });
 
+  it('starts without reading NODE_EXTRA_CA_CERTS (node parses that bundle at every start)', () => {
+    // bin/fim's `env -u`: the log server's CA is syslog.ca. Node warns of a bundle it cannot load,
+    // so a missing one shows whether it was read at all.
+    const r = spawnSync(FIM, ['--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/fim-extra-ca.pem' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/extra certs/i);
+  });
+
   it('imports only Node, the native packages and its own chunks', () => {
     const files = readdirSync(BUNDLE).filter((f) => f.endsWith('.js'));
     expect(files).toContain('fim.js');
