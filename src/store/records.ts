@@ -22,8 +22,13 @@ export interface KeyedRecord {
 }
 
 const COLUMNS = RECORD_COLUMNS.join(', ');
-/** Entries of one directory read at once (see entriesOf). */
-export const ENTRY_PAGE = 512;
+/**
+ * Entries of one directory read at once (see entriesOf). 128, not 512: a page's rows live until
+ * the walk reaches them, and a larger page kept more of them alive across young-generation
+ * collections (a `--fast` check of /usr here, 6 interleaved rounds: 2.88 s with 512, 2.58 s with
+ * 128, 2.66 s with 32, 106 against 100 MB; the sample tree's small directories alike either way).
+ */
+export const ENTRY_PAGE = 128;
 const SLASH = 0x2f;
 
 /**
