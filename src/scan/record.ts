@@ -14,7 +14,7 @@ import { constants, openSync, readlinkSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { FileHasher, type HashOutcome } from '../hash/hash-file.js';
 import type { Rule } from '../policy/policy.js';
-import { closeFd, libcAvailable, openAt } from '../sys/libc.js';
+import { closeFd, errnoError, libcAvailable, openAt, readlinkAt } from '../sys/libc.js';
 import { fstatOf } from '../sys/stat.js';
 import type { FileRecord } from '../types.js';
 import { type EntryAt, type EntryStat, procPath } from './entry-stat.js';
@@ -160,12 +160,18 @@ export class RecordReader {
     const want = extendedWanted(rule);
     const wantsExtended = want.xattrs || want.flags;
     if (rec.type === 'symlink') {
-      try {
-        rec.target = readlinkSync(access(), { encoding: 'buffer' });
-      } catch (err) {
-        const code = errnoCode(err) ?? 'EIO';
-        if (code === 'ENOENT') return { kind: 'vanished' };
-        return { kind: 'error', code, message: `cannot read link: ${code}`, record: rec };
+      // readlinkat on the walk's descriptor where libc serves (one name, no procfs walk).
+      const r = at ? readlinkAt(at.dir, at.nameZ) : undefined;
+      if (r?.ok) rec.target = r.target;
+      else {
+        try {
+          if (r) throw errnoError(r.errno, 'readlinkat');
+          rec.target = readlinkSync(access(), { encoding: 'buffer' });
+        } catch (err) {
+          const code = errnoCode(err) ?? 'EIO';
+          if (code === 'ENOENT') return { kind: 'vanished' };
+          return { kind: 'error', code, message: `cannot read link: ${code}`, record: rec };
+        }
       }
     }
     const hashes =
