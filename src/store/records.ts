@@ -341,9 +341,20 @@ export class RecordTable {
 
   /** Keep the records (and directories) of `keep` and of the newest `count` baselines; drop the rest. */
   pruneExcept(keep: number, count = 1): void {
-    const kept = '(SELECT id FROM baseline ORDER BY id DESC LIMIT ?)';
-    this.c.db.prepare(`DELETE FROM record WHERE baseline <> ? AND baseline NOT IN ${kept}`).run(keep, count);
-    this.c.db.prepare(`DELETE FROM dir WHERE baseline <> ? AND baseline NOT IN ${kept}`).run(keep, count);
+    const db = this.c.db;
+    const inBaseline: Where = { file: this.c.file, table: 'baseline' };
+    const newest = db.prepare('SELECT id FROM baseline ORDER BY id DESC LIMIT ?').pluck().all(count);
+    const kept = [...new Set([keep, ...newest.map((v) => id(v, inBaseline, 'id'))])].sort((x, y) => x - y);
+    // What lies between the kept ids, as ranges of the tables' primary keys (which start with the
+    // baseline): only the rows deleted are read. `NOT IN` the kept ids read every row of every
+    // kept baseline as well (five baselines of the sample tree: 49 against 20 ms, at every `fim
+    // baseline`). Rows of an id with no metadata, or of an id that is not an integer, go alike.
+    for (const table of ['record', 'dir']) {
+      db.prepare(`DELETE FROM ${table} WHERE baseline < ?`).run(kept[0]);
+      const between = db.prepare(`DELETE FROM ${table} WHERE baseline > ? AND baseline < ?`);
+      for (let i = 1; i < kept.length; i++) between.run(kept[i - 1], kept[i]);
+      db.prepare(`DELETE FROM ${table} WHERE baseline > ?`).run(kept[kept.length - 1]);
+    }
   }
 
   /** Whether a baseline still has its records (older ones beyond baselines.keep are pruned). */

@@ -1,10 +1,12 @@
 /** A baseline's records (src/store/records.ts): walk order, scoped reads, and what `accept` does to them. */
+
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { dirCode, pathToKey } from '../../../src/path-key.js';
 import { ENTRY_PAGE, Skips } from '../../../src/store/records.js';
 import { Store } from '../../../src/store/store.js';
 import { Sandbox } from '../../helpers/fim.js';
-import { inKeyOrder, record, writeBaseline } from './fixture.js';
+import { inKeyOrder, record, tamper, writeBaseline } from './fixture.js';
 
 const paths = (it: Iterable<{ record: { path: Buffer } }>) => [...it].map((r) => r.record.path.toString());
 const keys = (...ps: string[]) => ps.map((p) => pathToKey(Buffer.from(p)));
@@ -196,6 +198,40 @@ describe('records', () => {
     // Metadata stays, for history.
     expect(s.baseline(first)?.id).toBe(first);
     s.close();
+  });
+
+  it('prunes every baseline but the one kept and the newest, and rows of no baseline, in ranges', async () => {
+    await using sb = new Sandbox('fim-store-prune-');
+    const s = Store.open(sb.db, { create: true });
+    const ids = [1, 2, 3, 4, 5, 6].map((n) => writeBaseline(s, [record('/srv'), record(`/srv/f${n}`)]));
+    s.close();
+    // Rows no baseline's metadata names, below, between and above the kept ids, and one whose
+    // baseline is not an integer: all are another baseline's leftovers, and go.
+    for (const stray of [0, 4.5, 99, 'x'])
+      tamper(sb.db, "INSERT INTO dir (baseline, code, id) VALUES (?, x'', 1)", stray);
+    for (const stray of [-7, 0, 4.5, 99, 'x'])
+      tamper(
+        sb.db,
+        "INSERT INTO record (baseline, dir, name, type, mode, uid, gid, size, mtime, ctime, inode, dev, nlink) VALUES (?, 1, x'61', 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)",
+        stray,
+      );
+    const again = Store.open(sb.db);
+    // Keep baseline 2 (as `accept` keeps the one it amends) and the newest two, 5 and 6.
+    again.transaction(() => again.pruneOldRecords(ids[1]!, 2));
+    for (const [n, id] of ids.entries())
+      expect(paths(again.records(id)), `baseline ${id}`).toEqual(
+        [2, 5, 6].includes(id) ? ['/srv', `/srv/f${n + 1}`] : [],
+      );
+    again.close();
+    const raw = new Database(sb.db, { readonly: true });
+    raw.defaultSafeIntegers(false);
+    const left = (table: string) =>
+      raw.prepare(`SELECT DISTINCT baseline FROM ${table} ORDER BY baseline`).pluck().all();
+    expect(left('record')).toEqual([2, 5, 6]);
+    expect(left('dir')).toEqual([2, 5, 6]);
+    // Metadata stays, for history.
+    expect(raw.prepare('SELECT count(*) FROM baseline').pluck().get()).toBe(6);
+    raw.close();
   });
 
   it('deleting a record that is not there changes nothing', async () => {
