@@ -216,7 +216,7 @@ describe('records', () => {
         stray,
       );
     const again = Store.open(sb.db);
-    // Keep baseline 2 (as `accept` keeps the one it amends) and the newest two, 5 and 6.
+    // Keep baseline 2 (any id may be named, not only the newest) and the newest two, 5 and 6.
     again.transaction(() => again.pruneOldRecords(ids[1]!, 2));
     for (const [n, id] of ids.entries())
       expect(paths(again.records(id)), `baseline ${id}`).toEqual(
