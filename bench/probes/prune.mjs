@@ -3,8 +3,8 @@
 // DATABASE is copied aside 3 times for each way, and in each copy the records and directories of
 // every baseline but the newest KEEP (default: all but one) are deleted in one transaction, as
 // `fim baseline` does once the new one is written: by `NOT IN` the kept ids (as fim did until the
-// session of 2026-12-02 18:36 UTC) and by ranges of the primary key between them (as it does
-// since). The database itself is not touched.
+// session of 2026-12-02 18:36 UTC) and by the built Store's own `pruneOldRecords` (ranges of the
+// primary key between them, since). The database itself is not touched. Needs `npm run build`.
 //   node bench/probes/prune.mjs DATABASE [KEEP]
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +17,7 @@ if (!src) {
   process.exit(2);
 }
 const Database = createRequire(import.meta.url)('better-sqlite3');
+const { Store } = await import(new URL('../../dist/store/store.js', import.meta.url).href);
 const probe = new Database(src, { readonly: true });
 const ids = probe.prepare('SELECT DISTINCT baseline FROM dir ORDER BY baseline').pluck().all();
 probe.close();
@@ -29,16 +30,7 @@ const ways = {
     for (const t of ['record', 'dir'])
       db.prepare(`DELETE FROM ${t} WHERE baseline <> ? AND baseline NOT IN ${kept}`).run(newest, keep);
   },
-  ranges: (db) => {
-    const kept = db.prepare('SELECT id FROM baseline ORDER BY id DESC LIMIT ?').pluck().all(keep);
-    kept.sort((a, b) => a - b);
-    for (const t of ['record', 'dir']) {
-      db.prepare(`DELETE FROM ${t} WHERE baseline < ?`).run(kept[0]);
-      for (let i = 1; i < kept.length; i++)
-        db.prepare(`DELETE FROM ${t} WHERE baseline > ? AND baseline < ?`).run(kept[i - 1], kept[i]);
-      db.prepare(`DELETE FROM ${t} WHERE baseline > ?`).run(kept.at(-1));
-    }
-  },
+  ranges: 'Store',
 };
 try {
   for (let round = 0; round < 3; round++)
@@ -46,13 +38,24 @@ try {
       copyFileSync(src, copy);
       rmSync(`${copy}-wal`, { force: true });
       rmSync(`${copy}-shm`, { force: true });
+      let ms;
+      if (prune === 'Store') {
+        const store = Store.open(copy);
+        const newest = store.latestBaseline().id;
+        const t = performance.now();
+        store.transaction(() => store.pruneOldRecords(newest, keep));
+        ms = performance.now() - t;
+        store.close();
+      }
       const db = new Database(copy);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
-      const newest = db.prepare('SELECT max(id) FROM baseline').pluck().get();
-      const t = performance.now();
-      db.transaction(() => prune(db, newest))();
-      const ms = performance.now() - t;
+      if (prune !== 'Store') {
+        const newest = db.prepare('SELECT max(id) FROM baseline').pluck().get();
+        const t = performance.now();
+        db.transaction(() => prune(db, newest))();
+        ms = performance.now() - t;
+      }
       const left = db.prepare('SELECT count(*) FROM record').pluck().get();
       console.log(
         `${name.padEnd(6)} ${ms.toFixed(1)} ms (${left} records left, the newest ${keep} baselines)`,

@@ -22,11 +22,11 @@ if (!baseline) {
   console.error(`${db}: no baseline`);
   process.exit(1);
 }
+const { RECORD_COLUMNS } = await import(pathToFileURL(`${root}/dist/store/record-codec.js`).href);
 const Database = createRequire(import.meta.url)('better-sqlite3');
 const raw = new Database(db, { readonly: true });
 raw.defaultSafeIntegers(true);
-const cols =
-  'type, mode, uid, gid, nlink, size, mtime, ctime, inode, dev, target, content, sha256, caps, acl, selinux, xattrs, flags';
+const cols = RECORD_COLUMNS.join(', ');
 const dirs = raw.prepare('SELECT id FROM dir WHERE baseline = ? ORDER BY code').pluck().all(baseline.id);
 const page = raw
   .prepare(`SELECT name, ${cols} FROM record WHERE baseline = ? AND dir = ? ORDER BY name LIMIT 128`)

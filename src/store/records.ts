@@ -347,8 +347,8 @@ export class RecordTable {
     const kept = [...new Set([keep, ...newest.map((v) => id(v, inBaseline, 'id'))])].sort((x, y) => x - y);
     // What lies between the kept ids, as ranges of the tables' primary keys (which start with the
     // baseline): only the rows deleted are read. `NOT IN` the kept ids read every row of every
-    // kept baseline as well (five baselines of the sample tree: 49 against 20 ms, at every `fim
-    // baseline`). Rows of an id with no metadata, or of an id that is not an integer, go alike.
+    // kept baseline as well (five baselines of the sample tree: 50-72 against 21-23 ms, at every
+    // `fim baseline`; bench/probes/prune.mjs). Rows of an id with no metadata, or of an id that is not an integer, go alike.
     for (const table of ['record', 'dir']) {
       db.prepare(`DELETE FROM ${table} WHERE baseline < ?`).run(kept[0]);
       const between = db.prepare(`DELETE FROM ${table} WHERE baseline > ? AND baseline < ?`);

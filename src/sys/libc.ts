@@ -53,10 +53,10 @@ let koffiModule: KoffiModule | undefined;
 /**
  * koffi, once per thread. Its package's loader finds the prebuilt binary for this platform
  * (reading node's own ELF header to tell glibc from musl) and wraps it in deprecation shims fim
- * does not use: 4-5 ms of every command's start here (6-8 ms in a bare script), against 2.5 ms
- * for the glibc x64 binary required directly. That binary is loaded directly where it is installed and is the package's own
- * version; anywhere else (musl, another layout, a version that does not match) the package's
- * loader decides, as it always did.
+ * does not use: 4-7 ms of a command's start here, against 2-4 ms for the glibc x64 binary required
+ * directly (docs/performance.md). That binary is loaded directly where it is installed and is the
+ * package's own version; anywhere else (musl, another layout, a version that does not match) the
+ * package's loader decides, as it always did.
  */
 function koffiFfi(): KoffiModule {
   if (koffiModule) return koffiModule;

@@ -1,6 +1,6 @@
 /**
  * How src/sys/libc.ts loads koffi: on x64 glibc the prebuilt binary directly (the package's loader
- * took 6-8 ms of every start), and the package's loader wherever that binary is not installed
+ * took 4-7 ms of every start), and the package's loader wherever that binary is not installed
  * beside it. Each case in a fresh node process over the built module (dist/), since what is looked
  * at is which modules that process loaded.
  */
